@@ -1,0 +1,97 @@
+"""The one envelope every message on the bus carries.
+
+The envelope is the contract between producers and consumers that do not
+know each other: identity (`event_id`, also the AMQP `message_id`), type and
+version, timing, provenance, ordering within an aggregate and tracing.
+The business content is in `payload`, validated against the payload model
+registered for (`event_type`, `schema_version`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+EVENT_TYPE_PATTERN = r"^[a-z]+\.[a-z_]+\.[a-z_]+$"
+TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+
+
+class Producer(BaseModel):
+    """Which service, in which version, produced the event."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str = Field(min_length=1, max_length=64)
+    version: str = Field(min_length=1, max_length=32)
+
+
+class Envelope(BaseModel):
+    """The wire form of every event.
+
+    `payload` stays a plain mapping here so that a consumer can read the
+    envelope of an event whose payload version it does not know (to archive it
+    or dead-letter it) without failing.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: UUID
+    event_type: str = Field(pattern=EVENT_TYPE_PATTERN)
+    schema_version: int = Field(ge=1)
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    producer: Producer
+    facility_id: str = Field(min_length=1, max_length=32)
+    aggregate_id: str = Field(min_length=1, max_length=128)
+    sequence: int = Field(ge=1)
+    correlation_id: UUID
+    causation_id: UUID | None = None
+    traceparent: str | None = Field(default=None, pattern=TRACEPARENT_PATTERN)
+    payload: dict[str, Any]
+
+    @field_validator("occurred_at", "recorded_at")
+    @classmethod
+    def _as_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    @property
+    def routing_key(self) -> str:
+        """The AMQP routing key is the event type itself."""
+        return self.event_type
+
+    @property
+    def exchange(self) -> str:
+        """Each producing service owns one topic exchange, `<service>.events`."""
+        return f"{self.event_type.split('.', 1)[0]}.events"
+
+
+class EventPayload(BaseModel):
+    """Base of every versioned payload model.
+
+    Subclasses set `event_type` and `schema_version` as class variables and are
+    registered in `sihha_contracts.catalogue`. A version only ever gains
+    optional fields; anything else is a new version (a new class).
+    Unknown fields are ignored so that an older consumer reads a newer minor
+    revision of the same version.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int]
+    # a one-line description for the AsyncAPI document and the JSON Schemas
+    summary: ClassVar[str] = ""
+
+    @classmethod
+    def service(cls) -> str:
+        return cls.event_type.split(".", 1)[0]
+
+
+def check_event_type(event_type: str) -> str:
+    if not re.fullmatch(EVENT_TYPE_PATTERN, event_type):
+        raise ValueError(f"event type {event_type!r} is not <service>.<aggregate>.<verb>")
+    return event_type

@@ -1,0 +1,3 @@
+"""Payload models, one module per producing service."""
+
+from sihha_contracts.events import queue  # noqa: F401
