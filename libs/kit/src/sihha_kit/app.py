@@ -1,0 +1,106 @@
+"""The FastAPI application every service starts from.
+
+`create_service_app` installs, once for all services: problem+json errors,
+the request middleware (tracing, metrics, body limit), `/health/live`,
+`/health/ready`, `/metrics`, and a lifespan that prepares the database and
+starts the runtime's background work (relay, consumers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from sihha_kit import metrics
+from sihha_kit.auth import TokenVerifier, install_verifier
+from sihha_kit.logs import configure_logging, get_logger
+from sihha_kit.middleware import ServiceMiddleware
+from sihha_kit.problems import install_problem_handlers
+from sihha_kit.runtime import ServiceRuntime
+from sihha_kit.settings import ServiceSettings
+from sihha_kit.tracing import configure_tracing
+
+log = get_logger(__name__)
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get(
+        "/health/live", summary="Liveness: the process answers (never depends on the broker)"
+    )
+    async def live() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @router.get("/health/ready", summary="Readiness: database reachable; broker state reported")
+    async def ready(request: Request) -> JSONResponse:
+        runtime: ServiceRuntime = request.app.state.runtime
+        report = await runtime.readiness()
+        return JSONResponse(report, status_code=200 if report["ready"] else 503)
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def prometheus(request: Request) -> Response:
+        runtime: ServiceRuntime = request.app.state.runtime
+        await runtime.refresh_metrics()
+        return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def create_service_app(
+    runtime: ServiceRuntime,
+    routers: Sequence[APIRouter],
+    *,
+    title: str,
+    description: str = "",
+    prepare_database: bool = True,
+    on_startup: Sequence[Callable[[], Awaitable[None]]] = (),
+) -> FastAPI:
+    settings = runtime.settings
+    configure_logging(settings.service_name, settings.log_format, settings.log_level)
+    configure_tracing(settings.service_name, settings.service_version, settings.otlp_endpoint)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if prepare_database:
+            await runtime.prepare()
+        for step in on_startup:
+            await step()
+        runtime.start_background()
+        log.info("service.started", port=settings.http_port)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            log.info("service.stopped")
+
+    app = FastAPI(
+        title=title, description=description, version=settings.service_version, lifespan=lifespan
+    )
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+    app.add_middleware(
+        ServiceMiddleware, service=settings.service_name, max_body_bytes=settings.max_body_bytes
+    )
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def install_auth(app: FastAPI, settings: ServiceSettings) -> None:
+    """Load the JWT public key named by the settings and make routes verify with it."""
+    path = settings.jwt_public_key_path
+    if not path.is_file():
+        raise RuntimeError(
+            f"JWT public key not found at {path}: create a development key pair with "
+            "`uv run sihha-dev keys`, or set <SERVICE>_JWT_PUBLIC_KEY_PATH"
+        )
+    install_verifier(
+        app,
+        TokenVerifier.from_file(path, issuer=settings.jwt_issuer, audience=settings.jwt_audience),
+    )

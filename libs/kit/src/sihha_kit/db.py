@@ -1,0 +1,82 @@
+"""Async SQLAlchemy engine, sessions, database creation and Alembic migrations."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+
+def create_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    """The same URL in the form asyncpg accepts (no `+asyncpg` driver suffix)."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+async def ensure_database(database_url: str) -> bool:
+    """Create the database named in the URL if it is missing. True if created."""
+    url = make_url(database_url)
+    name = url.database
+    if not name:
+        raise ValueError("the database URL names no database")
+    admin = asyncpg_dsn(url.set(database="postgres").render_as_string(hide_password=False))
+    connection = await asyncpg.connect(admin)
+    try:
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists:
+            return False
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        except asyncpg.DuplicateDatabaseError:
+            return False
+        return True
+    finally:
+        await connection.close()
+
+
+async def drop_database(database_url: str) -> None:
+    url = make_url(database_url)
+    admin = asyncpg_dsn(url.set(database="postgres").render_as_string(hide_password=False))
+    connection = await asyncpg.connect(admin)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def migrate(database_url: str, migrations_dir: Path, revision: str = "head") -> None:
+    """Apply a service's Alembic migrations (blocking; call it from a thread in async code)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    command.upgrade(config, revision)
+
+
+async def prepare_database(database_url: str, migrations_dir: Path) -> None:
+    """Create the database if missing and bring its schema to the latest migration."""
+    await ensure_database(database_url)
+    await asyncio.to_thread(migrate, database_url, migrations_dir)

@@ -1,0 +1,97 @@
+"""The outbox and inbox tables every service has in its own database.
+
+The tables are described once here (SQLAlchemy Core) and created by each
+service's first migration through `create_messaging_tables_v1`. A later change
+to these tables gets a new `..._v2` function and a new migration in every
+service; the v1 function is never edited once landed.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
+
+metadata = MetaData()
+
+
+def _outbox_columns() -> list[Column]:  # type: ignore[type-arg]
+    return [
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
+        Column("event_type", String(128), nullable=False),
+        Column("routing_key", String(128), nullable=False),
+        Column("body", LargeBinary, nullable=False),
+        Column("traceparent", String(64)),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True)),
+        Column("attempts", Integer, nullable=False, server_default=text("0")),
+        Column(
+            "next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()
+        ),
+        Column("last_error", Text),
+    ]
+
+
+def _inbox_columns() -> list[Column]:  # type: ignore[type-arg]
+    return [
+        Column("consumer", String(64), primary_key=True),
+        Column("event_id", UUID(as_uuid=True), primary_key=True),
+        Column("event_type", String(128), nullable=False),
+        Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    ]
+
+
+#: events waiting to be published, written in the same transaction as the change
+outbox = Table("outbox", metadata, *_outbox_columns())
+
+#: events this service has consumed; the primary key makes a redelivery a no-op
+inbox = Table("inbox", metadata, *_inbox_columns())
+
+OUTBOX_CHANNEL = "sihha_outbox"
+
+
+def create_messaging_tables_v1() -> None:
+    """Alembic `upgrade` step: outbox, inbox and the NOTIFY trigger that wakes the relay."""
+    op.create_table("outbox", *_outbox_columns())
+    op.create_index(
+        "outbox_pending",
+        "outbox",
+        ["next_attempt_at", "id"],
+        postgresql_where=text("published_at IS NULL"),
+    )
+    op.create_table("inbox", *_inbox_columns())
+    # one NOTIFY per statement, not per row: a batch insert wakes the relay once;
+    # NOTIFY is transactional, so the relay wakes only for committed rows
+    op.execute(
+        f"""
+        CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('{OUTBOX_CHANNEL}', '');
+            RETURN NULL;
+        END $$;
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox "
+        "FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()"
+    )
+
+
+def drop_messaging_tables_v1() -> None:
+    op.execute("DROP TRIGGER IF EXISTS outbox_notify ON outbox")
+    op.execute("DROP FUNCTION IF EXISTS outbox_notify()")
+    op.drop_table("inbox")
+    op.drop_table("outbox")

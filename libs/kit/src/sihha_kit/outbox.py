@@ -1,0 +1,317 @@
+"""Transactional outbox: events are rows written with the state change, then relayed.
+
+`Outbox.add` turns recorded domain events into envelopes and inserts them in
+the caller's transaction; nothing reaches the broker unless that transaction
+commits. `OutboxRelay` publishes committed rows (persistent, mandatory,
+publisher confirms) and marks a row sent only after the broker's confirm.
+
+Several relay replicas can run: each claims a batch with
+`FOR UPDATE SKIP LOCKED`. The relay wakes on the NOTIFY sent by the outbox's
+statement trigger and also polls, so a lost notification only delays.
+While the broker is away the relay waits; the service keeps writing rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import aio_pika
+import asyncpg
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from sihha_contracts.envelope import Envelope, Producer
+from sihha_kit import metrics
+from sihha_kit.broker import Broker
+from sihha_kit.db import asyncpg_dsn
+from sihha_kit.domain import RecordedEvent
+from sihha_kit.logs import get_logger
+from sihha_kit.messaging_schema import OUTBOX_CHANNEL, outbox
+from sihha_kit.tracing import current_traceparent
+
+log = get_logger(__name__)
+
+
+def build_envelope(
+    event: RecordedEvent,
+    producer: Producer,
+    *,
+    correlation_id: UUID | None = None,
+    causation_id: UUID | None = None,
+    traceparent: str | None = None,
+    event_id: UUID | None = None,
+    recorded_at: datetime | None = None,
+) -> Envelope:
+    event_id = event_id or uuid4()
+    return Envelope(
+        event_id=event_id,
+        event_type=event.payload.event_type,
+        schema_version=event.payload.schema_version,
+        occurred_at=event.occurred_at,
+        recorded_at=recorded_at or datetime.now(UTC),
+        producer=producer,
+        facility_id=event.facility_id,
+        aggregate_id=event.aggregate_id,
+        sequence=event.sequence,
+        correlation_id=correlation_id or event_id,
+        causation_id=causation_id,
+        traceparent=traceparent,
+        payload=event.payload.model_dump(mode="json"),
+    )
+
+
+class Outbox:
+    """Writes events into the outbox table inside the caller's session/transaction."""
+
+    def __init__(self, session: AsyncSession, producer: Producer) -> None:
+        self.session = session
+        self.producer = producer
+
+    async def add(
+        self,
+        events: Sequence[RecordedEvent],
+        *,
+        correlation_id: UUID | None = None,
+        causation_id: UUID | None = None,
+    ) -> list[Envelope]:
+        if not events:
+            return []
+        traceparent = current_traceparent()
+        envelopes = [
+            build_envelope(
+                event,
+                self.producer,
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+                traceparent=traceparent,
+            )
+            for event in events
+        ]
+        await self.session.execute(
+            insert(outbox),
+            [
+                {
+                    "event_id": envelope.event_id,
+                    "event_type": envelope.event_type,
+                    "routing_key": envelope.routing_key,
+                    "body": envelope.model_dump_json().encode(),
+                    "traceparent": traceparent,
+                }
+                for envelope in envelopes
+            ],
+        )
+        return envelopes
+
+
+def to_amqp_message(
+    event_id: UUID, event_type: str, body: bytes, traceparent: str | None, app_id: str
+) -> aio_pika.Message:
+    headers: dict[str, Any] = {}
+    if traceparent:
+        headers["traceparent"] = traceparent
+    return aio_pika.Message(
+        body,
+        message_id=str(event_id),
+        type=event_type,
+        content_type="application/json",
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        app_id=app_id,
+        headers=headers,
+    )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff for a row whose publication failed: 0.5 s doubling, at most 30 s."""
+    return timedelta(seconds=min(0.5 * 2 ** max(attempts - 1, 0), 30.0))
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        database_url: str,
+        broker: Broker,
+        service: str,
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 2.0,
+        publish_timeout: float = 10.0,
+        retention: timedelta = timedelta(days=7),
+    ) -> None:
+        self.engine = engine
+        self.database_url = database_url
+        self.broker = broker
+        self.service = service
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.publish_timeout = publish_timeout
+        self.retention = retention
+        self._wake = asyncio.Event()
+        self._exchange: aio_pika.abc.AbstractRobustExchange | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._last_housekeeping = 0.0
+
+    # -- the loop ----------------------------------------------------------
+
+    async def run(self) -> None:
+        """Relay forever (cancel the task to stop)."""
+        try:
+            while True:
+                await self._ensure_listening()
+                if not self.broker.is_connected:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await self.broker.wait_connected(timeout=self.poll_seconds)
+                    continue
+                try:
+                    published = await self.relay_once()
+                except (OSError, asyncpg.PostgresError, ConnectionError) as error:
+                    log.warning("outbox.database_unavailable", error=str(error))
+                    await asyncio.sleep(self.poll_seconds)
+                    continue
+                await self._housekeeping()
+                if published == 0:
+                    self._wake.clear()
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+        finally:
+            await self._stop_listening()
+
+    async def relay_once(self) -> int:
+        """Claim one batch of due rows, publish them, mark the confirmed ones. Returns how many."""
+        exchange = await self._events_exchange()
+        async with self.engine.begin() as connection:
+            rows = (
+                await connection.execute(
+                    select(
+                        outbox.c.id,
+                        outbox.c.event_id,
+                        outbox.c.event_type,
+                        outbox.c.routing_key,
+                        outbox.c.body,
+                        outbox.c.traceparent,
+                        outbox.c.attempts,
+                    )
+                    .where(outbox.c.published_at.is_(None), outbox.c.next_attempt_at <= func.now())
+                    .order_by(outbox.c.id)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            results = await asyncio.gather(
+                *(
+                    asyncio.wait_for(
+                        exchange.publish(
+                            to_amqp_message(
+                                row.event_id,
+                                row.event_type,
+                                row.body,
+                                row.traceparent,
+                                self.service,
+                            ),
+                            routing_key=row.routing_key,
+                            mandatory=True,
+                        ),
+                        self.publish_timeout,
+                    )
+                    for row in rows
+                ),
+                return_exceptions=True,
+            )
+            confirmed = [
+                row.id
+                for row, result in zip(rows, results, strict=True)
+                if not isinstance(result, BaseException)
+            ]
+            failed = [
+                (row, result)
+                for row, result in zip(rows, results, strict=True)
+                if isinstance(result, BaseException)
+            ]
+            if confirmed:
+                await connection.execute(
+                    update(outbox).where(outbox.c.id.in_(confirmed)).values(published_at=func.now())
+                )
+            await self._postpone(connection, failed)
+        metrics.outbox_published.labels(self.service).inc(len(confirmed))
+        return len(confirmed)
+
+    async def _postpone(
+        self, connection: AsyncConnection, failed: list[tuple[Any, BaseException]]
+    ) -> None:
+        for row, error in failed:
+            reason = type(error).__name__
+            metrics.outbox_publish_failures.labels(self.service, reason).inc()
+            log.warning(
+                "outbox.publish_failed",
+                event_id=str(row.event_id),
+                reason=reason,
+                error=str(error)[:200],
+                attempts=row.attempts + 1,
+            )
+            await connection.execute(
+                update(outbox)
+                .where(outbox.c.id == row.id)
+                .values(
+                    attempts=row.attempts + 1,
+                    next_attempt_at=datetime.now(UTC) + retry_delay(row.attempts + 1),
+                    last_error=f"{reason}: {error}"[:500],
+                )
+            )
+
+    async def _events_exchange(self) -> aio_pika.abc.AbstractRobustExchange:
+        if self._exchange is None:
+            channel = await self.broker.channel(publisher_confirms=True)
+            self._exchange = await self.broker.declare_events_exchange(channel, self.service)
+        return self._exchange
+
+    # -- backlog gauge and retention ----------------------------------------
+
+    async def backlog(self) -> int:
+        async with self.engine.connect() as connection:
+            value = await connection.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            )
+        return int(value or 0)
+
+    async def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._last_housekeeping < 5.0:
+            return
+        self._last_housekeeping = now
+        metrics.outbox_backlog.labels(self.service).set(await self.backlog())
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                outbox.delete().where(
+                    outbox.c.published_at.is_not(None),
+                    outbox.c.published_at < datetime.now(UTC) - self.retention,
+                )
+            )
+
+    # -- LISTEN/NOTIFY -----------------------------------------------------
+
+    def _notified(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _ensure_listening(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        try:
+            self._listener = await asyncpg.connect(asyncpg_dsn(self.database_url))
+            await self._listener.add_listener(OUTBOX_CHANNEL, self._notified)
+        except (OSError, asyncpg.PostgresError) as error:
+            self._listener = None
+            log.warning("outbox.listen_failed", error=str(error))
+
+    async def _stop_listening(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+        self._listener = None

@@ -1,0 +1,109 @@
+"""The wilaya's registry of establishments, kept by the project as data.
+
+`registry/oran-establishments.yaml` at the repository root is the project's
+copy (started from the directorate's reference list); services load it at
+start-up and the queue service's admin API edits its own copy in its database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class ServiceKind:
+    code: str
+    name_fr: str
+    name_ar: str
+
+
+@dataclass(frozen=True)
+class Establishment:
+    code: str
+    kind: str  # EPSP, PC (polyclinic), EPH, EHS, CHU, EHU
+    name_fr: str
+    name_ar: str
+    commune: str
+    parent: str | None = None  # the EPSP that runs a polyclinic
+    pilot: bool = False
+    emergency: bool = False
+
+
+@dataclass(frozen=True)
+class Registry:
+    wilaya_code: str
+    wilaya_name_fr: str
+    wilaya_name_ar: str
+    establishments: tuple[Establishment, ...]
+    polyclinic_services: tuple[ServiceKind, ...]
+
+    def by_code(self, code: str) -> Establishment | None:
+        return next((e for e in self.establishments if e.code == code), None)
+
+    @property
+    def polyclinics(self) -> tuple[Establishment, ...]:
+        return tuple(e for e in self.establishments if e.kind == "PC")
+
+    @property
+    def hospitals(self) -> tuple[Establishment, ...]:
+        return tuple(e for e in self.establishments if e.kind in {"EPH", "EHS", "CHU", "EHU"})
+
+
+def default_registry_path() -> Path:
+    """`registry/oran-establishments.yaml`, found from the working directory upwards."""
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "registry" / "oran-establishments.yaml"
+        if candidate.is_file():
+            return candidate
+    return here / "registry" / "oran-establishments.yaml"
+
+
+def load_registry(path: Path | None = None) -> Registry:
+    data: dict[str, Any] = yaml.safe_load((path or default_registry_path()).read_text("utf-8"))
+    wilaya = data["wilaya"]
+    establishments: list[Establishment] = []
+    for item in data.get("epsp", []):
+        establishments.append(
+            Establishment(
+                item["code"],
+                "EPSP",
+                item["name_fr"],
+                item.get("name_ar", item["name_fr"]),
+                item["commune"],
+            )
+        )
+    for item in data.get("polyclinics", []):
+        establishments.append(
+            Establishment(
+                item["code"],
+                "PC",
+                item["name_fr"],
+                item.get("name_ar", item["name_fr"]),
+                item["commune"],
+                parent=item.get("epsp"),
+                pilot=bool(item.get("pilot")),
+            )
+        )
+    for item in data.get("hospitals", []):
+        establishments.append(
+            Establishment(
+                item["code"],
+                item["kind"],
+                item["name_fr"],
+                item.get("name_ar", item["name_fr"]),
+                item["commune"],
+                emergency=bool(item.get("emergency")),
+            )
+        )
+    services = tuple(
+        ServiceKind(s["code"], s["name_fr"], s["name_ar"])
+        for s in data.get("polyclinic_services", [])
+    )
+    return Registry(
+        str(wilaya["code"]), wilaya["name_fr"], wilaya["name_ar"], tuple(establishments), services
+    )

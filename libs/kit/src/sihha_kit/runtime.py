@@ -1,0 +1,143 @@
+"""What a service runs besides its routes, composed once per process.
+
+`ServiceRuntime` owns the database engine, the broker connection, the outbox
+relay and the event consumers, starts them in the background (the HTTP side
+never waits for the broker) and supervises them: a background task that dies
+is restarted with backoff instead of silently stopping the flow of events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from sihha_contracts.envelope import Producer
+from sihha_kit.broker import Broker, Topology
+from sihha_kit.consumer import EventConsumer
+from sihha_kit.db import create_engine, prepare_database, session_factory
+from sihha_kit.logs import get_logger
+from sihha_kit.outbox import OutboxRelay
+from sihha_kit.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        migrations_dir: Path,
+        publishes: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.migrations_dir = migrations_dir
+        self.producer = Producer(name=settings.service_name, version=settings.service_version)
+        self.engine = create_engine(settings.database_url, settings.database_pool_size)
+        self.sessions = session_factory(self.engine)
+        self.broker = Broker(
+            settings.amqp_url,
+            Topology(settings.broker_namespace),
+            client_name=f"{settings.service_name}@{settings.service_version}",
+        )
+        self.relay: OutboxRelay | None = (
+            OutboxRelay(
+                self.engine,
+                settings.database_url,
+                self.broker,
+                settings.service_name,
+                batch_size=settings.outbox_batch_size,
+                poll_seconds=settings.outbox_poll_seconds,
+            )
+            if publishes
+            else None
+        )
+        self.consumers: list[EventConsumer] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def add_consumer(self, consumer: EventConsumer) -> EventConsumer:
+        self.consumers.append(consumer)
+        return consumer
+
+    async def prepare(self) -> None:
+        """Create the database if missing and apply the migrations."""
+        await prepare_database(self.settings.database_url, self.migrations_dir)
+
+    def start_background(self) -> None:
+        self.broker.start()
+        if self.relay is not None:
+            self._spawn("outbox-relay", self.relay.run)
+        for consumer in self.consumers:
+            self._spawn(f"consumer-{consumer.name}", consumer.run)
+
+    def _spawn(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        self._tasks.append(asyncio.create_task(self._supervise(name, run), name=name))
+
+    async def _supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.error(
+                    "runtime.task_failed",
+                    task=name,
+                    error=f"{type(error).__name__}: {error}",
+                    restart_in=delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        await self.broker.close()
+        await self.engine.dispose()
+
+    async def database_ok(self) -> bool:
+        try:
+            async with asyncio.timeout(2.0), self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def readiness(self) -> dict[str, Any]:
+        database = await self.database_ok()
+        report: dict[str, Any] = {
+            "database": "up" if database else "down",
+            "broker": "up" if self.broker.is_connected else "down",
+            # the service serves without the broker: events wait in the outbox
+            "ready": database,
+        }
+        if self.relay is not None and database:
+            with contextlib.suppress(Exception):
+                report["outbox_backlog"] = await self.relay.backlog()
+        return report
+
+    async def refresh_metrics(self) -> None:
+        """Update gauges that are read rather than counted (called on scrape)."""
+        if self.relay is not None:
+            with contextlib.suppress(Exception):
+                from sihha_kit import metrics
+
+                metrics.outbox_backlog.labels(self.settings.service_name).set(
+                    await self.relay.backlog()
+                )
+        if self.broker.is_connected:
+            for consumer in self.consumers:
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(2.0):
+                        await consumer.stats()

@@ -1,0 +1,108 @@
+"""Pytest fixtures shared by every test of the platform (loaded with `-p`).
+
+Each test run isolates itself: its own databases (`sihha_t<run>_<name>`) and
+its own broker namespace (`t<run>.` before every exchange and queue name), so
+runs never see each other's data or messages; both are removed at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import aio_pika
+import pytest
+
+from sihha_kit.auth import Role, TokenIssuer
+from sihha_kit.db import drop_database, ensure_database
+from sihha_kit.testing.servers import Servers, start_servers
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def broker_namespace(run_id: str) -> str:
+    return f"t{run_id}."
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    try:
+        found = start_servers()
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+    yield found
+    found.stop()
+
+
+@pytest.fixture(scope="session")
+async def make_database(
+    servers: Servers, run_id: str
+) -> AsyncIterator[Callable[[str], Awaitable[str]]]:
+    """`await make_database("queue")` → URL of a new empty database for this run."""
+    created: list[str] = []
+
+    async def make(name: str) -> str:
+        url = servers.database(f"sihha_t{run_id}_{name}_{len(created)}")
+        await ensure_database(url)
+        created.append(url)
+        return url
+
+    yield make
+    if not os.environ.get("SIHHA_KEEP_TEST_DATABASES"):
+        for url in created:
+            with contextlib.suppress(Exception):
+                await drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def clean_broker_namespace(servers: Servers, broker_namespace: str) -> AsyncIterator[str]:
+    """The run's namespace; its queues and exchanges are deleted at the end of the run."""
+    yield broker_namespace
+    with contextlib.suppress(Exception):
+        connection = await aio_pika.connect(servers.amqp_url, timeout=10)
+        async with connection:
+            channel = await connection.channel()
+            for name in await asyncio.to_thread(servers.broker.list_names, "queues"):
+                if name.startswith(broker_namespace):
+                    await channel.queue_delete(name)
+            for name in await asyncio.to_thread(servers.broker.list_names, "exchanges"):
+                if name.startswith(broker_namespace):
+                    await channel.exchange_delete(name)
+
+
+@pytest.fixture(scope="session")
+def dev_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh key pair and pseudonym key, as `sihha-dev keys` makes them."""
+    from sihha_kit.devtools import main
+
+    folder = tmp_path_factory.mktemp("keys")
+    main(["keys", "--dir", str(folder)])
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mint(dev_keys: Path) -> Callable[..., str]:
+    """`mint(Role.receptionist, establishments=["31-PC-001"])` → a bearer token."""
+    issuer = TokenIssuer((dev_keys / "jwt-private.pem").read_bytes())
+
+    def make(
+        *roles: Role,
+        establishments: list[str] | None = None,
+        subject: str = "test",
+        patient_key: str | None = None,
+    ) -> str:
+        return issuer.mint(subject, list(roles), establishments or [], patient_key=patient_key)
+
+    return make
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,119 @@
+"""Where the tests' PostgreSQL and RabbitMQ come from, and how to take the broker away.
+
+`TEST_DATABASE_URL` (any database on the server, e.g.
+`postgresql://postgres@127.0.0.1:5432/postgres`) and `TEST_AMQP_URL` name real
+servers. When they are unset and a Docker engine answers, testcontainers
+starts them. Otherwise the tests that need them fail with a clear message.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+
+@dataclass
+class Servers:
+    #: `postgresql+asyncpg://…/postgres` on the test server
+    database_url: str
+    amqp_url: str
+    broker: BrokerControl
+    _containers: list[Any] = field(default_factory=list)
+
+    def database(self, name: str) -> str:
+        return make_url(self.database_url).set(database=name).render_as_string(hide_password=False)
+
+    def stop(self) -> None:
+        for container in self._containers:
+            container.stop()
+
+
+class BrokerControl:
+    """Stop/start the broker application, or cut every client connection."""
+
+    def __init__(self, exec_prefix: list[str] | None = None) -> None:
+        self.exec_prefix = exec_prefix or []
+
+    def _ctl(self, *args: str, timeout: float = 60) -> None:
+        command = [*self.exec_prefix, "rabbitmqctl", *args]
+        if not self.exec_prefix and shutil.which("rabbitmqctl") is None:
+            raise RuntimeError("rabbitmqctl is not installed: cannot control the broker")
+        subprocess.run(command, check=True, capture_output=True, timeout=timeout)
+
+    def stop(self) -> None:
+        self._ctl("stop_app")
+
+    def start(self) -> None:
+        self._ctl("start_app")
+        self._ctl("await_startup", timeout=120)
+
+    def close_all_connections(self) -> None:
+        self._ctl("close_all_connections", "test: cut every connection")
+
+    @contextmanager
+    def outage(self) -> Iterator[None]:
+        """The broker is stopped inside the block and always started again after it."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
+
+    def list_names(self, kind: str) -> list[str]:
+        command = [*self.exec_prefix, "rabbitmqctl", "-q", f"list_{kind}", "name"]
+        result = subprocess.run(command, check=True, capture_output=True, text=True, timeout=60)
+        return [line.strip() for line in result.stdout.splitlines()[1:] if line.strip()]
+
+
+def _docker_available() -> bool:
+    try:
+        import docker
+
+        docker.from_env().ping()
+    except Exception:
+        return False
+    return True
+
+
+def _as_asyncpg(url: str) -> str:
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+asyncpg", database="postgres").render_as_string(
+        hide_password=False
+    )
+
+
+def start_servers() -> Servers:
+    database_url = os.environ.get("TEST_DATABASE_URL")
+    amqp_url = os.environ.get("TEST_AMQP_URL")
+    containers: list[Any] = []
+    broker = BrokerControl()
+    if not (database_url and amqp_url) and _docker_available():
+        from testcontainers.postgres import PostgresContainer
+        from testcontainers.rabbitmq import RabbitMqContainer
+
+        if not database_url:
+            postgres = PostgresContainer("postgres:16-alpine", driver="asyncpg").start()
+            containers.append(postgres)
+            database_url = postgres.get_connection_url()
+        if not amqp_url:
+            rabbit = RabbitMqContainer("rabbitmq:3.13-management").start()
+            containers.append(rabbit)
+            params = rabbit.get_connection_params()
+            amqp_url = f"amqp://guest:guest@{params.host}:{params.port}/"
+            broker = BrokerControl(["docker", "exec", rabbit.get_wrapped_container().id])
+            time.sleep(1)
+    if not (database_url and amqp_url):
+        raise RuntimeError(
+            "Integration tests need PostgreSQL and RabbitMQ: set TEST_DATABASE_URL and "
+            "TEST_AMQP_URL (see README.md, `make test` sets them for this machine), "
+            "or run where a Docker engine is available."
+        )
+    return Servers(_as_asyncpg(database_url), amqp_url, broker, containers)

@@ -1,0 +1,78 @@
+"""The unit of work: the only place that commits.
+
+It opens a session, lets repositories work in it, and on `commit()` collects
+the events recorded by the aggregates it has seen and writes them to the
+outbox in the same transaction. Leaving the block without `commit()` rolls
+everything back, events included.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sihha_contracts.envelope import Envelope, Producer
+from sihha_kit.domain import Aggregate
+from sihha_kit.outbox import Outbox
+
+
+class SqlUnitOfWork:
+    session: AsyncSession
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: Producer,
+        *,
+        correlation_id: UUID | None = None,
+        causation_id: UUID | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self.producer = producer
+        self.correlation_id = correlation_id
+        self.causation_id = causation_id
+        self._seen: list[Aggregate] = []
+        self.published: list[Envelope] = []
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        self._seen = []
+        self.published = []
+        self.open_repositories(self.session)
+        return self
+
+    def open_repositories(self, session: AsyncSession) -> None:
+        """Subclasses create their repositories on the session here."""
+
+    def seen(self, aggregate: Aggregate) -> None:
+        """Track an aggregate whose recorded events must be written on commit."""
+        if all(aggregate is not known for known in self._seen):
+            self._seen.append(aggregate)
+
+    async def commit(self) -> list[Envelope]:
+        events = [event for aggregate in self._seen for event in aggregate.pop_events()]
+        envelopes = await Outbox(self.session, self.producer).add(
+            events, correlation_id=self.correlation_id, causation_id=self.causation_id
+        )
+        await self.session.commit()
+        self.published.extend(envelopes)
+        return envelopes
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+        for aggregate in self._seen:
+            aggregate.pop_events()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.rollback()
+        finally:
+            await self.session.close()
