@@ -1,6 +1,8 @@
 """One ASGI middleware for what every HTTP request needs, in one pass:
 
-- a server span continuing the caller's W3C trace context (`traceparent`);
+- the request's trace id bound to every log line (the server span itself is
+  FastAPI's native OpenTelemetry span, which continues the caller's W3C
+  `traceparent`; see `sihha_kit.app`);
 - request count and latency metrics labelled by route template;
 - the body size limit: a declared or streamed body over the limit gets 413
   (problem+json) before the application sees more of it.
@@ -11,14 +13,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from opentelemetry import trace
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.contextvars import bound_contextvars
 
 from sihha_kit import metrics
 from sihha_kit.errors import DomainProblem
-from sihha_kit.tracing import context_from_headers, tracer
+from sihha_kit.tracing import current_trace_id
 
 
 class BodyTooLarge(DomainProblem, StarletteHTTPException):
@@ -50,12 +51,9 @@ class ServiceMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {
-            key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]
-        }
         method = scope["method"]
         limit = self.max_body_bytes
-        declared = headers.get("content-length")
+        declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             receive = _refuse(limit)
         else:
@@ -69,27 +67,21 @@ class ServiceMiddleware:
             await send(message)
 
         started = time.perf_counter()
-        span_name = f"{method} {scope.get('path', '')}"
-        with tracer("sihha.http").start_as_current_span(
-            span_name,
-            context=context_from_headers(headers),
-            kind=trace.SpanKind.SERVER,
-            attributes={"http.request.method": method, "url.path": scope.get("path", "")},
-        ) as span:
-            trace_id = format(span.get_span_context().trace_id, "032x")
-            with bound_contextvars(trace_id=trace_id):
-                try:
-                    await self.app(scope, receive, send_wrapper)
-                finally:
-                    route = _route_template(scope)
-                    span.update_name(f"{method} {route}")
-                    span.set_attribute("http.route", route)
-                    span.set_attribute("http.response.status_code", status["code"])
-                    elapsed = time.perf_counter() - started
-                    metrics.http_requests.labels(
-                        self.service, method, route, str(status["code"])
-                    ).inc()
-                    metrics.http_latency.labels(self.service, method, route).observe(elapsed)
+        with bound_contextvars(trace_id=current_trace_id()):
+            try:
+                await self.app(scope, receive, send_wrapper)
+            finally:
+                route = _route_template(scope)
+                elapsed = time.perf_counter() - started
+                metrics.http_requests.labels(self.service, method, route, str(status["code"])).inc()
+                metrics.http_latency.labels(self.service, method, route).observe(elapsed)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 def _route_template(scope: Scope) -> str:

@@ -1,0 +1,227 @@
+"""The `sihha-dev` command line: keys, tokens, pseudonyms."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import jwt
+import pytest
+
+from sihha_kit.auth import Role, TokenVerifier
+from sihha_kit.devtools import main
+from sihha_kit.pseudonym import load_pseudonym_key, pseudonymise_nin
+
+NIN = "109870123456789012"
+
+
+@pytest.fixture
+def key_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    directory = tmp_path / "keys"
+    assert main(["keys", "--dir", str(directory)]) == 0
+    capsys.readouterr()
+    return directory
+
+
+def _token(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    assert main(["token", *args]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith("\n") and out.count("\n") == 1, "only the token on stdout"
+    return out.strip()
+
+
+def test_keys_creates_the_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    directory = tmp_path / "nested" / "keys"
+    assert main(["keys", "--dir", str(directory)]) == 0
+    out = capsys.readouterr().out
+    for name in ("jwt-private.pem", "jwt-public.pem", "pseudonym.key"):
+        assert (directory / name).is_file()
+        assert f"wrote {directory / name}" in out
+    assert stat.S_IMODE(os.stat(directory / "jwt-private.pem").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(directory / "pseudonym.key").st_mode) == 0o600
+    assert b"BEGIN PRIVATE KEY" in (directory / "jwt-private.pem").read_bytes()
+    assert b"BEGIN PUBLIC KEY" in (directory / "jwt-public.pem").read_bytes()
+    hex_key = (directory / "pseudonym.key").read_text().strip()
+    assert len(hex_key) == 64 and int(hex_key, 16) >= 0
+    assert len(load_pseudonym_key(directory / "pseudonym.key")) == 32
+    TokenVerifier.from_file(directory / "jwt-public.pem")  # a valid RSA-2048 key
+
+
+def test_keys_does_not_overwrite_without_force(
+    key_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = {p.name: p.read_bytes() for p in key_dir.iterdir()}
+    assert main(["keys", "--dir", str(key_dir)]) == 0
+    assert "kept" in capsys.readouterr().out
+    assert {p.name: p.read_bytes() for p in key_dir.iterdir()} == before
+
+    assert main(["keys", "--dir", str(key_dir), "--force"]) == 0
+    after = {p.name: p.read_bytes() for p in key_dir.iterdir()}
+    assert all(after[name] != before[name] for name in before)
+    assert stat.S_IMODE(os.stat(key_dir / "jwt-private.pem").st_mode) == 0o600
+
+
+def test_keys_derives_a_missing_public_key(
+    key_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    public = (key_dir / "jwt-public.pem").read_bytes()
+    (key_dir / "jwt-public.pem").unlink()
+    assert main(["keys", "--dir", str(key_dir)]) == 0
+    assert "derived" in capsys.readouterr().out
+    assert (key_dir / "jwt-public.pem").read_bytes() == public
+
+
+def test_keys_refuses_a_public_key_without_its_private_key(
+    key_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (key_dir / "jwt-private.pem").unlink()
+    assert main(["keys", "--dir", str(key_dir)]) == 1
+    assert "--force" in capsys.readouterr().err
+
+
+def test_token_round_trips(key_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    token = _token(capsys, "--role", "kiosk", "--establishment", "31-PC-001", "--dir", str(key_dir))
+    caller = TokenVerifier.from_file(key_dir / "jwt-public.pem").verify(token)
+    assert caller.roles == {Role.kiosk}
+    assert caller.establishments == {"31-PC-001"}
+    assert caller.subject == "kiosk:31-PC-001"
+    assert caller.may_act_for("31-PC-001") and not caller.may_act_for("31-PC-002")
+
+
+def test_token_with_several_roles_and_establishments(
+    key_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = _token(
+        capsys,
+        "--role", "receptionist",
+        "--role", "counter_agent",
+        "--establishment", "31-PC-001", "31-PC-002",
+        "--establishment", "31-EPH-01",
+        "--subject", "agent-12",
+        "--ttl-hours", "1",
+        "--dir", str(key_dir),
+    )  # fmt: skip
+    caller = TokenVerifier.from_file(key_dir / "jwt-public.pem").verify(token)
+    assert caller.subject == "agent-12"
+    assert caller.roles == {Role.receptionist, Role.counter_agent}
+    assert caller.establishments == {"31-PC-001", "31-PC-002", "31-EPH-01"}
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 3600
+
+
+def test_token_for_a_citizen(key_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    verifier = TokenVerifier.from_file(key_dir / "jwt-public.pem")
+    expected = pseudonymise_nin(NIN, load_pseudonym_key(key_dir / "pseudonym.key"))
+    by_nin = _token(capsys, "--role", "citizen", "--nin", NIN, "--dir", str(key_dir))
+    assert verifier.verify(by_nin).patient_key == expected
+    by_key = _token(capsys, "--role", "citizen", "--patient-key", expected, "--dir", str(key_dir))
+    assert verifier.verify(by_key).patient_key == expected
+
+
+def test_token_issuer_and_audience(key_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    token = _token(
+        capsys, "--role", "admin", "--establishment", "*",
+        "--issuer", "sihha-staging", "--audience", "sihha-x", "--dir", str(key_dir),
+    )  # fmt: skip
+    verifier = TokenVerifier.from_file(
+        key_dir / "jwt-public.pem", issuer="sihha-staging", audience="sihha-x"
+    )
+    assert verifier.verify(token).wilaya_wide
+
+
+def test_token_refuses_unknown_roles(key_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["token", "--role", "superuser", "--dir", str(key_dir)])
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "superuser" in captured.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--role", "citizen"],  # a citizen needs a patient key
+        ["--role", "doctor", "--patient-key", "ab" * 32],
+        ["--role", "citizen", "--patient-key", "not-hex"],
+        ["--role", "citizen", "--nin", "123"],
+        ["--role", "doctor", "--ttl-hours", "0"],
+        ["--role", "doctor", "--subject", " "],
+    ],
+)
+def test_token_refuses_inconsistent_claims(
+    key_dir: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    assert main(["token", *args, "--dir", str(key_dir)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "error" in captured.err
+
+
+def test_token_without_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["token", "--role", "doctor", "--dir", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "sihha-dev keys" in captured.err
+
+
+def test_pseudonym(key_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    expected = pseudonymise_nin(NIN, load_pseudonym_key(key_dir / "pseudonym.key"))
+    assert main(["pseudonym", NIN, "--dir", str(key_dir)]) == 0
+    assert capsys.readouterr().out == expected + "\n"
+    assert main(["pseudonym", "109870", "123456", "789012", "--dir", str(key_dir)]) == 0
+    assert capsys.readouterr().out == expected + "\n"
+
+
+def test_pseudonym_from_stdin(
+    key_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(NIN + "\n"))
+    expected = pseudonymise_nin(NIN, load_pseudonym_key(key_dir / "pseudonym.key"))
+    assert main(["pseudonym", "-", "--dir", str(key_dir)]) == 0
+    assert capsys.readouterr().out == expected + "\n"
+
+
+@pytest.mark.parametrize("nin", ["12345678901234567", "10987012345678901X", "١٠٩٨٧٠١٢٣٤٥٦٧٨٩٠١٢"])
+def test_pseudonym_refuses_invalid_nin(
+    key_dir: Path, capsys: pytest.CaptureFixture[str], nin: str
+) -> None:
+    assert main(["pseudonym", nin, "--dir", str(key_dir)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "18" in captured.err
+    assert nin not in captured.err
+
+
+def test_pseudonym_without_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pseudonym", NIN, "--dir", str(tmp_path)]) == 1
+    assert "sihha-dev keys" in capsys.readouterr().err
+
+
+def test_a_subcommand_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([])
+    assert exited.value.code == 2
+
+
+def test_runs_as_a_module(key_dir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sihha_kit.devtools", "token", "--role", "nurse",
+         "--establishment", "31-EPH-01", "--dir", str(key_dir)],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    caller = TokenVerifier.from_file(key_dir / "jwt-public.pem").verify(result.stdout.strip())
+    assert caller.roles == {Role.nurse}
+
+    failed = subprocess.run(
+        [sys.executable, "-m", "sihha_kit.devtools", "token", "--role", "doctor",
+         "--dir", str(key_dir / "nowhere")],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert failed.returncode == 1 and failed.stdout == ""
