@@ -1,0 +1,51 @@
+"""The composition root of the queue service: real adapters wired once, here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from sihha_kit.app import create_service_app, install_auth
+from sihha_kit.clock import Clock, utc_now
+from sihha_kit.registry import load_registry
+from sihha_kit.runtime import ServiceRuntime
+from sihha_queue.config import QueueSettings
+from sihha_queue.context import QueueContext
+from sihha_queue.service_layer.unit_of_work import QueueUnitOfWork
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def build_context(settings: QueueSettings, *, clock: Clock = utc_now) -> QueueContext:
+    runtime = ServiceRuntime(settings, migrations_dir=MIGRATIONS)
+    return QueueContext(
+        settings=settings,
+        runtime=runtime,
+        clock=clock,
+        uow=lambda: QueueUnitOfWork(runtime.sessions, runtime.producer),
+    )
+
+
+def create_app(settings: QueueSettings | None = None, *, clock: Clock = utc_now) -> FastAPI:
+    from sihha_queue.entrypoints import http
+
+    settings = settings or QueueSettings()
+    context = build_context(settings, clock=clock)
+
+    async def load_establishments() -> None:
+        registry = load_registry(settings.registry_path)
+        async with context.uow() as uow:
+            await uow.clinics.load_registry(registry)
+            await uow.commit()
+
+    app = create_service_app(
+        context.runtime,
+        [http.router],
+        title="Sihha — file d'attente des polycliniques / طوابير العيادات متعددة الخدمات",
+        description="Tickets, counters, routing and display boards of Oran's polyclinics.",
+        on_startup=[load_establishments],
+    )
+    install_auth(app, settings)
+    app.state.context = context
+    return app

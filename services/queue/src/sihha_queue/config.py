@@ -1,0 +1,17 @@
+"""Queue service settings: every variable is `QUEUE_<NAME>`, e.g. `QUEUE_DATABASE_URL`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sihha_kit.settings import ServiceSettings, service_settings_config
+
+
+class QueueSettings(ServiceSettings):
+    model_config = service_settings_config("QUEUE_")
+
+    service_name: str = "queue"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/sihha_queue"
+    http_port: int = 8101
+    #: the establishments registry loaded at start-up (None: registry/oran-establishments.yaml)
+    registry_path: Path | None = None

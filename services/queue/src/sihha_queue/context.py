@@ -1,0 +1,19 @@
+"""What the entry points need at hand, built once by `bootstrap`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sihha_kit.clock import Clock
+from sihha_kit.runtime import ServiceRuntime
+from sihha_queue.config import QueueSettings
+from sihha_queue.service_layer.unit_of_work import QueueUnitOfWork
+
+
+@dataclass
+class QueueContext:
+    settings: QueueSettings
+    runtime: ServiceRuntime
+    clock: Clock
+    uow: Callable[[], QueueUnitOfWork]

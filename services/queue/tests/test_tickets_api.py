@@ -1,0 +1,178 @@
+"""Issuing tickets through the HTTP API, on the real database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from sihha_kit.auth import Role
+from sihha_kit.db import create_engine
+from sihha_kit.testing.plugin import bearer
+from sihha_queue.config import QueueSettings
+
+pytestmark = pytest.mark.integration
+
+CLINIC = "31-PC-001"
+
+
+@pytest.fixture
+def reception(mint: Callable[..., str]) -> dict[str, str]:
+    return bearer(mint(Role.receptionist, establishments=[CLINIC]))
+
+
+async def outbox_rows(settings: QueueSettings) -> list[dict]:  # type: ignore[type-arg]
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(text("SELECT event_type, body FROM outbox ORDER BY id"))
+            return [{"event_type": r[0], "body": json.loads(r[1])} for r in rows]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_ticket_gets_the_services_prefix_and_the_days_number(
+    queue_client: httpx.AsyncClient, reception: dict[str, str], queue_settings: QueueSettings
+) -> None:
+    first = await queue_client.post(
+        f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}, headers=reception
+    )
+    second = await queue_client.post(
+        f"/establishments/{CLINIC}/tickets",
+        json={"service_code": "MG", "priority": "elderly"},
+        headers=reception,
+    )
+    other = await queue_client.post(
+        f"/establishments/{CLINIC}/tickets", json={"service_code": "PED"}, headers=reception
+    )
+    assert first.status_code == 201, first.text
+    assert (first.json()["label"], second.json()["label"], other.json()["label"]) == (
+        "MG-001",
+        "MG-002",
+        "PED-001",
+    )
+    assert second.json()["priority"] == "elderly"
+    events = await outbox_rows(queue_settings)
+    assert [e["event_type"] for e in events] == ["queue.ticket.issued"] * 3
+    envelope = events[0]["body"]
+    assert envelope["facility_id"] == CLINIC
+    assert envelope["payload"]["ticket_number"] == "MG-001"
+    assert envelope["sequence"] == 1
+
+
+async def test_concurrent_issuing_is_gap_free_and_never_duplicated(
+    queue_client: httpx.AsyncClient, reception: dict[str, str]
+) -> None:
+    async def issue() -> httpx.Response:
+        return await queue_client.post(
+            f"/establishments/{CLINIC}/tickets", json={"service_code": "LAB"}, headers=reception
+        )
+
+    responses = await asyncio.gather(*(issue() for _ in range(60)))
+    assert all(r.status_code == 201 for r in responses), [
+        r.text for r in responses if r.status_code != 201
+    ]
+    numbers = sorted(r.json()["number"] for r in responses)
+    assert numbers == list(range(1, 61))
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "code"),
+    [
+        (
+            "/establishments/31-PC-999/tickets",
+            {"service_code": "MG"},
+            403,
+            "establishment-forbidden",
+        ),
+        (f"/establishments/{CLINIC}/tickets", {"service_code": "XRAY"}, 404, "unknown-service"),
+        (f"/establishments/{CLINIC}/tickets", {"service_code": "mg"}, 422, "invalid-input"),
+        (
+            f"/establishments/{CLINIC}/tickets",
+            {"service_code": "MG", "priority": "vip"},
+            422,
+            "invalid-input",
+        ),
+        (
+            f"/establishments/{CLINIC}/tickets",
+            {"service_code": "MG", "nin": "1"},
+            422,
+            "invalid-input",
+        ),
+        ("/establishments/not-a-code/tickets", {"service_code": "MG"}, 422, "invalid-input"),
+    ],
+)
+async def test_bad_input_gets_a_problem_and_changes_nothing(
+    queue_client: httpx.AsyncClient,
+    reception: dict[str, str],
+    queue_settings: QueueSettings,
+    path: str,
+    body: dict,
+    status: int,
+    code: str,  # type: ignore[type-arg]
+) -> None:
+    response = await queue_client.post(
+        path, json=body, headers={**reception, "Accept-Language": "ar"}
+    )
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["code"] == code
+    assert problem["detail"] == problem["detail_ar"] and problem["detail_fr"]
+    assert "Traceback" not in response.text
+    assert await outbox_rows(queue_settings) == []
+
+
+async def test_unknown_establishment_for_a_wilaya_wide_caller(
+    queue_client: httpx.AsyncClient, mint: Callable[..., str]
+) -> None:
+    admin = bearer(mint(Role.admin, establishments=["*"]))
+    response = await queue_client.post(
+        "/establishments/31-PC-999/tickets", json={"service_code": "MG"}, headers=admin
+    )
+    assert response.status_code == 404
+    assert response.json()["code"] == "unknown-establishment"
+
+
+async def test_callers_without_a_token_or_the_role_are_refused(
+    queue_client: httpx.AsyncClient, mint: Callable[..., str]
+) -> None:
+    anonymous = await queue_client.post(
+        f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}
+    )
+    assert anonymous.status_code == 401
+    assert anonymous.json()["code"] == "token-missing"
+    pharmacist = bearer(mint(Role.pharmacist, establishments=[CLINIC]))
+    refused = await queue_client.post(
+        f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}, headers=pharmacist
+    )
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "role-forbidden"
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read(
+    queue_client: httpx.AsyncClient, reception: dict[str, str], queue_settings: QueueSettings
+) -> None:
+    huge = b'{"service_code": "MG", "pad": "' + b"x" * (queue_settings.max_body_bytes + 10) + b'"}'
+    response = await queue_client.post(
+        f"/establishments/{CLINIC}/tickets",
+        content=huge,
+        headers={**reception, "content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "body-too-large"
+    assert await outbox_rows(queue_settings) == []
+
+
+async def test_health_and_metrics(queue_client: httpx.AsyncClient) -> None:
+    assert (await queue_client.get("/health/live")).json() == {"status": "alive"}
+    ready = await queue_client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["database"] == "up"
+    metrics = await queue_client.get("/metrics")
+    assert "sihha_http_requests_total" in metrics.text
+    assert "sihha_outbox_backlog" in metrics.text
