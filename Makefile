@@ -1,0 +1,34 @@
+# The two commands of README.md: `make demo` (the main job) and `make test`.
+SHELL := /bin/bash
+UV := .tools/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+export TEST_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/
+
+.PHONY: setup demo run test test-fast bench lint docs check-compose
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup  ## start the platform and show it doing a day's work
+	$(UV) run --frozen python -m sihha_runner.demo $(DEMO_ARGS)
+
+run: setup  ## start every service; Ctrl-C stops them
+	$(UV) run --frozen sihha-run
+
+test: setup  ## the whole suite: unit, service integration, cross-service, contracts, compose
+	$(UV) run --frozen pytest -q $(PYTEST_ARGS)
+
+bench: setup  ## benchmarks with their same-run baselines and ratios
+	$(UV) run --frozen python -m bench all $(BENCH_ARGS)
+
+lint:
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy libs/contracts/src libs/kit/src
+
+docs:  ## regenerate the event JSON Schemas and the AsyncAPI document
+	$(UV) run --frozen python -m sihha_contracts.export
+
+check-compose:
+	$(UV) run --frozen python tools/check_compose.py

@@ -1,0 +1,210 @@
+"""Start the whole platform on this machine: `make run` (or `uv run sihha-run`).
+
+Every service built so far runs as its own process (`python -m sihha_<name>`)
+on its own port with its own database (created and migrated by the service at
+start-up). Configuration comes from the environment with working defaults for
+a developer machine (PostgreSQL and RabbitMQ on 127.0.0.1). Ctrl-C stops
+everything cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    port: int
+    #: the issue that brings a service not built yet; None once it runs
+    pending: str | None = None
+
+    @property
+    def module(self) -> str:
+        return f"sihha_{self.name}"
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.name.upper()}_"
+
+
+SERVICES = (
+    ServiceSpec("queue", 8101),
+    ServiceSpec("appointments", 8102, pending="a later issue (remote specialist booking)"),
+    ServiceSpec("records", 8103, pending="a later issue (digital medical record)"),
+    ServiceSpec("emergency", 8104, pending="a later issue (emergency department flow)"),
+    ServiceSpec("reporting", 8105),
+)
+
+
+@dataclass
+class PlatformConfig:
+    database_host: str = os.environ.get("SIHHA_DATABASE_HOST", "127.0.0.1:5432")
+    database_user: str = os.environ.get("SIHHA_DATABASE_USER", "postgres")
+    amqp_url: str = os.environ.get("SIHHA_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+    keys_dir: Path = Path(os.environ.get("SIHHA_KEYS_DIR", ".dev/keys"))
+    host: str = "127.0.0.1"
+    database_prefix: str = "sihha_"
+    broker_namespace: str = ""
+    log_level: str = "WARNING"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def database_url(self, service: str) -> str:
+        return (
+            f"postgresql+asyncpg://{self.database_user}@{self.database_host}/"
+            f"{self.database_prefix}{service}"
+        )
+
+    def environment(self, spec: ServiceSpec) -> dict[str, str]:
+        p = spec.prefix
+        env = {
+            f"{p}DATABASE_URL": self.database_url(spec.name),
+            f"{p}AMQP_URL": self.amqp_url,
+            f"{p}HTTP_HOST": self.host,
+            f"{p}HTTP_PORT": str(spec.port),
+            f"{p}JWT_PUBLIC_KEY_PATH": str(self.keys_dir / "jwt-public.pem"),
+            f"{p}PSEUDONYM_KEY_PATH": str(self.keys_dir / "pseudonym.key"),
+            f"{p}BROKER_NAMESPACE": self.broker_namespace,
+            f"{p}LOG_LEVEL": self.log_level,
+        }
+        # anything the caller set explicitly for this service wins
+        env.update({k: v for k, v in os.environ.items() if k.startswith(p)})
+        env.update({k: v for k, v in self.extra_env.items() if k.startswith(p)})
+        return env
+
+
+def running_services() -> tuple[ServiceSpec, ...]:
+    return tuple(spec for spec in SERVICES if spec.pending is None)
+
+
+def ensure_keys(keys_dir: Path) -> None:
+    if not (keys_dir / "jwt-public.pem").is_file():
+        from sihha_kit.devtools import main as devtools
+
+        devtools(["keys", "--dir", str(keys_dir)])
+
+
+@dataclass
+class Platform:
+    config: PlatformConfig
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        spec = next(s for s in SERVICES if s.name == service)
+        return f"http://{self.config.host}:{spec.port}"
+
+    def start(self, log_dir: Path | None = None) -> None:
+        ensure_keys(self.config.keys_dir)
+        for spec in running_services():
+            env = {**os.environ, **self.config.environment(spec)}
+            output = None
+            if log_dir is not None:
+                log_dir.mkdir(parents=True, exist_ok=True)
+                output = (log_dir / f"{spec.name}.log").open("ab")
+            self.processes[spec.name] = subprocess.Popen(
+                [sys.executable, "-m", spec.module], env=env, stdout=output, stderr=output
+            )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        for name, process in self.processes.items():
+            url = self.url(name) + "/health/ready"
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"the {name} service exited with code {process.returncode}")
+                try:
+                    if httpx.get(url, timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the {name} service was not ready after {timeout:.0f} s")
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+
+@contextmanager
+def platform(
+    config: PlatformConfig | None = None, log_dir: Path | None = None
+) -> Iterator[Platform]:
+    """The platform running for the duration of the block."""
+    running = Platform(config or PlatformConfig())
+    try:
+        running.start(log_dir)
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop()
+
+
+def print_urls(running: Platform) -> None:
+    print("Sihha platform running / منصة صحة تعمل:")
+    for spec in SERVICES:
+        if spec.pending:
+            print(f"  {spec.name:<13} not built yet: {spec.pending}")
+        else:
+            base = running.url(spec.name)
+            print(f"  {spec.name:<13} {base}  (API docs {base}/docs, health {base}/health/ready)")
+    print(
+        f"  tokens: uv run sihha-dev token --role receptionist --establishment 31-PC-001 "
+        f"--dir {running.config.keys_dir}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sihha-run", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        default=Path("out/logs"),
+        help="where each service writes its log (default out/logs)",
+    )
+    args = parser.parse_args(argv)
+    stop = False
+
+    def interrupted(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    with platform(log_dir=args.log_dir) as running:
+        print_urls(running)
+        print(f"Logs in {args.log_dir}/. Ctrl-C to stop / للإيقاف Ctrl-C")
+        signal.signal(signal.SIGINT, interrupted)
+        signal.signal(signal.SIGTERM, interrupted)
+        while not stop:
+            for name, process in running.processes.items():
+                if process.poll() is not None:
+                    print(
+                        f"the {name} service stopped (exit code {process.returncode})",
+                        file=sys.stderr,
+                    )
+                    return 1
+            time.sleep(0.5)
+    print("stopped / توقفت")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

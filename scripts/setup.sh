@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Everything a fresh machine needs before `make demo` / `make test`:
+# uv (the package manager, pinned, in .tools/), the locked Python environment,
+# running PostgreSQL and RabbitMQ, and the development keys.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+UV_VERSION=0.13.9
+export UV_PYTHON_DOWNLOADS=never
+
+if [ ! -x .tools/bin/uv ] || ! .tools/bin/uv --version | grep -q "$UV_VERSION"; then
+  echo "== installing uv $UV_VERSION into .tools/"
+  python3 -m venv .tools
+  .tools/bin/pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+fi
+
+echo "== installing the locked environment (.venv)"
+.tools/bin/uv sync --frozen --quiet
+
+bash scripts/ensure-servers.sh
+
+if [ ! -f .dev/keys/jwt-public.pem ]; then
+  .venv/bin/sihha-dev keys --dir .dev/keys
+fi
