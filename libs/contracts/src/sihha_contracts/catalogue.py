@@ -34,7 +34,12 @@ class UnknownEvent(LookupError):
 
 def register(model: P) -> P:
     """Class decorator: add a payload model to the catalogue (once per type/version)."""
-    key = (check_event_type(model.event_type), model.schema_version)
+    version = model.schema_version
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"{model.__name__}: schema_version must be an integer >= 1")
+    if not model.summary.strip():
+        raise ValueError(f"{model.__name__}: a registered payload needs a summary")
+    key = (check_event_type(model.event_type), version)
     if key in _CATALOGUE and _CATALOGUE[key] is not model:
         raise ValueError(f"{key} is registered twice")
     _CATALOGUE[key] = model
@@ -42,6 +47,7 @@ def register(model: P) -> P:
 
 
 def payload_model(event_type: str, schema_version: int) -> type[EventPayload] | None:
+    """The model of (event type, version), or None if this build does not know it."""
     _load_all()
     return _CATALOGUE.get((event_type, schema_version))
 
@@ -54,11 +60,13 @@ def all_models() -> Iterator[type[EventPayload]]:
 
 
 def event_types() -> list[str]:
+    """Every known event type, sorted (each once, whatever its versions)."""
     _load_all()
     return sorted({event_type for event_type, _ in _CATALOGUE})
 
 
 def decode_envelope(body: bytes | str) -> Envelope:
+    """The envelope of a message body, payload left as a mapping; `InvalidEvent` if broken."""
     try:
         return Envelope.model_validate_json(body)
     except ValidationError as error:
@@ -66,6 +74,7 @@ def decode_envelope(body: bytes | str) -> Envelope:
 
 
 def decode(body: bytes | str) -> tuple[Envelope, EventPayload]:
+    """The envelope and the typed payload of a message body (see the module docstring)."""
     envelope = decode_envelope(body)
     model = payload_model(envelope.event_type, envelope.schema_version)
     if model is None:

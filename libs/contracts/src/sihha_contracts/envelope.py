@@ -25,8 +25,8 @@ class Producer(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    name: str = Field(min_length=1, max_length=64)
-    version: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=64, description="Service name, e.g. `queue`")
+    version: str = Field(min_length=1, max_length=32, description="Version of the service")
 
 
 class Envelope(BaseModel):
@@ -39,19 +39,36 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    event_id: UUID
-    event_type: str = Field(pattern=EVENT_TYPE_PATTERN)
-    schema_version: int = Field(ge=1)
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
+    event_id: UUID = Field(description="Unique id of the event; also the AMQP `message_id`")
+    event_type: str = Field(
+        pattern=EVENT_TYPE_PATTERN,
+        description="`<service>.<aggregate>.<verb in past tense>`; also the routing key",
+    )
+    schema_version: int = Field(ge=1, description="Version of the payload model")
+    occurred_at: AwareDatetime = Field(description="When it happened (UTC)")
+    recorded_at: AwareDatetime = Field(description="When the producer recorded the event (UTC)")
     producer: Producer
-    facility_id: str = Field(min_length=1, max_length=32)
-    aggregate_id: str = Field(min_length=1, max_length=128)
-    sequence: int = Field(ge=1)
-    correlation_id: UUID
-    causation_id: UUID | None = None
-    traceparent: str | None = Field(default=None, pattern=TRACEPARENT_PATTERN)
-    payload: dict[str, Any]
+    facility_id: str = Field(
+        min_length=1,
+        max_length=32,
+        description="Code of the establishment where it happened, e.g. `31-PC-001`",
+    )
+    aggregate_id: str = Field(
+        min_length=1, max_length=128, description="The aggregate whose change this event records"
+    )
+    sequence: int = Field(
+        ge=1, description="Per-aggregate position, 1 then +1 for each event of the aggregate"
+    )
+    correlation_id: UUID = Field(description="Shared by every event of one business flow")
+    causation_id: UUID | None = Field(
+        default=None, description="The `event_id` of the event that caused this one, if any"
+    )
+    traceparent: str | None = Field(
+        default=None, pattern=TRACEPARENT_PATTERN, description="W3C trace context"
+    )
+    payload: dict[str, Any] = Field(
+        description="The payload, valid against the model of (`event_type`, `schema_version`)"
+    )
 
     @field_validator("occurred_at", "recorded_at")
     @classmethod
@@ -83,7 +100,8 @@ class EventPayload(BaseModel):
 
     event_type: ClassVar[str]
     schema_version: ClassVar[int]
-    # a one-line description for the AsyncAPI document and the JSON Schemas
+    # one English sentence for the AsyncAPI document and the JSON Schemas;
+    # `register` refuses a model without it
     summary: ClassVar[str] = ""
 
     @classmethod

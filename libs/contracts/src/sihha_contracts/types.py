@@ -1,4 +1,9 @@
-"""Value types shared by payloads. None of them can carry personal data."""
+"""Value types shared by payloads. None of them can carry personal data.
+
+Identifiers of people never appear on the bus: a patient is a `PatientKey`
+(a pseudonym), a member of staff at most a role. Codes are constrained by
+patterns tight enough that a name, a phone number or a sentence does not fit.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +19,30 @@ PatientKey = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 #: An establishment code of the wilaya registry, e.g. ``31-PC-001``.
 FacilityCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}-[A-Z]{2,5}-[0-9]{2,4}$")]
 
-#: A service of a polyclinic or hospital, e.g. ``MG`` (general medicine).
+#: A service of a polyclinic or hospital, e.g. ``MG`` (general medicine);
+#: a hospital department is a service too (``CARDIO``, ``PED``).
 ServiceCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,8}$")]
+
+#: A medical specialty offered for appointments, e.g. ``CARDIO``, ``ENDO``.
+SpecialtyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,8}$")]
 
 #: ICD-10 (CIM-10) code, e.g. ``J18.9``.
 Icd10Code = Annotated[str, StringConstraints(pattern=r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")]
+
+#: A product code of the national nomenclature of pharmaceutical products
+#: (column ``CODE`` of the ministry's file), e.g. ``01 A 003``.
+DrugCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2} [A-Z] [0-9]{3}$")]
+
+#: A commune by its official (ONS) code: wilaya then commune, e.g. ``3101`` (Oran).
+CommuneCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
+
+#: A machine-readable reason, snake_case, e.g. ``patient_left``; never free text.
+#: Reasons are open vocabularies: a consumer must accept a code it does not know.
+ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,47}$")]
+
+#: An opaque reference to something outside the bus (a specialist, a delivery
+#: destination): meaningful only to its owner, never a name, e.g. ``sp-7f3a91c2``.
+OpaqueRef = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{3,63}$")]
 
 
 class AgeBand(StrEnum):
@@ -36,3 +60,10 @@ class Sex(StrEnum):
     FEMALE = "F"
     MALE = "M"
     UNKNOWN = "U"
+
+
+class Language(StrEnum):
+    """The languages the platform speaks to citizens in."""
+
+    ARABIC = "ar"
+    FRENCH = "fr"

@@ -1,3 +1,13 @@
-"""Payload models, one module per producing service."""
+"""Payload models, one module per producing service.
 
-from sihha_contracts.events import queue  # noqa: F401
+Importing this package registers every model in the catalogue; a new module
+must be imported here (a test checks that each service's module is).
+"""
+
+from sihha_contracts.events import (  # noqa: F401
+    appointments,
+    emergency,
+    queue,
+    records,
+    reporting,
+)

@@ -1,16 +1,38 @@
-"""Events of the queue service (polyclinic tickets, visits, routing, terminals)."""
+"""Events of the queue service (polyclinic tickets, visits, routing, terminals).
+
+A *visit* is one patient's stay in a polyclinic; it starts with a ticket for a
+first service and may be routed to further services (each with its own
+ticket). Waits are measured from the patient's original arrival.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from sihha_contracts.catalogue import register
 from sihha_contracts.envelope import EventPayload
-from sihha_contracts.types import AgeBand, PatientKey, ServiceCode, Sex
+from sihha_contracts.types import AgeBand, DrugCode, PatientKey, ReasonCode, ServiceCode, Sex
+
+#: The number shown to the patient: the service's prefix and the day's number.
+TicketNumber = Annotated[
+    str, StringConstraints(pattern=r"^[A-Z]{2,8}-[0-9]{3,5}$"), Field(examples=["MG-042"])
+]
+
+#: Why the caller picked this ticket: a rule name, optionally with the factors
+#: that decided, e.g. ``fifo``, ``priority:elderly+ageing``, ``appointment:on_time``.
+CallReason = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]*(:[a-z0-9_]+(\+[a-z0-9_]+)*)?$", max_length=64),
+    Field(examples=["priority:elderly+ageing"]),
+]
+
+#: A short label of a counter or consultation room as shown on the display, e.g. ``Box 3``.
+CounterLabel = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 
 
 class Priority(StrEnum):
@@ -28,6 +50,36 @@ class IssueChannel(StrEnum):
     ROUTING = "routing"
 
 
+class CallMode(StrEnum):
+    """`next`: the system chose the ticket; `specific`: the agent picked it by hand."""
+
+    NEXT = "next"
+    SPECIFIC = "specific"
+
+
+class StaffRole(StrEnum):
+    """The role of the member of staff who acted (never who they are)."""
+
+    RECEPTIONIST = "receptionist"
+    COUNTER_AGENT = "counter_agent"
+    DOCTOR = "doctor"
+    NURSE = "nurse"
+    PHARMACIST = "pharmacist"
+
+
+class TerminalKind(StrEnum):
+    KIOSK = "kiosk"
+    COUNTER = "counter"
+    DISPLAY = "display"
+    RECEPTION = "reception"
+
+
+def _check_codes_fit_lines(drug_codes: tuple[str, ...], line_count: int) -> None:
+    # a line may have no nomenclature code (a compounded preparation), never two
+    if len(drug_codes) > line_count:
+        raise ValueError("more drug codes than lines")
+
+
 @register
 class TicketIssuedV1(EventPayload):
     event_type = "queue.ticket.issued"
@@ -37,7 +89,7 @@ class TicketIssuedV1(EventPayload):
     ticket_id: UUID
     visit_id: UUID
     service_code: ServiceCode
-    ticket_number: str = Field(pattern=r"^[A-Z]{2,8}-[0-9]{3,5}$", examples=["MG-042"])
+    ticket_number: TicketNumber
     service_day: date = Field(description="The local (Africa/Algiers) day the number belongs to")
     priority: Priority = Priority.NORMAL
     channel: IssueChannel = IssueChannel.RECEPTION
@@ -52,4 +104,209 @@ class TicketIssuedV1(EventPayload):
     routed_from_ticket_id: UUID | None = None
 
 
-__all__ = ["IssueChannel", "Priority", "TicketIssuedV1"]
+@register
+class TicketCalledV1(EventPayload):
+    event_type = "queue.ticket.called"
+    schema_version = 1
+    summary = "A ticket was called to a counter or consultation room."
+
+    ticket_id: UUID
+    visit_id: UUID
+    service_code: ServiceCode
+    ticket_number: TicketNumber
+    counter_id: UUID
+    counter_label: CounterLabel
+    called_by_role: StaffRole | None = None
+    reason: CallReason = Field(description="Why this ticket was chosen")
+    waited_seconds: int = Field(ge=0, description="Wait since the patient's original arrival")
+    call_mode: CallMode = CallMode.NEXT
+    call_mode_reason: ReasonCode | None = Field(
+        default=None,
+        description="Why the agent picked a specific ticket, e.g. `patient_returned`",
+    )
+
+    @model_validator(mode="after")
+    def _reason_only_for_specific(self) -> Self:
+        if self.call_mode_reason is not None and self.call_mode is not CallMode.SPECIFIC:
+            raise ValueError("call_mode_reason applies only to call_mode 'specific'")
+        return self
+
+
+@register
+class TicketRecalledV1(EventPayload):
+    event_type = "queue.ticket.recalled"
+    schema_version = 1
+    summary = "A ticket already called was called again (the patient did not come yet)."
+
+    ticket_id: UUID
+    visit_id: UUID
+    service_code: ServiceCode
+    ticket_number: TicketNumber
+    counter_id: UUID
+    counter_label: CounterLabel
+    recall_count: int = Field(ge=1, description="1 for the first recall")
+
+
+@register
+class TicketNoShowV1(EventPayload):
+    event_type = "queue.ticket.no_show"
+    schema_version = 1
+    summary = "A called ticket was declared absent."
+
+    ticket_id: UUID
+    visit_id: UUID
+    service_code: ServiceCode
+    ticket_number: TicketNumber
+    requeued: bool = Field(description="True if the ticket went back into the queue")
+
+
+@register
+class TicketCancelledV1(EventPayload):
+    event_type = "queue.ticket.cancelled"
+    schema_version = 1
+    summary = "A ticket was cancelled before its service started."
+
+    ticket_id: UUID
+    visit_id: UUID
+    service_code: ServiceCode
+    reason: ReasonCode = Field(examples=["patient_left", "issued_in_error", "service_closed"])
+
+
+@register
+class VisitStartedV1(EventPayload):
+    event_type = "queue.visit.started"
+    schema_version = 1
+    summary = "The service of a ticket started at a counter or consultation room."
+
+    ticket_id: UUID
+    visit_id: UUID
+    counter_id: UUID
+    service_code: ServiceCode
+
+
+@register
+class PatientRoutedV1(EventPayload):
+    event_type = "queue.patient.routed"
+    schema_version = 1
+    summary = "A patient was sent on from one service to another within the same visit."
+
+    visit_id: UUID
+    from_ticket_id: UUID
+    to_ticket_id: UUID
+    from_service_code: ServiceCode
+    to_service_code: ServiceCode
+    keeps_original_arrival: bool = Field(
+        description="True if the new ticket queues from the original arrival time"
+    )
+
+
+@register
+class VisitCompletedV1(EventPayload):
+    event_type = "queue.visit.completed"
+    schema_version = 1
+    summary = "The service of a ticket ended; possibly the whole visit."
+
+    visit_id: UUID
+    ticket_id: UUID
+    service_code: ServiceCode
+    service_seconds: int = Field(ge=0, description="Time from the start of service to its end")
+    visit_finished: bool = Field(description="False if the patient was routed to another service")
+
+
+@register
+class TerminalHeartbeatV1(EventPayload):
+    event_type = "queue.terminal.heartbeat"
+    schema_version = 1
+    summary = "A kiosk, counter terminal, display or reception terminal reported it is alive."
+
+    terminal_id: UUID
+    terminal_kind: TerminalKind
+    within_opening_hours: bool | None = Field(
+        default=None, description="Whether the clinic is open now; null if unknown"
+    )
+
+
+@register
+class PrescriptionIssuedV1(EventPayload):
+    event_type = "queue.prescription.issued"
+    schema_version = 1
+    summary = "A doctor issued an electronic prescription during a visit."
+
+    prescription_id: UUID
+    visit_id: UUID
+    patient_key: PatientKey | None = None
+    line_count: int = Field(ge=1, description="Lines of the prescription")
+    drug_codes: tuple[DrugCode, ...] = Field(
+        description="National nomenclature codes of the lines that have one, in line order"
+    )
+
+    @model_validator(mode="after")
+    def _codes_fit_lines(self) -> Self:
+        _check_codes_fit_lines(self.drug_codes, self.line_count)
+        return self
+
+
+@register
+class PrescriptionDispensedV1(EventPayload):
+    event_type = "queue.prescription.dispensed"
+    schema_version = 1
+    summary = "A pharmacy dispensed an electronic prescription, wholly or in part."
+
+    prescription_id: UUID
+    visit_id: UUID
+    patient_key: PatientKey | None = None
+    line_count: int = Field(ge=1, description="Lines dispensed")
+    drug_codes: tuple[DrugCode, ...] = Field(
+        description="National nomenclature codes of the dispensed lines that have one"
+    )
+    fully_dispensed: bool = Field(description="False if some lines remain to dispense")
+
+    @model_validator(mode="after")
+    def _codes_fit_lines(self) -> Self:
+        _check_codes_fit_lines(self.drug_codes, self.line_count)
+        return self
+
+
+@register
+class PrescriptionCancelledV1(EventPayload):
+    event_type = "queue.prescription.cancelled"
+    schema_version = 1
+    summary = "An electronic prescription was cancelled before it was dispensed."
+
+    prescription_id: UUID
+    visit_id: UUID
+    patient_key: PatientKey | None = None
+    line_count: int = Field(ge=1, description="Lines of the cancelled prescription")
+    drug_codes: tuple[DrugCode, ...] = Field(
+        description="National nomenclature codes of the lines that have one, in line order"
+    )
+    reason: ReasonCode = Field(examples=["issued_in_error", "replaced"])
+
+    @model_validator(mode="after")
+    def _codes_fit_lines(self) -> Self:
+        _check_codes_fit_lines(self.drug_codes, self.line_count)
+        return self
+
+
+__all__ = [
+    "CallMode",
+    "CallReason",
+    "CounterLabel",
+    "IssueChannel",
+    "PatientRoutedV1",
+    "PrescriptionCancelledV1",
+    "PrescriptionDispensedV1",
+    "PrescriptionIssuedV1",
+    "Priority",
+    "StaffRole",
+    "TerminalHeartbeatV1",
+    "TerminalKind",
+    "TicketCalledV1",
+    "TicketCancelledV1",
+    "TicketIssuedV1",
+    "TicketNoShowV1",
+    "TicketNumber",
+    "TicketRecalledV1",
+    "VisitCompletedV1",
+    "VisitStartedV1",
+]
