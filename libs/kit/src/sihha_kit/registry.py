@@ -7,11 +7,47 @@ start-up and the queue service's admin API edits its own copy in its database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    """Weekly opening hours in Algiers local time: weekday → [(opens, closes)]."""
+
+    periods: dict[str, tuple[tuple[time, time], ...]] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, data: dict[str, list[str]]) -> OpeningHours:
+        periods: dict[str, tuple[tuple[time, time], ...]] = {}
+        for day, ranges in data.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown weekday {day!r} (use {', '.join(WEEKDAYS)})")
+            parsed = []
+            for text in ranges:
+                opens, closes = (time.fromisoformat(part.strip()) for part in text.split("-"))
+                if closes <= opens:
+                    raise ValueError(f"{day} {text}: closes before it opens")
+                parsed.append((opens, closes))
+            periods[day] = tuple(sorted(parsed))
+        return cls(periods)
+
+    def is_open(self, local: datetime) -> bool:
+        """`local` must be Algiers local time (see `sihha_kit.clock.to_local`)."""
+        moment = local.time()
+        return any(o <= moment < c for o, c in self.periods.get(WEEKDAYS[local.weekday()], ()))
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {
+            day: [f"{o:%H:%M}-{c:%H:%M}" for o, c in ranges] for day, ranges in self.periods.items()
+        }
 
 
 @dataclass(frozen=True)
@@ -31,6 +67,7 @@ class Establishment:
     parent: str | None = None  # the EPSP that runs a polyclinic
     pilot: bool = False
     emergency: bool = False
+    opening_hours: OpeningHours | None = None  # None: the registry's default
 
 
 @dataclass(frozen=True)
@@ -40,6 +77,13 @@ class Registry:
     wilaya_name_ar: str
     establishments: tuple[Establishment, ...]
     polyclinic_services: tuple[ServiceKind, ...]
+    default_opening_hours: OpeningHours = field(default_factory=OpeningHours)
+
+    def hours_of(self, code: str) -> OpeningHours:
+        establishment = self.by_code(code)
+        if establishment is not None and establishment.opening_hours is not None:
+            return establishment.opening_hours
+        return self.default_opening_hours
 
     def by_code(self, code: str) -> Establishment | None:
         return next((e for e in self.establishments if e.code == code), None)
