@@ -14,7 +14,6 @@ from typing import Any
 
 import yaml
 
-
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -131,6 +130,7 @@ def load_registry(path: Path | None = None) -> Registry:
                 item["commune"],
                 parent=item.get("epsp"),
                 pilot=bool(item.get("pilot")),
+                opening_hours=_hours(item),
             )
         )
     for item in data.get("hospitals", []):
@@ -142,6 +142,7 @@ def load_registry(path: Path | None = None) -> Registry:
                 item.get("name_ar", item["name_fr"]),
                 item["commune"],
                 emergency=bool(item.get("emergency")),
+                opening_hours=_hours(item),
             )
         )
     services = tuple(
@@ -149,5 +150,15 @@ def load_registry(path: Path | None = None) -> Registry:
         for s in data.get("polyclinic_services", [])
     )
     return Registry(
-        str(wilaya["code"]), wilaya["name_fr"], wilaya["name_ar"], tuple(establishments), services
+        str(wilaya["code"]),
+        wilaya["name_fr"],
+        wilaya["name_ar"],
+        tuple(establishments),
+        services,
+        OpeningHours.parse(data.get("default_opening_hours", {})),
     )
+
+
+def _hours(item: dict[str, Any]) -> OpeningHours | None:
+    hours = item.get("opening_hours")
+    return OpeningHours.parse(hours) if hours else None
