@@ -24,7 +24,9 @@ def test_default_opening_hours_follow_the_algerian_week() -> None:
     assert hours.is_open(datetime(2026, 11, 25, 9, 0))  # Wednesday morning
     assert not hours.is_open(datetime(2026, 11, 25, 17, 0))  # Wednesday evening
     assert not hours.is_open(datetime(2026, 11, 27, 9, 0))  # Friday
-    assert hours.is_open(datetime(2026, 11, 28, 9, 0)) and not hours.is_open(datetime(2026, 11, 28, 13, 0))
+    assert hours.is_open(datetime(2026, 11, 28, 9, 0)) and not hours.is_open(
+        datetime(2026, 11, 28, 13, 0)
+    )
 
 
 def test_opening_hours_refuse_nonsense() -> None:
@@ -32,3 +34,15 @@ def test_opening_hours_refuse_nonsense() -> None:
         OpeningHours.parse({"sun": ["16:00-08:00"]})
     with pytest.raises(ValueError, match="unknown weekday"):
         OpeningHours.parse({"dimanche": ["08:00-12:00"]})
+
+
+def test_a_simulated_clock_runs_faster_from_its_anchor() -> None:
+    import time
+    from datetime import UTC
+
+    from sihha_kit.clock import simulated_clock
+
+    start = datetime(2026, 12, 15, 7, 0, tzinfo=UTC)
+    clock = simulated_clock(start, speed=60.0, anchor_epoch=time.time() - 10)
+    elapsed = (clock() - start).total_seconds()
+    assert 600 <= elapsed < 660  # 10 real seconds → 10 simulated minutes

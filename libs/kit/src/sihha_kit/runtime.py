@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from sihha_contracts.envelope import Producer
 from sihha_kit.broker import Broker, Topology
+from sihha_kit.clock import Clock, clock_from_settings
 from sihha_kit.consumer import EventConsumer
 from sihha_kit.db import create_engine, prepare_database, session_factory
 from sihha_kit.logs import get_logger
@@ -38,6 +39,9 @@ class ServiceRuntime:
         self.settings = settings
         self.migrations_dir = migrations_dir
         self.producer = Producer(name=settings.service_name, version=settings.service_version)
+        self.clock: Clock = clock_from_settings(
+            settings.clock_start, settings.clock_speed, settings.clock_anchor
+        )
         self.engine = create_engine(settings.database_url, settings.database_pool_size)
         self.sessions = session_factory(self.engine)
         self.broker = Broker(

@@ -11,6 +11,7 @@ work on a developer machine with PostgreSQL and RabbitMQ on localhost.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -49,6 +50,12 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["json", "console"] = "console"
     log_level: str = "INFO"
     otlp_endpoint: str | None = None
+
+    #: demo only: a simulated clock that read `clock_start` at wall-clock epoch
+    #: `clock_anchor` and runs `clock_speed` times faster (unset: the real clock)
+    clock_start: datetime | None = None
+    clock_speed: float = Field(default=1.0, gt=0, le=10_000)
+    clock_anchor: float | None = None
 
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     #: the relay polls at least this often even when no NOTIFY wakes it

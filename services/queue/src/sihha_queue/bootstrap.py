@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from sihha_kit.app import create_service_app, install_auth
-from sihha_kit.clock import Clock, utc_now
+from sihha_kit.clock import Clock
 from sihha_kit.registry import load_registry
 from sihha_kit.runtime import ServiceRuntime
 from sihha_queue.config import QueueSettings
@@ -17,17 +17,17 @@ from sihha_queue.service_layer.unit_of_work import QueueUnitOfWork
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def build_context(settings: QueueSettings, *, clock: Clock = utc_now) -> QueueContext:
+def build_context(settings: QueueSettings, *, clock: Clock | None = None) -> QueueContext:
     runtime = ServiceRuntime(settings, migrations_dir=MIGRATIONS)
     return QueueContext(
         settings=settings,
         runtime=runtime,
-        clock=clock,
+        clock=clock or runtime.clock,
         uow=lambda: QueueUnitOfWork(runtime.sessions, runtime.producer),
     )
 
 
-def create_app(settings: QueueSettings | None = None, *, clock: Clock = utc_now) -> FastAPI:
+def create_app(settings: QueueSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     from sihha_queue.entrypoints import http
 
     settings = settings or QueueSettings()
