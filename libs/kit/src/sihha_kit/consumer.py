@@ -44,6 +44,9 @@ log = get_logger(__name__)
 
 Handler = Callable[[Envelope, EventPayload, AsyncSession], Awaitable[None]]
 UnknownHandler = Callable[[Envelope, AsyncSession], Awaitable[None]]
+#: gets every fresh event of a batch at once (payload None: unknown type/version);
+#: for consumers that write in bulk (the reporting archive and projections)
+BatchHandler = Callable[[list[tuple[Envelope, EventPayload | None]], AsyncSession], Awaitable[None]]
 
 
 @dataclass
@@ -78,6 +81,8 @@ class EventConsumer:
         handlers: dict[str, Handler],
         default_handler: Handler | None = None,
         unknown_handler: UnknownHandler | None = None,
+        batch_handler: BatchHandler | None = None,
+        accept_unknown: bool = False,
         prefetch: int = 256,
         batch_size: int = 128,
         delivery_limit: int = 5,
@@ -89,6 +94,9 @@ class EventConsumer:
         self.handlers = handlers
         self.default_handler = default_handler
         self.unknown_handler = unknown_handler
+        self.batch_handler = batch_handler
+        #: keep unknown types/versions (for `batch_handler`) instead of dead-lettering them
+        self.accept_unknown = accept_unknown or unknown_handler is not None
         self.prefetch = prefetch
         self.batch_size = batch_size
         self.delivery_limit = delivery_limit
@@ -177,7 +185,7 @@ class EventConsumer:
             await self._reject(message, "invalid", str(error))
             return None
         except UnknownEvent as unknown:
-            if self.unknown_handler is None:
+            if not self.accept_unknown:
                 await self._reject(message, "unknown-version", str(unknown))
                 return None
             return _Delivery(message, unknown.envelope, None)
@@ -204,13 +212,19 @@ class EventConsumer:
                 .returning(inbox.c.event_id)
             )
             fresh = set(inserted.scalars().all())
+            new: list[_Delivery] = []
             for delivery in deliveries:
                 envelope = delivery.envelope
                 if envelope.event_id not in fresh:
                     metrics.consumer_duplicates.labels(self.name).inc()
                     continue
                 fresh.discard(envelope.event_id)  # the same event twice in one batch
-                await self._handle(delivery, session)
+                new.append(delivery)
+            if self.batch_handler is not None:
+                await self._handle_batch(new, session)
+            else:
+                for delivery in new:
+                    await self._handle(delivery, session)
         for delivery in deliveries:
             occurred_at = delivery.envelope.occurred_at
             if self.last_occurred_at is None or occurred_at > self.last_occurred_at:
@@ -246,6 +260,28 @@ class EventConsumer:
             handler = self.handlers.get(envelope.event_type, self.default_handler)
             if handler is not None:
                 await handler(envelope, delivery.payload, session)
+
+    async def _handle_batch(self, deliveries: list[_Delivery], session: AsyncSession) -> None:
+        assert self.batch_handler is not None
+        if not deliveries:
+            return
+        links = [
+            trace.Link(span_context)
+            for d in deliveries
+            if (context := context_from_traceparent(d.envelope.traceparent)) is not None
+            and (span_context := trace.get_current_span(context).get_span_context()).is_valid
+        ]
+        with tracer().start_as_current_span(
+            f"consume batch {self.name}",
+            kind=trace.SpanKind.CONSUMER,
+            links=links,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.batch.message_count": len(deliveries),
+                "sihha.consumer": self.name,
+            },
+        ):
+            await self.batch_handler([(d.envelope, d.payload) for d in deliveries], session)
 
     # -- acknowledgements ---------------------------------------------------
 
@@ -295,4 +331,4 @@ def _delivery_count(message: AbstractIncomingMessage) -> int:
     return int(value) if isinstance(value, int | str) else 0
 
 
-__all__ = ["ConsumerStats", "EventConsumer", "Handler", "UnknownHandler"]
+__all__ = ["BatchHandler", "ConsumerStats", "EventConsumer", "Handler", "UnknownHandler"]
