@@ -1,0 +1,378 @@
+"""`python -m bench [all|raw|pipeline|http] [--n N] [--seconds S]`
+
+Prints a table (each figure beside its baseline, and the ratio) and writes the same
+as JSON to `bench/results/latest.json`. `pipeline` runs `raw` first: its ratio is
+to the raw end-to-end rate measured in the same run, on the same machine state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aio_pika
+import asyncpg
+
+from bench.config import BenchConfig
+from bench.http_baseline import HttpResult, run_http
+from bench.pipeline import PipelineResult, PipelineSettings, run_pipeline
+from bench.raw_broker import RawResult, run_raw
+from sihha_kit.db import asyncpg_dsn
+from sihha_kit.logs import configure_logging
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+
+#: the pipeline should reach at least this share of the raw end-to-end rate
+PIPELINE_TARGET = 0.30
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Row:
+    benchmark: str
+    figure: str
+    value: float | None
+    unit: str
+    baseline: float | None = None
+    baseline_of: str = ""
+    note: str = ""
+    baseline_unit: str = ""  # when not the value's
+
+    @property
+    def ratio(self) -> float | None:
+        if self.value is None or not self.baseline:
+            return None
+        return self.value / self.baseline
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ratio": self.ratio}
+
+
+def raw_rows(raw: RawResult) -> list[Row]:
+    how = (
+        f"N={raw.n}, {raw.body_bytes} B, window {raw.window}, prefetch {raw.prefetch}, "
+        f"ack every {raw.ack_every}"
+    )
+    return [
+        Row("raw", "publish, persistent + confirms", raw.publish_rate, "msg/s", note=how),
+        Row("raw", "consume, manual ack", raw.consume_rate, "msg/s"),
+        Row(
+            "raw",
+            "end to end (publish ‖ consume)",
+            raw.end_to_end_rate,
+            "msg/s",
+            note="the pipeline's baseline",
+        ),
+        Row(
+            "raw",
+            "  client CPU per message, end to end",
+            raw.end_to_end_cpu_us,
+            "µs",
+            note="publisher + consumer, one process",
+        ),
+    ]
+
+
+def pipeline_rows(pipeline: PipelineResult, raw: RawResult | None) -> list[Row]:
+    settings = pipeline.settings
+    how = (
+        f"N={pipeline.n}, relay batch {settings.relay_batch}, "
+        f"consumer batch {settings.consumer_batch}, prefetch {settings.prefetch}"
+    )
+    baseline = raw.end_to_end_rate if raw is not None else None
+    row = Row(
+        "pipeline",
+        "outbox → broker → inbox + effect",
+        pipeline.rate,
+        "events/s",
+        baseline,
+        "raw end to end" if raw is not None else "",
+        how,
+        baseline_unit="msg/s",
+    )
+    rows = [
+        row,
+        Row(
+            "pipeline",
+            "  process CPU per event",
+            pipeline.cpu_us_per_event,
+            "µs",
+            raw.end_to_end_cpu_us if raw is not None else None,
+            "raw client CPU" if raw is not None else "",
+            "relay + consumer, one process; steadier than rates on a busy machine",
+        ),
+    ]
+    if row.ratio is not None:
+        verdict = "met" if row.ratio >= PIPELINE_TARGET else "NOT met"
+        rows.append(
+            Row(
+                "pipeline",
+                f"target ≥ {PIPELINE_TARGET:.0%} of raw",
+                None,
+                "",
+                note=verdict,
+            )
+        )
+    if pipeline.publish_failures:
+        rows.append(
+            Row(
+                "pipeline",
+                "publish failures (retried)",
+                pipeline.publish_failures,
+                "",
+                note="broker disturbed during the run: figure not fair",
+            )
+        )
+    return rows
+
+
+def http_rows(http: HttpResult) -> list[Row]:
+    closed, opened, ceiling = http.closed, http.open, http.ceiling
+    at = f"@{closed.concurrency} conns"
+
+    def ms(value: float | None) -> float | None:
+        return None if value is None else value * 1000
+
+    rows = [
+        Row(
+            "http",
+            f"throughput {at}",
+            closed.throughput,
+            "req/s",
+            ceiling.throughput,
+            "load generator ceiling",
+            f"{closed.seconds:.0f} s, {closed.failed} failed",
+        ),
+        Row("http", f"latency p50 {at}", ms(closed.percentile(50)), "ms"),
+        Row("http", f"latency p99 {at}", ms(closed.percentile(99)), "ms"),
+        Row(
+            "http",
+            f"latency p99 @{opened.rate:.0f} req/s (open loop)",
+            ms(opened.percentile(99)),
+            "ms",
+            note=f"p50 {ms(opened.percentile(50)) or 0:.2f} ms, {opened.failed} failed",
+        ),
+    ]
+    return rows
+
+
+def _format_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return ""
+    if unit == "ms":
+        return f"{value:,.2f} {unit}"
+    return f"{value:,.0f} {unit}".strip()
+
+
+def render(rows: list[Row]) -> str:
+    table = [("bench", "figure", "value", "baseline", "ratio", "note")]
+    for row in rows:
+        baseline = ""
+        if row.baseline is not None:
+            unit = row.baseline_unit or row.unit
+            baseline = f"{_format_value(row.baseline, unit)} ({row.baseline_of})"
+        ratio = f"{row.ratio:.1%}" if row.ratio is not None else ""
+        table.append(
+            (
+                row.benchmark,
+                row.figure,
+                _format_value(row.value, row.unit),
+                baseline,
+                ratio,
+                row.note,
+            )
+        )
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    lines = []
+    for index, line in enumerate(table):
+        cells = [
+            cell.rjust(width) if column in (2, 4) else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(line, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+async def _versions(config: BenchConfig) -> dict[str, str | None]:
+    found: dict[str, str | None] = {"postgresql": None, "rabbitmq": None}
+    try:
+        connection = await asyncpg.connect(asyncpg_dsn(config.database_url), timeout=10)
+        try:
+            found["postgresql"] = str(await connection.fetchval("SHOW server_version"))
+        finally:
+            await connection.close()
+    except (OSError, asyncpg.PostgresError):
+        pass
+    try:
+        amqp = await aio_pika.connect(config.amqp_url, timeout=10)
+        try:
+            version = amqp.transport.connection.server_properties.get("version")  # type: ignore[union-attr]
+            found["rabbitmq"] = version.decode() if isinstance(version, bytes) else str(version)
+        finally:
+            await amqp.close()
+    except Exception:
+        pass
+    return found
+
+
+def _loop_factory() -> tuple[Callable[[], asyncio.AbstractEventLoop] | None, str]:
+    """uvloop when installed, as uvicorn runs our services; else asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return None, "asyncio"
+    return uvloop.new_event_loop, "uvloop"
+
+
+async def _timed(label: str, coroutine: Coroutine[Any, Any, T], errors: dict[str, str]) -> T | None:
+    print(f"… {label}", file=sys.stderr, flush=True)
+    began = time.perf_counter()
+    try:
+        result = await coroutine
+    except Exception as error:  # report it and go on with the other benchmarks
+        errors[label] = f"{type(error).__name__}: {error}"
+        traceback.print_exc()
+        return None
+    print(f"  {label} done in {time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
+    return result
+
+
+async def main_async(args: argparse.Namespace, loop_name: str) -> int:
+    config = BenchConfig.from_env()
+    which = args.benchmark
+    errors: dict[str, str] = {}
+    report: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "benchmark": which,
+        "n": args.n,
+        "seconds": args.seconds,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_before": [round(x, 2) for x in os.getloadavg()],
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "event_loop": loop_name,
+            **await _versions(config),
+        },
+    }
+    rows: list[Row] = []
+    raw: RawResult | None = None
+    if which in ("all", "raw", "pipeline"):
+        raw = await _timed(
+            "raw",
+            run_raw(
+                config,
+                args.n,
+                window=args.window,
+                prefetch=args.raw_prefetch,
+                ack_every=args.ack_every,
+            ),
+            errors,
+        )
+        if raw is not None:
+            report["raw"] = raw.as_dict()
+            rows += raw_rows(raw)
+    if which in ("all", "pipeline"):
+        settings = PipelineSettings(
+            **{
+                name: value
+                for name, value in (
+                    ("relay_batch", args.relay_batch),
+                    ("consumer_batch", args.consumer_batch),
+                    ("prefetch", args.prefetch),
+                )
+                if value is not None
+            }
+        )
+        pipeline = await _timed("pipeline", run_pipeline(config, args.n, settings), errors)
+        if pipeline is not None:
+            report["pipeline"] = pipeline.as_dict()
+            rows += pipeline_rows(pipeline, raw)
+            if raw is not None:
+                report["pipeline"]["ratio_to_raw_end_to_end"] = pipeline.rate / raw.end_to_end_rate
+                report["pipeline"]["target_ratio"] = PIPELINE_TARGET
+    if which in ("all", "http"):
+        http = await _timed(
+            "http",
+            run_http(config, seconds=args.seconds, concurrency=args.concurrency, rate=args.rate),
+            errors,
+        )
+        if http is not None:
+            report["http"] = http.as_dict()
+            rows += http_rows(http)
+    report["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    report["rows"] = [row.as_dict() for row in rows]
+    report["errors"] = errors
+
+    print()
+    print(render(rows))
+    for label, error in errors.items():
+        print(f"{label}: FAILED: {error}")
+    load = report["machine"]
+    print(
+        f"\n{load['cpus']} CPUs, {loop_name}; load average {load['load_average_before'][0]} "
+        f"before, {load['load_average_after'][0]} after (other work on the machine skews "
+        "every figure)"
+    )
+    await asyncio.to_thread(write_json, Path(args.output), report)
+    return 1 if errors else 0
+
+
+def write_json(output: Path, report: dict[str, Any]) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"written: {output}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[1])
+    parser.add_argument(
+        "benchmark", nargs="?", default="all", choices=["all", "raw", "pipeline", "http"]
+    )
+    parser.add_argument("--n", type=int, default=20_000, help="events for raw and pipeline")
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="duration of each HTTP load phase"
+    )
+    parser.add_argument("--concurrency", type=int, default=16, help="HTTP closed-loop connections")
+    parser.add_argument("--rate", type=float, default=100.0, help="HTTP open-loop requests/s")
+    parser.add_argument("--window", type=int, default=500, help="raw: confirms awaited together")
+    parser.add_argument("--raw-prefetch", type=int, default=1000, help="raw: consumer prefetch")
+    parser.add_argument(
+        "--ack-every", type=int, default=100, help="raw: deliveries per (multiple) ack"
+    )
+    parser.add_argument("--relay-batch", type=int, help="pipeline: outbox rows per relay batch")
+    parser.add_argument("--consumer-batch", type=int, help="pipeline: events per inbox commit")
+    parser.add_argument("--prefetch", type=int, help="pipeline: consumer prefetch")
+    parser.add_argument("--output", default=str(RESULTS), help="where the JSON goes")
+    args = parser.parse_args(argv)
+    if not 1 <= args.n <= 1_000_000:
+        parser.error("--n must be in 1..1000000")
+    if not 0.5 <= args.seconds <= 600:
+        parser.error("--seconds must be in 0.5..600")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    configure_logging("bench", level="ERROR")  # the kit's info lines would drown the table
+    factory, loop_name = _loop_factory()
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main_async(args, loop_name))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
