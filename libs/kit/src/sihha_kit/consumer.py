@@ -28,7 +28,9 @@ from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustQueue
 from opentelemetry import trace
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from structlog.contextvars import bound_contextvars
 
@@ -41,6 +43,28 @@ from sihha_kit.messaging_schema import inbox
 from sihha_kit.tracing import context_from_traceparent, tracer
 
 log = get_logger(__name__)
+
+#: the inbox rows of a whole batch in one statement whose text never changes (compiled and
+#: prepared once, whatever the batch size); returns the event ids that were not there yet
+_fresh_rows = (
+    func.unnest(
+        cast(bindparam("event_ids"), ARRAY(PG_UUID(as_uuid=True))),
+        cast(bindparam("event_types"), ARRAY(String)),
+    )
+    .table_valued("event_id", "event_type")
+    .render_derived("fresh")
+)
+_INBOX_INSERT = (
+    insert(inbox)
+    .from_select(
+        ["consumer", "event_id", "event_type"],
+        select(
+            cast(bindparam("consumer"), String), _fresh_rows.c.event_id, _fresh_rows.c.event_type
+        ),
+    )
+    .on_conflict_do_nothing()
+    .returning(inbox.c.event_id)
+)
 
 Handler = Callable[[Envelope, EventPayload, AsyncSession], Awaitable[None]]
 UnknownHandler = Callable[[Envelope, AsyncSession], Awaitable[None]]
@@ -175,8 +199,7 @@ class EventConsumer:
                 else:
                     await self._ack(delivery.message)
             return
-        for delivery in deliveries:
-            await self._ack(delivery.message)
+        await self._ack_batch(deliveries)
 
     async def _decode(self, message: AbstractIncomingMessage) -> _Delivery | None:
         try:
@@ -197,19 +220,12 @@ class EventConsumer:
     async def _commit(self, deliveries: list[_Delivery]) -> None:
         async with self.sessions() as session, session.begin():
             inserted = await session.execute(
-                insert(inbox)
-                .values(
-                    [
-                        {
-                            "consumer": self.name,
-                            "event_id": d.envelope.event_id,
-                            "event_type": d.envelope.event_type,
-                        }
-                        for d in deliveries
-                    ]
-                )
-                .on_conflict_do_nothing()
-                .returning(inbox.c.event_id)
+                _INBOX_INSERT,
+                {
+                    "consumer": self.name,
+                    "event_ids": [d.envelope.event_id for d in deliveries],
+                    "event_types": [d.envelope.event_type for d in deliveries],
+                },
             )
             fresh = set(inserted.scalars().all())
             new: list[_Delivery] = []
@@ -289,6 +305,18 @@ class EventConsumer:
         # a failed ack (channel lost) means a redelivery, which the inbox absorbs
         with contextlib.suppress(Exception):
             await message.ack()
+
+    async def _ack_batch(self, deliveries: list[_Delivery]) -> None:
+        """Ack a committed batch with one `multiple` ack of its last delivery.
+
+        Exact, not a shortcut: deliveries reach `_pending` in delivery-tag order and batches
+        are processed one at a time, so on that channel every earlier tag is already settled
+        (acked, rejected or requeued by an earlier batch, or rejected while decoding this
+        one) except this batch's. Deliveries from a channel lost since then cannot be acked
+        (their channel is closed) and come back, as with single acks; the inbox absorbs them.
+        """
+        with contextlib.suppress(Exception):  # a failed ack means a redelivery, as in `_ack`
+            await deliveries[-1].message.ack(multiple=True)
 
     async def _reject(self, message: AbstractIncomingMessage, reason: str, detail: str) -> None:
         metrics.consumer_rejected.labels(self.name, reason).inc()
