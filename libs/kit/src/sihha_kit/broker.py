@@ -122,7 +122,9 @@ class Broker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._connect_task
         if self._connection is not None:
-            await self._connection.close()
+            # a robust connection in the middle of reconnecting can wait forever to close
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._connection.close(), timeout=5)
         self._declared.clear()
 
     # -- channels and topology ------------------------------------------

@@ -62,11 +62,26 @@ class ServiceRuntime:
             else None
         )
         self.consumers: list[EventConsumer] = []
+        self._background: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._tasks: list[asyncio.Task[None]] = []
 
     def add_consumer(self, consumer: EventConsumer) -> EventConsumer:
         self.consumers.append(consumer)
         return consumer
+
+    def add_background(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        """Another long-running coroutine to start with the service and supervise."""
+        self._background.append((name, run))
+
+    def pseudonym_key(self) -> bytes | None:
+        """The HMAC key for patient pseudonyms: from the setting, else from its file."""
+        from sihha_kit.pseudonym import load_pseudonym_key, parse_pseudonym_key
+
+        if self.settings.pseudonym_key is not None:
+            return parse_pseudonym_key(self.settings.pseudonym_key.get_secret_value())
+        if self.settings.pseudonym_key_path.is_file():
+            return load_pseudonym_key(self.settings.pseudonym_key_path)
+        return None
 
     async def prepare(self) -> None:
         """Create the database if missing and apply the migrations."""
@@ -78,6 +93,8 @@ class ServiceRuntime:
             self._spawn("outbox-relay", self.relay.run)
         for consumer in self.consumers:
             self._spawn(f"consumer-{consumer.name}", consumer.run)
+        for name, run in self._background:
+            self._spawn(name, run)
 
     def _spawn(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         self._tasks.append(asyncio.create_task(self._supervise(name, run), name=name))
@@ -101,11 +118,15 @@ class ServiceRuntime:
                 delay = min(delay * 2, 30.0)
 
     async def stop(self) -> None:
+        """Cancel the background work and wait for it, a bounded time: a library call that
+        swallows its cancellation (a publish awaiting a confirm that never comes) must not
+        keep a stopping service alive."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=5.0)
+            for task in stuck:
+                log.warning("runtime.task_did_not_stop", task=task.get_name())
         self._tasks.clear()
         await self.broker.close()
         await self.engine.dispose()
