@@ -1,18 +1,31 @@
-"""Fixtures of the queue service's tests: the real app on a fresh database."""
+"""Fixtures of the queue service's tests: the real app on a fresh database, at a clinic
+hour (Wednesday 25 November 2026, 08:30 in Algiers) on a clock the test moves."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from sihha_kit.testing.apps import running
+from sihha_kit.auth import Role
+from sihha_kit.clock import ALGIERS
+from sihha_kit.testing.apps import FixedClock, running
+from sihha_kit.testing.plugin import bearer
 from sihha_kit.testing.servers import Servers
 from sihha_queue.bootstrap import create_app
 from sihha_queue.config import QueueSettings
+
+CLINIC = "31-PC-001"
+OTHER_CLINIC = "31-PC-002"
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 25, 8, 30, tzinfo=ALGIERS))
 
 
 @pytest.fixture
@@ -33,6 +46,28 @@ async def queue_settings(
 
 
 @pytest.fixture
-async def queue_client(queue_settings: QueueSettings) -> AsyncIterator[httpx.AsyncClient]:
-    async with running(create_app(queue_settings)) as client:
+async def queue_client(
+    queue_settings: QueueSettings, clock: FixedClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(create_app(queue_settings, clock=clock)) as client:
         yield client
+
+
+@pytest.fixture
+def reception(mint: Callable[..., str]) -> dict[str, str]:
+    return bearer(mint(Role.receptionist, establishments=[CLINIC]))
+
+
+@pytest.fixture
+def agent(mint: Callable[..., str]) -> dict[str, str]:
+    return bearer(mint(Role.counter_agent, establishments=[CLINIC]))
+
+
+@pytest.fixture
+def doctor(mint: Callable[..., str]) -> dict[str, str]:
+    return bearer(mint(Role.doctor, establishments=[CLINIC]))
+
+
+@pytest.fixture
+def admin(mint: Callable[..., str]) -> dict[str, str]:
+    return bearer(mint(Role.admin, establishments=["*"]))

@@ -20,11 +20,6 @@ pytestmark = pytest.mark.integration
 CLINIC = "31-PC-001"
 
 
-@pytest.fixture
-def reception(mint: Callable[..., str]) -> dict[str, str]:
-    return bearer(mint(Role.receptionist, establishments=[CLINIC]))
-
-
 async def outbox_rows(settings: QueueSettings) -> list[dict]:  # type: ignore[type-arg]
     engine = create_engine(settings.database_url)
     try:
@@ -100,6 +95,18 @@ async def test_concurrent_issuing_is_gap_free_and_never_duplicated(
         (
             f"/establishments/{CLINIC}/tickets",
             {"service_code": "MG", "nin": "1"},
+            422,
+            "invalid-nin",
+        ),
+        (
+            f"/establishments/{CLINIC}/tickets",
+            {"service_code": "MG", "nin": "12345678901234567X"},
+            422,
+            "invalid-nin",
+        ),
+        (
+            f"/establishments/{CLINIC}/tickets",
+            {"service_code": "MG", "name": "x"},
             422,
             "invalid-input",
         ),

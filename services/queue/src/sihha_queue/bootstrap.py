@@ -10,8 +10,11 @@ from sihha_kit.app import create_service_app, install_auth
 from sihha_kit.clock import Clock
 from sihha_kit.registry import load_registry
 from sihha_kit.runtime import ServiceRuntime
+from sihha_queue.adapters.board import BoardFeed
 from sihha_queue.config import QueueSettings
 from sihha_queue.context import QueueContext
+from sihha_queue.domain.policy import CallPolicy
+from sihha_queue.entrypoints.consumers import build_consumer
 from sihha_queue.service_layer.unit_of_work import QueueUnitOfWork
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -19,16 +22,22 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build_context(settings: QueueSettings, *, clock: Clock | None = None) -> QueueContext:
     runtime = ServiceRuntime(settings, migrations_dir=MIGRATIONS)
+    runtime.add_consumer(build_consumer(runtime))
+    board = BoardFeed(settings.database_url)
+    runtime.add_background("board-feed", board.run)
     return QueueContext(
         settings=settings,
         runtime=runtime,
         clock=clock or runtime.clock,
         uow=lambda: QueueUnitOfWork(runtime.sessions, runtime.producer),
+        policy=CallPolicy(),
+        board=board,
+        pseudonym_key=runtime.pseudonym_key(),
     )
 
 
 def create_app(settings: QueueSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    from sihha_queue.entrypoints import http
+    from sihha_queue.entrypoints import http, http_admin
 
     settings = settings or QueueSettings()
     context = build_context(settings, clock=clock)
@@ -41,7 +50,7 @@ def create_app(settings: QueueSettings | None = None, *, clock: Clock | None = N
 
     app = create_service_app(
         context.runtime,
-        [http.router],
+        [http.router, http_admin.router],
         title="Sihha — file d'attente des polycliniques / طوابير العيادات متعددة الخدمات",
         description="Tickets, counters, routing and display boards of Oran's polyclinics.",
         on_startup=[load_establishments],

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from sihha_kit.clock import Clock
 from sihha_kit.runtime import ServiceRuntime
+from sihha_queue.adapters.board import BoardFeed
 from sihha_queue.config import QueueSettings
+from sihha_queue.domain.policy import CallPolicy
 from sihha_queue.service_layer.unit_of_work import QueueUnitOfWork
 
 
@@ -17,3 +19,6 @@ class QueueContext:
     runtime: ServiceRuntime
     clock: Clock
     uow: Callable[[], QueueUnitOfWork]
+    policy: CallPolicy
+    board: BoardFeed
+    pseudonym_key: bytes | None

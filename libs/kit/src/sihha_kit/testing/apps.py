@@ -31,3 +31,18 @@ async def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1):  
         if value or asyncio.get_running_loop().time() > deadline:
             return value
         await asyncio.sleep(interval)
+
+
+class FixedClock:
+    """A clock the test moves by hand: `clock.advance(minutes=5)`."""
+
+    def __init__(self, start):  # type: ignore[no-untyped-def]
+        self.now = start
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        from datetime import timedelta
+
+        self.now = self.now + timedelta(**delta)

@@ -1,23 +1,70 @@
-"""Queries of the queue service, all in one place."""
+"""Queries of the queue service, all in one place. Nobody here commits."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sihha_contracts.events.queue import IssueChannel, Priority
-from sihha_kit.registry import Registry
-from sihha_queue.adapters.tables import clinic_services, establishments, ticket_counters, tickets
-from sihha_queue.domain.ticket import Ticket, TicketStatus
+from sihha_contracts.types import AgeBand, Sex
+from sihha_kit.registry import OpeningHours, Registry
+from sihha_queue.adapters.tables import (
+    clinic_services,
+    counters,
+    establishments,
+    expected_arrivals,
+    idempotency_keys,
+    terminals,
+    ticket_counters,
+    ticket_history,
+    tickets,
+    visits,
+)
+from sihha_queue.domain.policy import CallPolicy
+from sihha_queue.domain.ticket import Counter, Ticket, TicketStatus
+
+#: the ticket columns a transition may change (everything else is fixed at issue)
+_MUTABLE = (
+    "status",
+    "version",
+    "counter_id",
+    "counter_label",
+    "called_at",
+    "last_called_at",
+    "recall_count",
+    "no_show_count",
+    "started_at",
+    "completed_at",
+    "call_reason",
+)
 
 
 class ClinicRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def establishment(self, facility_id: str) -> dict[str, Any] | None:
+        row = (
+            (
+                await self.session.execute(
+                    select(establishments).where(establishments.c.code == facility_id)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    async def establishments(self) -> list[dict[str, Any]]:
+        rows = (
+            await self.session.execute(select(establishments).order_by(establishments.c.code))
+        ).mappings()
+        return [dict(row) for row in rows]
 
     async def service(self, facility_id: str, service_code: str) -> dict[str, Any] | None:
         row = (
@@ -34,16 +81,90 @@ class ClinicRepository:
         )
         return dict(row) if row else None
 
-    async def establishment_exists(self, facility_id: str) -> bool:
-        found = await self.session.scalar(
-            select(func.count())
-            .select_from(establishments)
-            .where(establishments.c.code == facility_id)
-        )
-        return bool(found)
+    async def services(self, facility_id: str) -> list[dict[str, Any]]:
+        rows = (
+            await self.session.execute(
+                select(clinic_services)
+                .where(clinic_services.c.facility_id == facility_id)
+                .order_by(clinic_services.c.service_code)
+            )
+        ).mappings()
+        return [dict(row) for row in rows]
 
-    async def load_registry(self, registry: Registry) -> None:
-        """Insert the registry's polyclinics and their standard services; keep local edits."""
+    async def update_establishment(self, facility_id: str, values: dict[str, Any]) -> None:
+        await self.session.execute(
+            update(establishments).where(establishments.c.code == facility_id).values(**values)
+        )
+
+    async def upsert_service(
+        self, facility_id: str, service_code: str, values: dict[str, Any]
+    ) -> None:
+        statement = insert(clinic_services).values(
+            facility_id=facility_id, service_code=service_code, **values
+        )
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["facility_id", "service_code"],
+                set_={key: statement.excluded[key] for key in values},
+            )
+        )
+
+    async def counter(self, counter_id: UUID) -> Counter | None:
+        row = (
+            await self.session.execute(
+                select(counters).where(counters.c.counter_id == counter_id, counters.c.active)
+            )
+        ).first()
+        return (
+            Counter(row.counter_id, row.facility_id, row.service_code, row.label) if row else None
+        )
+
+    async def counters(self, facility_id: str) -> list[dict[str, Any]]:
+        rows = (
+            await self.session.execute(
+                select(counters)
+                .where(counters.c.facility_id == facility_id)
+                .order_by(counters.c.label)
+            )
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    async def add_counter(self, counter: Counter) -> bool:
+        inserted = await self.session.execute(
+            insert(counters)
+            .values(
+                counter_id=counter.counter_id,
+                facility_id=counter.facility_id,
+                service_code=counter.service_code,
+                label=counter.label,
+                active=True,
+            )
+            .on_conflict_do_nothing()
+            .returning(counters.c.counter_id)
+        )
+        return inserted.first() is not None
+
+    async def set_counter_active(self, counter_id: UUID, active: bool) -> None:
+        await self.session.execute(
+            update(counters).where(counters.c.counter_id == counter_id).values(active=active)
+        )
+
+    async def active_counters(self, facility_id: str, service_code: str) -> int:
+        value = await self.session.scalar(
+            select(func.count())
+            .select_from(counters)
+            .where(
+                counters.c.facility_id == facility_id,
+                counters.c.service_code == service_code,
+                counters.c.active,
+            )
+        )
+        return int(value or 0)
+
+    async def load_registry(self, registry: Registry, counters_per_service: int = 2) -> None:
+        """Insert the registry's polyclinics, their standard services and two counters per
+        service; what the admin API changed since is kept."""
+        default_hours = registry.default_opening_hours.as_dict()
         rows = [
             {
                 "code": e.code,
@@ -51,26 +172,63 @@ class ClinicRepository:
                 "name_fr": e.name_fr,
                 "name_ar": e.name_ar,
                 "commune": e.commune,
+                "opening_hours": (e.opening_hours.as_dict() if e.opening_hours else default_hours),
+                "recall_window_seconds": 120,
+                "no_show_requeue_once": True,
             }
             for e in registry.polyclinics
         ]
-        if rows:
-            await self.session.execute(insert(establishments).values(rows).on_conflict_do_nothing())
+        if not rows:
+            return
+        created = (
+            (
+                await self.session.execute(
+                    insert(establishments)
+                    .values(rows)
+                    .on_conflict_do_nothing()
+                    .returning(establishments.c.code)
+                )
+            )
+            .scalars()
+            .all()
+        )
         services = [
             {
-                "facility_id": e.code,
+                "facility_id": code,
                 "service_code": s.code,
                 "name_fr": s.name_fr,
                 "name_ar": s.name_ar,
                 "active": True,
+                "routed_keeps_arrival": True,
             }
-            for e in registry.polyclinics
+            for code in created
             for s in registry.polyclinic_services
         ]
         if services:
             await self.session.execute(
                 insert(clinic_services).values(services).on_conflict_do_nothing()
             )
+            import uuid
+
+            desks = [
+                {
+                    "counter_id": uuid.uuid5(
+                        uuid.NAMESPACE_URL, f"sihha:{row['facility_id']}:{row['service_code']}:{n}"
+                    ),
+                    "facility_id": row["facility_id"],
+                    "service_code": row["service_code"],
+                    "label": f"{row['service_code']} {n}",
+                    "active": True,
+                }
+                for row in services
+                for n in range(1, counters_per_service + 1)
+            ]
+            await self.session.execute(insert(counters).values(desks).on_conflict_do_nothing())
+
+
+def hours_of(establishment: dict[str, Any], service: dict[str, Any] | None = None) -> OpeningHours:
+    data = (service or {}).get("opening_hours") or establishment.get("opening_hours") or {}
+    return OpeningHours.parse(data)
 
 
 class TicketRepository:
@@ -97,24 +255,181 @@ class TicketRepository:
         return int((await self.session.execute(statement)).scalar_one())
 
     async def add(self, ticket: Ticket) -> None:
+        await self.session.execute(insert(tickets).values(**_row(ticket)))
+
+    async def save(self, ticket: Ticket) -> None:
+        row = _row(ticket)
         await self.session.execute(
-            insert(tickets).values(
+            update(tickets)
+            .where(tickets.c.ticket_id == ticket.ticket_id)
+            .values(**{key: row[key] for key in _MUTABLE})
+        )
+
+    async def get(self, ticket_id: UUID, *, for_update: bool = False) -> Ticket | None:
+        query = select(tickets).where(tickets.c.ticket_id == ticket_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
+        return to_domain(row) if row else None
+
+    async def next_waiting(
+        self, facility_id: str, service_code: str, now: datetime, policy: CallPolicy
+    ) -> Ticket | None:
+        """The ticket `policy.choose_next` would pick, locked; tickets another counter is
+        calling at this instant are skipped rather than waited for."""
+        tier = case(
+            (tickets.c.priority == Priority.URGENT.value, literal(0)),
+            (tickets.c.arrived_at <= now - policy.wait_cap, literal(1)),
+            else_=literal(2),
+        )
+        moment = case((tier < 2, tickets.c.arrived_at), else_=tickets.c.effective_at)
+        query = (
+            select(tickets)
+            .where(
+                tickets.c.facility_id == facility_id,
+                tickets.c.service_code == service_code,
+                tickets.c.status == TicketStatus.WAITING.value,
+            )
+            .order_by(tier, moment, tickets.c.number)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        row = (await self.session.execute(query)).first()
+        return to_domain(row) if row else None
+
+    async def open_at_counter(self, counter_id: UUID) -> Ticket | None:
+        row = (
+            await self.session.execute(
+                select(tickets)
+                .where(
+                    tickets.c.counter_id == counter_id,
+                    tickets.c.status.in_(
+                        [TicketStatus.CALLED.value, TicketStatus.IN_SERVICE.value]
+                    ),
+                )
+                .limit(1)
+            )
+        ).first()
+        return to_domain(row) if row else None
+
+    async def others_open_in_visit(self, visit_id: UUID, ticket_id: UUID) -> int:
+        value = await self.session.scalar(
+            select(func.count())
+            .select_from(tickets)
+            .where(
+                tickets.c.visit_id == visit_id,
+                tickets.c.ticket_id != ticket_id,
+                tickets.c.status.in_([s.value for s in TicketStatus if s.is_open]),
+            )
+        )
+        return int(value or 0)
+
+    async def add_visit(self, visit_id: UUID, facility_id: str, arrived_at: datetime) -> None:
+        await self.session.execute(
+            insert(visits).values(visit_id=visit_id, facility_id=facility_id, arrived_at=arrived_at)
+        )
+
+    async def finish_visit(self, visit_id: UUID, at: datetime) -> None:
+        await self.session.execute(
+            update(visits).where(visits.c.visit_id == visit_id).values(finished_at=at)
+        )
+
+    async def add_history(
+        self,
+        ticket: Ticket,
+        action: str,
+        at: datetime,
+        detail_fr: str | None = None,
+        detail_ar: str | None = None,
+    ) -> None:
+        await self.session.execute(
+            insert(ticket_history).values(
                 ticket_id=ticket.ticket_id,
                 visit_id=ticket.visit_id,
                 facility_id=ticket.facility_id,
+                at=at,
+                action=action,
                 service_code=ticket.service_code,
-                service_day=ticket.service_day,
-                number=ticket.number,
-                priority=ticket.priority.value,
-                channel=ticket.channel.value,
-                status=ticket.status.value,
-                issued_at=ticket.issued_at,
-                version=ticket.version,
+                counter_label=ticket.counter_label,
+                detail_fr=detail_fr,
+                detail_ar=detail_ar,
             )
         )
 
+    async def visit_history(self, visit_id: UUID) -> list[dict[str, Any]]:
+        rows = (
+            await self.session.execute(
+                select(ticket_history, tickets.c.number)
+                .join(tickets, tickets.c.ticket_id == ticket_history.c.ticket_id)
+                .where(ticket_history.c.visit_id == visit_id)
+                .order_by(ticket_history.c.at, ticket_history.c.id)
+            )
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    async def waiting(self, facility_id: str, service_code: str | None = None) -> list[Ticket]:
+        query = select(tickets).where(
+            tickets.c.facility_id == facility_id, tickets.c.status == TicketStatus.WAITING.value
+        )
+        if service_code:
+            query = query.where(tickets.c.service_code == service_code)
+        return [to_domain(row) for row in (await self.session.execute(query)).all()]
+
+    async def position(self, ticket: Ticket, now: datetime, policy: CallPolicy) -> int:
+        """How many waiting tickets of the same service come before this one."""
+        others = await self.waiting(ticket.facility_id, ticket.service_code)
+        mine = policy.sort_key(ticket, now)
+        return sum(
+            1
+            for other in others
+            if other.ticket_id != ticket.ticket_id and policy.sort_key(other, now) < mine
+        )
+
+    async def recent_service_seconds(
+        self, facility_id: str, service_code: str, limit: int = 20
+    ) -> list[float]:
+        recent = (
+            select(
+                (func.extract("epoch", tickets.c.completed_at - tickets.c.started_at)).label("s")
+            )
+            .where(
+                tickets.c.facility_id == facility_id,
+                tickets.c.service_code == service_code,
+                tickets.c.status == TicketStatus.COMPLETED.value,
+                tickets.c.started_at.is_not(None),
+            )
+            .order_by(tickets.c.completed_at.desc())
+            .limit(limit)
+        )
+        return [float(v) for v in (await self.session.execute(recent)).scalars().all()]
+
+    async def recent_calls(
+        self, facility_id: str, since: datetime, limit: int = 10
+    ) -> list[dict[str, Any]]:
+        rows = (
+            await self.session.execute(
+                select(
+                    tickets.c.ticket_id,
+                    tickets.c.service_code,
+                    tickets.c.number,
+                    tickets.c.counter_label,
+                    tickets.c.last_called_at,
+                    tickets.c.status,
+                )
+                .where(
+                    tickets.c.facility_id == facility_id,
+                    tickets.c.last_called_at >= since,
+                    tickets.c.status.in_(
+                        [TicketStatus.CALLED.value, TicketStatus.IN_SERVICE.value]
+                    ),
+                )
+                .order_by(tickets.c.last_called_at.desc())
+                .limit(limit)
+            )
+        ).mappings()
+        return [dict(row) for row in rows]
+
     async def count_issued(self, facility_id: str | None = None) -> list[dict[str, Any]]:
-        """Tickets issued per establishment and day (for reconciliation with reporting)."""
         query = select(
             tickets.c.facility_id, tickets.c.service_day, func.count().label("tickets_issued")
         ).group_by(tickets.c.facility_id, tickets.c.service_day)
@@ -125,18 +440,252 @@ class TicketRepository:
         ).all()
         return [dict(row._mapping) for row in rows]
 
-    @staticmethod
-    def to_domain(row: Any) -> Ticket:
-        return Ticket(
-            ticket_id=row.ticket_id,
-            visit_id=row.visit_id,
-            facility_id=row.facility_id,
-            service_code=row.service_code,
-            service_day=row.service_day,
-            number=row.number,
-            priority=Priority(row.priority),
-            channel=IssueChannel(row.channel),
-            issued_at=row.issued_at,
-            status=TicketStatus(row.status),
-            version=row.version,
+    async def activity(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Counts per establishment and Algiers day from the service's own history."""
+        day = func.date(func.timezone("Africa/Algiers", ticket_history.c.at)).label("day")
+        counted = {
+            "tickets_issued": "issued",
+            "tickets_called": "called",
+            "no_shows": "no_show",
+            "cancelled": "cancelled",
+            "routed": "routed",
+            "visits_completed": "completed",
+        }
+        columns = [
+            func.count().filter(ticket_history.c.action == action).label(name)
+            for name, action in counted.items()
+        ]
+        rows = (
+            await self.session.execute(
+                select(ticket_history.c.facility_id, day, *columns)
+                .where(and_(ticket_history.c.at >= start, ticket_history.c.at < end))
+                .group_by(ticket_history.c.facility_id, day)
+                .order_by(ticket_history.c.facility_id, day)
+            )
+        ).mappings()
+        return [dict(row) for row in rows]
+
+
+class IdempotencyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find(self, subject: str, key: str) -> dict[str, Any] | None:
+        row = (
+            (
+                await self.session.execute(
+                    select(idempotency_keys).where(
+                        idempotency_keys.c.subject == subject, idempotency_keys.c.key == key
+                    )
+                )
+            )
+            .mappings()
+            .first()
         )
+        return dict(row) if row else None
+
+    async def remember(
+        self, subject: str, key: str, request_hash: str, status_code: int, response: dict[str, Any]
+    ) -> bool:
+        """False if another request with the same key committed first."""
+        inserted = await self.session.execute(
+            insert(idempotency_keys)
+            .values(
+                subject=subject,
+                key=key,
+                request_hash=request_hash,
+                status_code=status_code,
+                response=response,
+            )
+            .on_conflict_do_nothing()
+            .returning(idempotency_keys.c.key)
+        )
+        return inserted.first() is not None
+
+
+class ArrivalRepository:
+    """Appointments this clinic expects, kept from the appointments service's events."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def booked(
+        self, appointment_id: UUID, sequence: int, identity: dict[str, Any], state: dict[str, Any]
+    ) -> None:
+        """The booking's identity (code, clinic, specialty, patient) is always kept; its state
+        (status, slot) only if no later event of the appointment was applied first."""
+        statement = insert(expected_arrivals).values(
+            appointment_id=appointment_id, last_sequence=sequence, **identity, **state
+        )
+        newer = expected_arrivals.c.last_sequence < sequence
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["appointment_id"],
+                set_={
+                    **{key: statement.excluded[key] for key in identity},
+                    **{
+                        key: case((newer, statement.excluded[key]), else_=expected_arrivals.c[key])
+                        for key in state
+                    },
+                    "last_sequence": func.greatest(expected_arrivals.c.last_sequence, sequence),
+                },
+            )
+        )
+
+    async def change(
+        self, appointment_id: UUID, sequence: int, facility_id: str, state: dict[str, Any]
+    ) -> None:
+        """A later change of a booking. If it overtook the booking itself on the way, keep
+        it in a placeholder row that the booking event completes."""
+        statement = insert(expected_arrivals).values(
+            appointment_id=appointment_id,
+            last_sequence=sequence,
+            booking_code="",
+            facility_id=facility_id,
+            specialty_code="",
+            slot_start=state.get("slot_start", datetime.min.replace(tzinfo=UTC)),
+            slot_end=state.get("slot_end", datetime.min.replace(tzinfo=UTC)),
+            status=state.get("status", "booked"),
+        )
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["appointment_id"],
+                set_={**{key: statement.excluded[key] for key in state}, "last_sequence": sequence},
+                where=expected_arrivals.c.last_sequence < sequence,
+            )
+        )
+
+    async def by_code(self, facility_id: str, booking_code: str) -> dict[str, Any] | None:
+        row = (
+            (
+                await self.session.execute(
+                    select(expected_arrivals)
+                    .where(
+                        expected_arrivals.c.facility_id == facility_id,
+                        expected_arrivals.c.booking_code == booking_code,
+                    )
+                    .with_for_update()
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    async def mark_checked_in(self, appointment_id: UUID, ticket_id: UUID) -> None:
+        await self.session.execute(
+            update(expected_arrivals)
+            .where(expected_arrivals.c.appointment_id == appointment_id)
+            .values(status="checked_in", ticket_id=ticket_id)
+        )
+
+
+class TerminalRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def seen(
+        self, terminal_id: UUID, facility_id: str, kind: str, at: datetime, event_every: timedelta
+    ) -> tuple[bool, int]:
+        """Record a heartbeat; (emit an event?, the terminal's new sequence)."""
+        row = (
+            await self.session.execute(
+                select(terminals).where(terminals.c.terminal_id == terminal_id).with_for_update()
+            )
+        ).first()
+        if row is None:
+            await self.session.execute(
+                insert(terminals).values(
+                    terminal_id=terminal_id,
+                    facility_id=facility_id,
+                    kind=kind,
+                    last_seen_at=at,
+                    last_event_at=at,
+                    version=1,
+                )
+            )
+            return True, 1
+        emit = row.last_event_at is None or at - row.last_event_at >= event_every
+        version = row.version + (1 if emit else 0)
+        await self.session.execute(
+            update(terminals)
+            .where(terminals.c.terminal_id == terminal_id)
+            .values(
+                last_seen_at=at,
+                kind=kind,
+                facility_id=facility_id,
+                version=version,
+                **({"last_event_at": at} if emit else {}),
+            )
+        )
+        return emit, version
+
+    async def owner(self, terminal_id: UUID) -> str | None:
+        value = await self.session.scalar(
+            select(terminals.c.facility_id).where(terminals.c.terminal_id == terminal_id)
+        )
+        return str(value) if value else None
+
+
+def _row(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "ticket_id": ticket.ticket_id,
+        "visit_id": ticket.visit_id,
+        "facility_id": ticket.facility_id,
+        "service_code": ticket.service_code,
+        "service_day": ticket.service_day,
+        "number": ticket.number,
+        "priority": ticket.priority.value,
+        "channel": ticket.channel.value,
+        "status": ticket.status.value,
+        "issued_at": ticket.issued_at,
+        "version": ticket.version,
+        "arrived_at": ticket.arrived_at,
+        "effective_at": ticket.effective_at,
+        "counter_id": ticket.counter_id,
+        "counter_label": ticket.counter_label,
+        "called_at": ticket.called_at,
+        "last_called_at": ticket.last_called_at,
+        "recall_count": ticket.recall_count,
+        "no_show_count": ticket.no_show_count,
+        "started_at": ticket.started_at,
+        "completed_at": ticket.completed_at,
+        "patient_key": ticket.patient_key,
+        "age_band": ticket.age_band.value if ticket.age_band else None,
+        "sex": ticket.sex.value if ticket.sex else None,
+        "appointment_ref": ticket.appointment_ref,
+        "routed_from_ticket_id": ticket.routed_from_ticket_id,
+        "call_reason": ticket.call_reason,
+    }
+
+
+def to_domain(row: Any) -> Ticket:
+    return Ticket(
+        ticket_id=row.ticket_id,
+        visit_id=row.visit_id,
+        facility_id=row.facility_id,
+        service_code=row.service_code,
+        service_day=row.service_day,
+        number=row.number,
+        priority=Priority(row.priority),
+        channel=IssueChannel(row.channel),
+        issued_at=row.issued_at,
+        arrived_at=row.arrived_at,
+        effective_at=row.effective_at,
+        status=TicketStatus(row.status),
+        version=row.version,
+        counter_id=row.counter_id,
+        counter_label=row.counter_label,
+        called_at=row.called_at,
+        last_called_at=row.last_called_at,
+        recall_count=row.recall_count,
+        no_show_count=row.no_show_count,
+        started_at=row.started_at,
+        completed_at=row.completed_at,
+        patient_key=row.patient_key,
+        age_band=AgeBand(row.age_band) if row.age_band else None,
+        sex=Sex(row.sex) if row.sex else None,
+        appointment_ref=row.appointment_ref,
+        routed_from_ticket_id=row.routed_from_ticket_id,
+        call_reason=row.call_reason,
+    )

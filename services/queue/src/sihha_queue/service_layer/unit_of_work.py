@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sihha_kit.uow import SqlUnitOfWork
-from sihha_queue.adapters.repository import ClinicRepository, TicketRepository
+from sihha_queue.adapters.repository import (
+    ArrivalRepository,
+    ClinicRepository,
+    IdempotencyRepository,
+    TerminalRepository,
+    TicketRepository,
+)
+
+#: PostgreSQL channel of the display boards (NOTIFY is delivered on commit only)
+BOARD_CHANNEL = "queue_board"
 
 
 class QueueUnitOfWork(SqlUnitOfWork):
     clinics: ClinicRepository
     tickets: TicketRepository
+    idempotency: IdempotencyRepository
+    arrivals: ArrivalRepository
+    terminals: TerminalRepository
 
     def open_repositories(self, session: AsyncSession) -> None:
         self.clinics = ClinicRepository(session)
         self.tickets = TicketRepository(session)
+        self.idempotency = IdempotencyRepository(session)
+        self.arrivals = ArrivalRepository(session)
+        self.terminals = TerminalRepository(session)
+
+    async def notify_board(self, message: dict[str, Any]) -> None:
+        """Tell every replica's display-board streams, once this transaction commits."""
+        await self.session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": BOARD_CHANNEL, "payload": json.dumps(message, default=str)},
+        )

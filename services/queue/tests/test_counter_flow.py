@@ -1,0 +1,440 @@
+"""A day at the counter: calling, recalls, no-shows, service, routing, cancelling —
+through the HTTP API, on the real database, with the clock moved by the test."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from sihha_kit.auth import Role
+from sihha_kit.db import create_engine
+from sihha_kit.testing.apps import FixedClock
+from sihha_kit.testing.plugin import bearer
+from sihha_queue.config import QueueSettings
+
+pytestmark = pytest.mark.integration
+
+CLINIC = "31-PC-001"
+OTHER = "31-PC-002"
+
+
+def counter_id(service: str, n: int = 1, clinic: str = CLINIC) -> str:
+    """The counters the registry loader creates: two per service, `MG 1`, `MG 2`, ..."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sihha:{clinic}:{service}:{n}"))
+
+
+async def issue(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    service: str = "MG",
+    priority: str = "normal",
+    clinic: str = CLINIC,
+    **extra: Any,
+) -> dict[str, Any]:
+    response = await client.post(
+        f"/establishments/{clinic}/tickets",
+        json={"service_code": service, "priority": priority, **extra},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def act(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    ticket: dict[str, Any],
+    action: str,
+    body: dict[str, Any] | None = None,
+    expect: int = 200,
+) -> dict[str, Any]:
+    response = await client.post(
+        f"/establishments/{CLINIC}/tickets/{ticket['ticket_id']}/{action}",
+        json=body,
+        headers=headers,
+    )
+    assert response.status_code == expect, response.text
+    return response.json()
+
+
+async def call_next(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    service: str = "MG",
+    n: int = 1,
+    expect: int = 200,
+) -> dict[str, Any]:
+    response = await client.post(
+        f"/establishments/{CLINIC}/counters/{counter_id(service, n)}/call-next", headers=headers
+    )
+    assert response.status_code == expect, response.text
+    return response.json()
+
+
+async def events(settings: QueueSettings) -> list[dict[str, Any]]:
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(text("SELECT body FROM outbox ORDER BY id"))
+            return [json.loads(row[0]) for row in rows]
+    finally:
+        await engine.dispose()
+
+
+async def test_call_next_follows_the_fair_rule_and_says_why(
+    queue_client: httpx.AsyncClient,
+    reception: dict[str, str],
+    agent: dict[str, str],
+    clock: FixedClock,
+) -> None:
+    first = await issue(queue_client, reception)  # 08:30, normal
+    clock.advance(minutes=10)
+    elderly = await issue(queue_client, reception, priority="elderly")  # 08:40, +20 min bonus
+    clock.advance(minutes=5)
+    urgent = await issue(queue_client, reception, priority="urgent")  # 08:45
+    clock.advance(minutes=1)
+
+    called = await call_next(queue_client, agent)
+    assert called["ticket"]["label"] == urgent["label"]
+    assert called["ticket"]["call_reason"] == "urgent:first"
+    await act(queue_client, agent, called["ticket"], "start")
+    await act(queue_client, agent, called["ticket"], "complete")
+
+    # first has waited 16 min (score 16), elderly 6 min + 20 (score 26): elderly goes first
+    called = await call_next(queue_client, agent)
+    assert called["ticket"]["label"] == elderly["label"]
+    assert called["ticket"]["call_reason"] == "priority:elderly+ageing"
+    assert "26" in called["explanation_fr"] and "26" in called["explanation_ar"]
+    await act(queue_client, agent, called["ticket"], "start")
+    await act(queue_client, agent, called["ticket"], "complete")
+
+    called = await call_next(queue_client, agent)
+    assert called["ticket"]["label"] == first["label"]
+    assert called["ticket"]["call_reason"] == "ageing:normal"
+
+
+async def test_nobody_waits_past_the_cap_whatever_keeps_arriving(
+    queue_client: httpx.AsyncClient,
+    reception: dict[str, str],
+    agent: dict[str, str],
+    clock: FixedClock,
+) -> None:
+    patient = await issue(queue_client, reception)
+    clock.advance(minutes=91)
+    for _ in range(3):
+        await issue(queue_client, reception, priority="pregnant")
+    called = await call_next(queue_client, agent)
+    assert called["ticket"]["label"] == patient["label"]
+    assert called["ticket"]["call_reason"] == "wait_cap:normal"
+
+
+async def test_an_empty_queue_is_not_an_error(
+    queue_client: httpx.AsyncClient, agent: dict[str, str]
+) -> None:
+    assert await call_next(queue_client, agent) == {
+        "ticket": None,
+        "explanation_fr": None,
+        "explanation_ar": None,
+    }
+
+
+async def test_recall_then_no_show_requeues_once_at_the_same_place(
+    queue_client: httpx.AsyncClient,
+    reception: dict[str, str],
+    agent: dict[str, str],
+    clock: FixedClock,
+    queue_settings: QueueSettings,
+) -> None:
+    late = await issue(queue_client, reception)
+    clock.advance(minutes=1)
+    later = await issue(queue_client, reception)
+    called = (await call_next(queue_client, agent))["ticket"]
+    assert called["label"] == late["label"]
+
+    clock.advance(seconds=30)
+    too_soon = await act(queue_client, agent, late, "no-show", expect=409)
+    assert too_soon["code"] == "recall-window-open"
+    recalled = await act(queue_client, agent, late, "recall")
+    assert recalled["status"] == "called"
+    clock.advance(minutes=2, seconds=1)
+    back = await act(queue_client, agent, late, "no-show")
+    assert back["status"] == "waiting"  # requeued once, with its original arrival
+
+    assert (await call_next(queue_client, agent))["ticket"]["label"] == late["label"]
+    clock.advance(minutes=3)
+    gone = await act(queue_client, agent, late, "no-show")
+    assert gone["status"] == "no_show"  # the second time is final
+    assert (await call_next(queue_client, agent))["ticket"]["label"] == later["label"]
+
+    types = [
+        e["event_type"]
+        for e in await events(queue_settings)
+        if e["payload"].get("ticket_id") == late["ticket_id"]
+    ]
+    assert types == [
+        "queue.ticket.issued",
+        "queue.ticket.called",
+        "queue.ticket.recalled",
+        "queue.ticket.no_show",
+        "queue.ticket.called",
+        "queue.ticket.no_show",
+    ]
+    no_shows = [
+        e for e in await events(queue_settings) if e["event_type"] == "queue.ticket.no_show"
+    ]
+    assert [e["payload"]["requeued"] for e in no_shows] == [True, False]
+    sequences = [
+        e["sequence"]
+        for e in await events(queue_settings)
+        if e["aggregate_id"] == late["ticket_id"]
+    ]
+    assert sequences == [1, 2, 3, 4, 5, 6]
+
+
+async def test_routing_keeps_the_place_of_the_original_arrival_and_the_visit_tells_the_story(
+    queue_client: httpx.AsyncClient,
+    reception: dict[str, str],
+    agent: dict[str, str],
+    doctor: dict[str, str],
+    clock: FixedClock,
+    queue_settings: QueueSettings,
+) -> None:
+    patient = await issue(queue_client, reception)  # 08:30 at general medicine
+    clock.advance(minutes=20)
+    lab_walk_in = await issue(queue_client, reception, service="LAB")  # 08:50 straight to the lab
+    clock.advance(minutes=1)
+    called = (await call_next(queue_client, doctor))["ticket"]
+    assert called["label"] == patient["label"]
+    await act(queue_client, doctor, patient, "start")
+    clock.advance(minutes=10)
+    routed = await act(queue_client, doctor, patient, "route", {"to_service_code": "LAB"})
+    assert routed["finished"]["status"] == "completed"
+    assert routed["routed"]["label"] == "LAB-002"
+    assert routed["routed"]["visit_id"] == patient["visit_id"]
+    assert datetime.fromisoformat(routed["routed"]["arrived_at"]) == datetime.fromisoformat(
+        patient["arrived_at"]
+    )
+
+    # the routed patient arrived at 08:30, before the lab walk-in of 08:50: called first
+    clock.advance(minutes=1)
+    lab = (await call_next(queue_client, agent, service="LAB"))["ticket"]
+    assert lab["label"] == "LAB-002"
+    await act(queue_client, agent, lab, "start")
+    clock.advance(minutes=4)
+    await act(queue_client, agent, lab, "complete")
+
+    history = await queue_client.get(
+        f"/establishments/{CLINIC}/visits/{patient['visit_id']}", headers=reception
+    )
+    steps = [(h["action"], h["ticket_label"]) for h in history.json()["history"]]
+    assert steps == [
+        ("issued", "MG-001"),
+        ("called", "MG-001"),
+        ("started", "MG-001"),
+        ("completed", "MG-001"),
+        ("routed", "MG-001"),
+        ("issued", "LAB-002"),
+        ("called", "LAB-002"),
+        ("started", "LAB-002"),
+        ("completed", "LAB-002"),
+    ]
+    completed = [
+        e["payload"]
+        for e in await events(queue_settings)
+        if e["event_type"] == "queue.visit.completed"
+    ]
+    assert [(c["service_code"], c["visit_finished"], c["service_seconds"]) for c in completed] == [
+        ("MG", False, 600),
+        ("LAB", True, 240),
+    ]
+    called_event = next(
+        e["payload"]
+        for e in await events(queue_settings)
+        if e["event_type"] == "queue.ticket.called" and e["payload"]["ticket_number"] == "LAB-002"
+    )
+    assert called_event["waited_seconds"] == 32 * 60  # measured from the original arrival
+    assert lab_walk_in["label"] == "LAB-001"
+
+
+async def test_illegal_transitions_are_refused_and_change_nothing(
+    queue_client: httpx.AsyncClient,
+    reception: dict[str, str],
+    agent: dict[str, str],
+    queue_settings: QueueSettings,
+    mint: Callable[..., str],
+) -> None:
+    ticket = await issue(queue_client, reception)
+    before = len(await events(queue_settings))
+    never_called = await act(queue_client, agent, ticket, "complete", expect=409)
+    assert never_called["code"] == "illegal-transition"
+    assert "MG-001" in never_called["detail_fr"] and never_called["detail_ar"]
+    await act(queue_client, reception, ticket, "cancel", {"reason": "patient_left"})
+    call_cancelled = await queue_client.post(
+        f"/establishments/{CLINIC}/counters/{counter_id('MG')}/call",
+        json={"ticket_id": ticket["ticket_id"], "reason": "called_by_name"},
+        headers=agent,
+    )
+    assert call_cancelled.status_code == 409
+    assert call_cancelled.json()["code"] == "illegal-transition"
+
+    lab = await issue(queue_client, reception, service="LAB")
+    wrong_counter = await queue_client.post(
+        f"/establishments/{CLINIC}/counters/{counter_id('MG')}/call",
+        json={"ticket_id": lab["ticket_id"], "reason": "called_by_name"},
+        headers=agent,
+    )
+    assert wrong_counter.status_code == 409
+    assert wrong_counter.json()["code"] == "counter-of-another-service"
+
+    other_agent = bearer(mint(Role.counter_agent, establishments=[OTHER]))
+    other_clinic = await queue_client.post(
+        f"/establishments/{OTHER}/tickets/{lab['ticket_id']}/start", headers=other_agent
+    )
+    assert other_clinic.status_code == 403
+    assert other_clinic.json()["code"] == "ticket-of-another-establishment"
+    forbidden = await queue_client.post(
+        f"/establishments/{CLINIC}/tickets/{lab['ticket_id']}/start", headers=other_agent
+    )
+    assert forbidden.status_code == 403
+    assert forbidden.json()["code"] == "establishment-forbidden"
+    # only the cancel and the LAB ticket's issue were recorded
+    assert [e["event_type"] for e in (await events(queue_settings))[before:]] == [
+        "queue.ticket.cancelled",
+        "queue.ticket.issued",
+    ]
+
+
+async def test_a_busy_counter_must_finish_before_calling_again(
+    queue_client: httpx.AsyncClient, reception: dict[str, str], agent: dict[str, str]
+) -> None:
+    await issue(queue_client, reception)
+    await issue(queue_client, reception)
+    await call_next(queue_client, agent)
+    busy = await call_next(queue_client, agent, expect=409)
+    assert busy["code"] == "counter-busy"
+    other = await call_next(queue_client, agent, n=2)
+    assert other["ticket"]["label"] == "MG-002"
+
+
+async def test_closed_services_refuse_tickets(
+    queue_client: httpx.AsyncClient,
+    reception: dict[str, str],
+    admin: dict[str, str],
+    clock: FixedClock,
+) -> None:
+    closed = await queue_client.put(
+        f"/admin/establishments/{CLINIC}/services/DENT",
+        json={"name_fr": "Chirurgie dentaire", "name_ar": "طب الأسنان", "active": False},
+        headers=admin,
+    )
+    assert closed.status_code == 200, closed.text
+    refused = await queue_client.post(
+        f"/establishments/{CLINIC}/tickets", json={"service_code": "DENT"}, headers=reception
+    )
+    assert refused.status_code == 409 and refused.json()["code"] == "service-closed"
+    clock.advance(hours=9)  # 17:30 in Algiers: the clinic is closed
+    late = await queue_client.post(
+        f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}, headers=reception
+    )
+    assert late.status_code == 409 and late.json()["code"] == "service-closed"
+    assert "17:30" in late.json()["detail_fr"]
+
+
+async def test_a_retry_with_the_same_idempotency_key_returns_the_first_ticket(
+    queue_client: httpx.AsyncClient, reception: dict[str, str], queue_settings: QueueSettings
+) -> None:
+    headers = {**reception, "Idempotency-Key": "kiosk-1-0042"}
+    first = await queue_client.post(
+        f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}, headers=headers
+    )
+    again = await queue_client.post(
+        f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}, headers=headers
+    )
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    reused = await queue_client.post(
+        f"/establishments/{CLINIC}/tickets", json={"service_code": "PED"}, headers=headers
+    )
+    assert reused.status_code == 422 and reused.json()["code"] == "idempotency-key-reused"
+    assert [e["event_type"] for e in await events(queue_settings)] == ["queue.ticket.issued"]
+
+
+async def test_a_nin_never_leaves_the_service_only_its_pseudonymous_key(
+    queue_client: httpx.AsyncClient, reception: dict[str, str], queue_settings: QueueSettings
+) -> None:
+    nin = "109870512345678901"
+    await issue(queue_client, reception, nin=nin, age_band="65+", sex="F", priority="elderly")
+    [event] = await events(queue_settings)
+    body = json.dumps(event)
+    assert nin not in body
+    assert len(event["payload"]["patient_key"]) == 64
+    assert event["payload"]["age_band"] == "65+"
+    engine = create_engine(queue_settings.database_url)
+    try:
+        async with engine.connect() as connection:
+            dump = await connection.execute(text("SELECT t::text FROM tickets t"))
+            assert all(nin not in row[0] for row in dump)
+    finally:
+        await engine.dispose()
+
+
+async def test_the_ticket_status_page_gives_position_and_estimate(
+    queue_client: httpx.AsyncClient,
+    reception: dict[str, str],
+    agent: dict[str, str],
+    clock: FixedClock,
+) -> None:
+    tickets = [await issue(queue_client, reception) for _ in range(5)]
+    # teach the service its pace: one patient served in 6 minutes
+    served = (await call_next(queue_client, agent))["ticket"]
+    await act(queue_client, agent, served, "start")
+    clock.advance(minutes=6)
+    await act(queue_client, agent, served, "complete")
+    status = (await queue_client.get(f"/tickets/{tickets[4]['ticket_id']}/status")).json()
+    # 3 ahead + itself = 4 patients, 2 counters of MG, 6 min each → 12 min
+    assert status["position"] == 4
+    assert status["estimated_wait_minutes"] == 12
+    assert status["estimated_call_at"] == "08:48"
+    assert status["service_name_ar"] == "الطب العام"
+    missing = await queue_client.get(f"/tickets/{uuid.uuid4()}/status")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith(
+        "application/problem+json"
+    )
+
+
+async def test_heartbeats_reach_the_bus_at_most_once_a_minute_per_terminal(
+    queue_client: httpx.AsyncClient,
+    mint: Callable[..., str],
+    clock: FixedClock,
+    queue_settings: QueueSettings,
+) -> None:
+    kiosk = bearer(mint(Role.kiosk, establishments=[CLINIC]))
+    terminal = uuid.uuid4()
+    for _ in range(4):
+        response = await queue_client.post(
+            f"/establishments/{CLINIC}/terminals/{terminal}/heartbeat",
+            json={"kind": "kiosk"},
+            headers=kiosk,
+        )
+        assert response.status_code == 204
+        clock.advance(seconds=25)
+    beats = [
+        e for e in await events(queue_settings) if e["event_type"] == "queue.terminal.heartbeat"
+    ]
+    assert len(beats) == 2  # at 0 s and 75 s; those at 25 s and 50 s stayed local
+    assert [b["sequence"] for b in beats] == [1, 2]
+    assert beats[0]["payload"]["within_opening_hours"] is True
+    stolen = await queue_client.post(
+        f"/establishments/{OTHER}/terminals/{terminal}/heartbeat",
+        json={"kind": "kiosk"},
+        headers=bearer(mint(Role.kiosk, establishments=[OTHER])),
+    )
+    assert stolen.status_code == 403
