@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from sihha_kit.auth import Role
-from sihha_kit.clock import local_day, utc_now
-from sihha_kit.testing.apps import running, wait_until
+from sihha_kit.clock import ALGIERS
+from sihha_kit.testing.apps import FixedClock, running, wait_until
 from sihha_kit.testing.plugin import bearer
 from sihha_kit.tracing import configure_tracing
 from sihha_queue.bootstrap import create_app as create_queue_app
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.integration
 async def test_tickets_issued_at_two_clinics_are_counted_per_establishment_and_day(
     platform_settings: tuple[QueueSettings, ReportingSettings], mint: Callable[..., str]
 ) -> None:
+    clock = FixedClock(datetime(2026, 11, 25, 9, 15, tzinfo=ALGIERS))  # a Wednesday morning
     spans = InMemorySpanExporter()
     configure_tracing("tests", "0", extra_processor=SimpleSpanProcessor(spans))
     queue_settings, reporting_settings = platform_settings
@@ -37,7 +39,7 @@ async def test_tickets_issued_at_two_clinics_are_counted_per_establishment_and_d
     group = bearer(mint(Role.wilaya_group, establishments=["*"]))
 
     async with (
-        running(create_queue_app(queue_settings)) as queue,
+        running(create_queue_app(queue_settings, clock=clock)) as queue,
         running(create_reporting_app(reporting_settings)) as reporting,
     ):
         issued = [
@@ -54,7 +56,7 @@ async def test_tickets_issued_at_two_clinics_are_counted_per_establishment_and_d
             for _ in range(4)
         ]
         assert all(r.status_code == 201 for r in await asyncio.gather(*issued))
-        today = local_day(utc_now()).isoformat()
+        today = "2026-11-25"
 
         async def counted() -> list[dict]:  # type: ignore[type-arg]
             response = await reporting.get("/activity/tickets-per-day", headers=group)
@@ -76,15 +78,11 @@ async def test_tickets_issued_at_two_clinics_are_counted_per_establishment_and_d
 
     finished = spans.get_finished_spans()
     posts = [s for s in finished if s.name == "POST /establishments/{facility_id}/tickets"]
-    consumed = [s for s in finished if s.name == "consume queue.ticket.issued"]
-    assert len(posts) == 11 and len(consumed) == 11
-    assert {s.context.trace_id for s in posts} == {s.context.trace_id for s in consumed}
-    # the consumer's parent is the request's span (or one of its children) in the queue service
-    request_side = {
-        s.context.span_id
-        for s in finished
-        if s.context.trace_id in {p.context.trace_id for p in posts} and s not in consumed
+    assert len(posts) == 11
+    # the consumer's spans continue each request's trace: as the parent of a per-event
+    # span, or as a link of a batch span (bulk consumers)
+    consumed = [s for s in finished if s.name.startswith("consume")]
+    continued = {s.context.trace_id for s in consumed if s.parent is not None} | {
+        link.context.trace_id for s in consumed for link in s.links
     }
-    for span in consumed:
-        assert span.parent is not None
-        assert span.parent.span_id in request_side
+    assert {p.context.trace_id for p in posts} <= continued

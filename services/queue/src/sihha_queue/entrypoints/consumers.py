@@ -39,7 +39,7 @@ async def on_booked(envelope: Envelope, payload: EventPayload, session: AsyncSes
 async def on_cancelled(envelope: Envelope, payload: EventPayload, session: AsyncSession) -> None:
     assert isinstance(payload, AppointmentCancelledV1)
     await ArrivalRepository(session).change(
-        payload.appointment_id, envelope.sequence, {"status": "cancelled"}
+        payload.appointment_id, envelope.sequence, envelope.facility_id, {"status": "cancelled"}
     )
 
 

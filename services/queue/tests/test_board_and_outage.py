@@ -1,0 +1,162 @@
+"""The display board's live feed, and a clinic that keeps working without the broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aio_pika
+import httpx
+import pytest
+from sqlalchemy import text
+
+from sihha_kit.auth import Role
+from sihha_kit.db import create_engine
+from sihha_kit.testing.apps import FixedClock, serving, wait_until
+from sihha_kit.testing.plugin import bearer
+from sihha_kit.testing.servers import Servers
+from sihha_queue.bootstrap import create_app
+from sihha_queue.config import QueueSettings
+
+pytestmark = pytest.mark.integration
+
+CLINIC = "31-PC-001"
+MG1 = uuid.uuid5(uuid.NAMESPACE_URL, f"sihha:{CLINIC}:MG:1")
+
+
+async def read_events(lines: AsyncIterator[str], count: int) -> list[tuple[str, dict[str, Any]]]:
+    found: list[tuple[str, dict[str, Any]]] = []
+    event = None
+    async for line in lines:
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: ") and event:
+            found.append((event, json.loads(line[6:])))
+            if len(found) == count:
+                return found
+    return found
+
+
+async def test_a_board_gets_the_current_state_at_once_then_every_call(
+    queue_settings: QueueSettings, clock: FixedClock, mint: Callable[..., str]
+) -> None:
+    reception = bearer(mint(Role.receptionist, establishments=[CLINIC]))
+    agent = bearer(mint(Role.counter_agent, establishments=[CLINIC]))
+    display = mint(Role.kiosk, establishments=[CLINIC])
+    async with (
+        serving(create_app(queue_settings, clock=clock)) as base,
+        httpx.AsyncClient(base_url=base) as client,
+    ):
+        for _ in range(2):
+            await client.post(
+                f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}, headers=reception
+            )
+        first = await client.post(
+            f"/establishments/{CLINIC}/counters/{MG1}/call-next", headers=agent
+        )
+        assert first.json()["ticket"]["label"] == "MG-001"
+
+        async with client.stream(
+            "GET", f"/establishments/{CLINIC}/board", params={"access_token": display}, timeout=20
+        ) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines = stream.aiter_lines()
+            [(kind, state)] = await asyncio.wait_for(read_events(lines, 1), 10)
+            assert kind == "state"
+            assert [c["label"] for c in state["called"]] == ["MG-001"]
+
+            ticket = first.json()["ticket"]
+            await client.post(
+                f"/establishments/{CLINIC}/tickets/{ticket['ticket_id']}/recall", headers=agent
+            )
+            [(kind, recalled)] = await asyncio.wait_for(read_events(lines, 1), 10)
+            assert (kind, recalled["label"], recalled["counter_label"]) == (
+                "recalled",
+                "MG-001",
+                "MG 1",
+            )
+
+        other = mint(Role.kiosk, establishments=["31-PC-002"])
+        refused = await client.get(
+            f"/establishments/{CLINIC}/board", params={"access_token": other}
+        )
+        assert refused.status_code == 403
+
+
+@pytest.mark.fault
+async def test_the_clinic_keeps_working_with_the_broker_down_and_nothing_is_lost(
+    queue_settings: QueueSettings,
+    queue_client: httpx.AsyncClient,
+    reception: dict[str, str],
+    agent: dict[str, str],
+    doctor: dict[str, str],
+    servers: Servers,
+) -> None:
+    # an observer queue bound to everything the queue service publishes
+    connection = await aio_pika.connect(servers.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(
+            f"{queue_settings.broker_namespace}queue.events",
+            aio_pika.ExchangeType.TOPIC,
+            durable=True,
+        )
+        observer = await channel.declare_queue(
+            f"{queue_settings.broker_namespace}observer", durable=True
+        )
+        await observer.bind(exchange, "#")
+
+    servers.broker.stop()
+    try:
+        for _ in range(5):
+            issued = await queue_client.post(
+                f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}, headers=reception
+            )
+            assert issued.status_code == 201
+        called = await queue_client.post(
+            f"/establishments/{CLINIC}/counters/{MG1}/call-next", headers=doctor
+        )
+        ticket = called.json()["ticket"]
+        await queue_client.post(
+            f"/establishments/{CLINIC}/tickets/{ticket['ticket_id']}/start", headers=doctor
+        )
+        routed = await queue_client.post(
+            f"/establishments/{CLINIC}/tickets/{ticket['ticket_id']}/route",
+            json={"to_service_code": "LAB"},
+            headers=doctor,
+        )
+        assert routed.status_code == 200
+        ready = (await queue_client.get("/health/ready")).json()
+        assert ready["broker"] == "down" and ready["ready"] is True and ready["outbox_backlog"] > 0
+    finally:
+        await asyncio.to_thread(servers.broker.start)
+
+    engine = create_engine(queue_settings.database_url)
+    try:
+
+        async def drained() -> bool:
+            async with engine.connect() as c:
+                return (
+                    await c.scalar(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+                ) == 0
+
+        assert await wait_until(drained, timeout=60)
+        async with engine.connect() as c:
+            written = {str(r[0]) for r in await c.execute(text("SELECT event_id FROM outbox"))}
+    finally:
+        await engine.dispose()
+
+    connection = await aio_pika.connect(servers.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.get_queue(f"{queue_settings.broker_namespace}observer")
+        received = []
+        while (message := await queue.get(fail=False, timeout=5)) is not None:
+            received.append(message.message_id)
+            await message.ack()
+        await queue.delete(if_unused=False, if_empty=False)
+    assert len(written) == 5 + 1 + 1 + 3  # issued×5, called, started, completed+routed+issued(LAB)
+    assert sorted(received) == sorted(written)  # every event, once
