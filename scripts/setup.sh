@@ -17,6 +17,12 @@ fi
 echo "== installing the locked environment (.venv)"
 .tools/bin/uv sync --frozen --quiet
 
+# the browser test drives Debian's Chromium (Playwright's own download is not used)
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing Chromium and fonts (Debian packages) for the browser test"
+  apt-get update -qq && apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+fi
+
 bash scripts/ensure-servers.sh
 
 if [ ! -f .dev/keys/jwt-public.pem ]; then

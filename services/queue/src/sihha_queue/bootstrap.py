@@ -37,7 +37,7 @@ def build_context(settings: QueueSettings, *, clock: Clock | None = None) -> Que
 
 
 def create_app(settings: QueueSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    from sihha_queue.entrypoints import http, http_admin
+    from sihha_queue.entrypoints import http, http_admin, pages
 
     settings = settings or QueueSettings()
     context = build_context(settings, clock=clock)
@@ -50,7 +50,7 @@ def create_app(settings: QueueSettings | None = None, *, clock: Clock | None = N
 
     app = create_service_app(
         context.runtime,
-        [http.router, http_admin.router],
+        [http.router, http_admin.router, pages.router],
         title="Sihha — file d'attente des polycliniques / طوابير العيادات متعددة الخدمات",
         description="Tickets, counters, routing and display boards of Oran's polyclinics.",
         on_startup=[load_establishments],

@@ -443,17 +443,18 @@ class TicketRepository:
     async def activity(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """Counts per establishment and Algiers day from the service's own history."""
         day = func.date(func.timezone("Africa/Algiers", ticket_history.c.at)).label("day")
-        counted = {
-            "tickets_issued": "issued",
-            "tickets_called": "called",
-            "no_shows": "no_show",
-            "cancelled": "cancelled",
-            "routed": "routed",
-            "visits_completed": "completed",
-        }
+        action = ticket_history.c.action
         columns = [
-            func.count().filter(ticket_history.c.action == action).label(name)
-            for name, action in counted.items()
+            func.count().filter(action == "issued").label("tickets_issued"),
+            # distinct tickets called (a requeued ticket may be called twice), and every call
+            func.count(ticket_history.c.ticket_id.distinct())
+            .filter(action == "called")
+            .label("tickets_called"),
+            func.count().filter(action == "called").label("calls"),
+            func.count().filter(action == "no_show").label("no_shows"),  # final, not requeued
+            func.count().filter(action == "cancelled").label("cancelled"),
+            func.count().filter(action == "routed").label("routed"),
+            func.count().filter(action == "completed").label("visits_completed"),
         ]
         rows = (
             await self.session.execute(

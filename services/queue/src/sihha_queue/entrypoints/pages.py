@@ -113,6 +113,8 @@ def _templates() -> Environment:
         lstrip_blocks=True,
     )
     environment.globals["asset"] = _asset_url
+    # `tojson` stays HTML-safe (<, >, & and ' escaped) but keeps Arabic readable
+    environment.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
     return environment
 
 
@@ -131,7 +133,7 @@ LangQuery = Annotated[
 
 
 def _page(template: str, lang: str | None, **values: Any) -> HTMLResponse:
-    language: Language = lang if lang in LANGUAGES else DEFAULT_LANGUAGE  # type: ignore[assignment]
+    language: Language = "fr" if lang == "fr" else DEFAULT_LANGUAGE
     html = (
         _templates()
         .get_template(template)

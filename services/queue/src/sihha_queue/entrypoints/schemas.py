@@ -129,6 +129,7 @@ class ActivityCount(BaseModel):
     day: date
     tickets_issued: int
     tickets_called: int
+    calls: int
     no_shows: int
     cancelled: int
     routed: int

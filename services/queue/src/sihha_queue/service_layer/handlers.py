@@ -365,10 +365,9 @@ async def mark_no_show(
             requeue_once=establishment["no_show_requeue_once"],
         )
         await uow.tickets.save(ticket)
-        ticket_for_history = ticket
         await uow.tickets.add_history(
-            ticket_for_history,
-            "no_show",
+            ticket,
+            "requeued" if requeued else "no_show",
             now,
             "Absent : remis une fois dans la file (à sa place)" if requeued else "Absent",
             "غائب: أعيد مرة واحدة إلى الطابور (في مكانه)" if requeued else "غائب",

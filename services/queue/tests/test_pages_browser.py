@@ -1,0 +1,201 @@
+"""The terminals in a real browser: Debian's Chromium, headless, driven by Playwright,
+against the real queue app served by uvicorn (on a free loopback port, in the test's
+event loop) on the real database and broker.
+
+A kiosk issues a ticket, a counter calls it, and the waiting-room board (open before
+the call) shows it within seconds. The browser runs in UTC on purpose: the pages must
+show Algiers time whatever the terminal's own setting.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import ConsoleMessage, Page, async_playwright, expect
+
+from sihha_kit.auth import Role
+from sihha_kit.testing.apps import FixedClock, serving
+from sihha_kit.testing.plugin import bearer
+from sihha_queue.bootstrap import create_app
+from sihha_queue.config import QueueSettings
+
+pytestmark = pytest.mark.integration
+
+CLINIC = "31-PC-001"
+CHROMIUM = os.environ.get("SIHHA_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: the counter the registry loader creates for MG ("MG 1")
+MG_1 = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sihha:{CLINIC}:MG:1"))
+
+
+def enrolment(token: str, terminal: str, counter: str | None = None) -> str:
+    fragment = f"#token={token}&facility={CLINIC}&terminal={terminal}"
+    return fragment + (f"&counter={counter}" if counter else "")
+
+
+def watch(page: Page, problems: list[str]) -> None:
+    """Collect the page's script errors and console errors: there must be none."""
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(f"{page.url}: console: {message.text}")
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where the pages' screenshots go (SIHHA_SCREENSHOTS to keep them somewhere)."""
+    folder = Path(os.environ.get("SIHHA_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+async def test_kiosk_counter_and_board_in_chromium(
+    queue_settings: QueueSettings,
+    clock: FixedClock,
+    mint: Callable[..., str],
+    tmp_path: Path,
+    screenshots: Path,
+) -> None:
+    assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: apt-get install -y chromium"
+    kiosk_token = mint(Role.kiosk, establishments=[CLINIC], subject="kiosk:31-PC-001:1")
+    display_token = mint(Role.kiosk, establishments=[CLINIC], subject="display:31-PC-001:1")
+    agent_token = mint(Role.counter_agent, establishments=[CLINIC], subject="agent:31-PC-001:7")
+    problems: list[str] = []
+
+    async with (
+        serving(create_app(queue_settings, clock=clock)) as base,
+        async_playwright() as playwright,
+    ):
+        browser = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 860},
+            timezone_id="UTC",
+            locale="fr-FR",
+        )
+        try:
+            # kiosks print without a dialog (Chromium's --kiosk-printing); here, count them
+            await browser.add_init_script(
+                "window.__printed = 0; window.print = () => { window.__printed += 1; };"
+            )
+
+            # -- the board, open before anything is called -------------------------------
+            board = await browser.new_page()
+            watch(board, problems)
+            await board.goto(
+                f"{base}/terminals/board?lang=ar{enrolment(display_token, str(uuid.uuid4()))}"
+            )
+            await expect(board.locator("body[data-feed='live']")).to_be_attached(timeout=10_000)
+            assert "#" not in board.url and "token" not in board.url  # the fragment is gone
+            await expect(board.locator("html")).to_have_attribute("dir", "rtl")
+            await expect(board.locator("#now-empty")).to_be_visible()
+            await expect(board.locator("#clinic-name")).to_have_text(
+                "العيادة متعددة الخدمات العقيد لطفي"
+            )
+
+            # -- the kiosk issues an MG ticket (a double tap issues one) -------------------
+            kiosk = await browser.new_page()
+            watch(kiosk, problems)
+            await kiosk.goto(
+                f"{base}/terminals/kiosk?lang=ar{enrolment(kiosk_token, str(uuid.uuid4()))}"
+            )
+            assert "#" not in kiosk.url
+            await expect(kiosk.locator("[data-service]")).to_have_count(10)
+            await kiosk.screenshot(path=screenshots / "kiosk-services-ar.png", full_page=True)
+            await kiosk.locator("[data-service='MG']").click()
+            await expect(kiosk.locator("#chosen-service")).to_have_text("الطب العام")
+            await kiosk.locator("[data-priority='elderly']").dblclick()
+            ticket = kiosk.locator("#ticket-print")
+            await expect(ticket.locator(".t-number")).to_have_text("MG-001", timeout=10_000)
+            await expect(ticket.locator(".t-time")).to_have_text("25/11/2026 08:30")
+            await expect(ticket).to_contain_text("Médecine générale")
+            await expect(ticket).to_contain_text("الطب العام")
+            await expect(ticket).to_contain_text("Personne âgée")
+            qr = ticket.locator("img.t-qr")
+            await expect(qr).to_have_js_property("complete", True)
+            assert await qr.evaluate("img => img.naturalWidth") > 0
+            qr_src = await qr.get_attribute("src")
+            assert qr_src is not None
+            ticket_id = qr_src.removeprefix("/terminals/qr/").removesuffix(".svg")
+            await kiosk.wait_for_function("window.__printed === 1")
+            await kiosk.screenshot(path=screenshots / "kiosk-ticket-ar.png", full_page=True)
+
+            async with httpx.AsyncClient(base_url=base) as api:
+                waiting = await api.get(
+                    f"/establishments/{CLINIC}/tickets", headers=bearer(agent_token)
+                )
+                assert [t["label"] for t in waiting.json()] == ["MG-001"]
+
+            # -- the counter calls the next ticket --------------------------------------------
+            counter = await browser.new_page()
+            watch(counter, problems)
+            await counter.goto(
+                f"{base}/terminals/counter?lang=fr{enrolment(agent_token, str(uuid.uuid4()), MG_1)}"
+            )
+            await expect(counter.locator("html")).to_have_attribute("dir", "ltr")
+            await expect(counter.locator("#counter-label")).to_have_text("MG 1")
+            await expect(counter.locator("#waiting-rows")).to_contain_text("MG-001")
+            await expect(counter.locator("#waiting-rows")).to_contain_text("08:30")
+            await counter.locator("#btn-call-next").click()
+            await expect(counter.locator("#current-label")).to_have_text("MG-001")
+            await expect(counter.locator("#current-status")).to_have_text("Appelé")
+            await expect(counter.locator("#current-why-text")).to_contain_text("Score")
+            await expect(counter.locator("#btn-start")).to_be_enabled()
+            await expect(counter.locator("#btn-call-next")).to_be_disabled()
+
+            # -- the board shows the call within seconds ---------------------------------------
+            await expect(board.locator("#now-label")).to_have_text("MG-001", timeout=5_000)
+            await expect(board.locator("#now-counter")).to_have_text("MG 1")
+            await expect(board.locator("#now-service")).to_have_text("الطب العام")
+            await board.screenshot(path=screenshots / "board-ar.png")
+            # the switch changes the language in place: the live feed stays open
+            await board.locator(".lang-switch [data-lang='fr']").click()
+            await expect(board.locator("#h-now")).to_have_text("Appel en cours")
+            await expect(board.locator("#now-service")).to_have_text("Médecine générale")
+            await expect(board.locator("body[data-feed='live']")).to_be_attached()
+
+            # a reload of the counter keeps the ticket at the counter; the switch keeps French
+            await counter.reload()
+            await expect(counter.locator("#current-label")).to_have_text("MG-001")
+            await expect(counter.locator("html")).to_have_attribute("lang", "fr")
+            await counter.screenshot(path=screenshots / "counter-fr.png", full_page=True)
+
+            # -- the patient's phone: the page the QR code opens ------------------------------
+            phone = await browser.new_page()
+            await phone.set_viewport_size({"width": 400, "height": 760})
+            watch(phone, problems)
+            await phone.goto(f"{base}/terminals/ticket/{ticket_id}?lang=ar")
+            await expect(phone.locator("#st-label")).to_have_text("MG-001")
+            await expect(phone.locator("#st-status")).to_have_text("تمت مناداته")
+            await expect(phone.locator("#st-call")).to_have_text("توجّه إلى الشباك MG 1")
+            await phone.screenshot(path=screenshots / "ticket-ar.png", full_page=True)
+
+            # the language switch works in place and is remembered
+            await phone.locator(".lang-switch [data-lang='fr']").click()
+            await expect(phone.locator("html")).to_have_attribute("dir", "ltr")
+            await expect(phone.locator("#st-status")).to_have_text("Appelé")
+            await phone.goto(f"{base}/terminals/ticket/{ticket_id}")
+            await expect(phone.locator("html")).to_have_attribute("lang", "fr")
+        finally:
+            await browser.close()
+    assert not problems, problems
