@@ -1,123 +1,317 @@
-"""`make demo`: start the platform and show it doing its work.
+"""`make demo`: a day of Oran's health network, running on the platform.
 
-Clinic terminals of Oran's polyclinics issue tickets through the queue
-service's public API; the events travel through the outbox and RabbitMQ to the
-reporting service, whose tickets-per-day figures are printed beside the queue
-service's own counts (they must agree exactly).
+1. starts every service on fresh demo databases (`sihha_demo_*`) and its own
+   broker namespace (`demo.`), all on one simulated clock: 15 December 2026
+   from 07:50, running `--speed` times faster than real time;
+2. records the inspection campaign (6–20 November: 31 polyclinics equipped);
+3. plays the working day through the services' public APIs, as the clinic
+   terminals would: patients arrive with a morning peak, counters call, serve,
+   route to the laboratory, radiology or pharmacy, some patients never show;
+   32 polyclinics operate, the others are equipped or not yet;
+4. cuts the broker in the middle of the day (`rabbitmqctl stop_app`, then
+   `start_app`): the clinics keep working and the backlog drains afterwards;
+5. prints the wilaya's daily report and the reconciliation (report = sources,
+   zero differences), writes the report files, and gives the live pages' URLs.
+
+Deterministic for a given seed (the patients, their services, priorities and
+routes); timings follow the machine. `--exit` stops the platform at the end.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
+import asyncio
+import contextlib
+import json
+import shutil
+import subprocess
 import sys
 import time
-from collections import Counter
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import aio_pika
 import httpx
 
 from sihha_kit.auth import Role, TokenIssuer
+from sihha_kit.clock import ALGIERS, simulated_clock
+from sihha_kit.db import drop_database
 from sihha_kit.registry import load_registry
-from sihha_runner.launcher import Platform, platform, print_urls
+from sihha_runner.launcher import SERVICES, Platform, PlatformConfig, platform, running_services
+from sihha_runner.progress import Progress
+from sihha_runner.simulator import Day
+from sihha_runner.traffic import clinic_weights, patients
+
+DEMO_DAY = date(2026, 12, 15)
+NAMESPACE = "demo."
+OUT = Path("out/demo")
+STARTUP_SECONDS = 25.0
 
 
-def issue_tickets(running: Platform, issuer: TokenIssuer, patients: int, seed: int) -> Counter[str]:
-    registry = load_registry()
-    clinics = [c.code for c in registry.polyclinics][:32]
-    services = [s.code for s in registry.polyclinic_services]
-    rng = random.Random(seed)
-    issued: Counter[str] = Counter()
-    tokens = {c: issuer.mint(f"kiosk:{c}:1", [Role.kiosk], [c]) for c in clinics}
-    base = running.url("queue")
-    with httpx.Client(base_url=base, timeout=10) as client:
-        for n in range(patients):
-            clinic = rng.choice(clinics)
-            body = {
-                "service_code": rng.choice(services),
-                "channel": "kiosk",
-                "priority": rng.choices(
-                    ["normal", "elderly", "pregnant", "disability", "urgent"], [80, 10, 5, 3, 2]
-                )[0],
+def demo_config(speed: float, anchor: float) -> PlatformConfig:
+    start = datetime(DEMO_DAY.year, DEMO_DAY.month, DEMO_DAY.day, 7, 50, tzinfo=ALGIERS)
+    extra: dict[str, str] = {}
+    for spec in running_services():
+        extra.update(
+            {
+                f"{spec.prefix}CLOCK_START": start.isoformat(),
+                f"{spec.prefix}CLOCK_SPEED": str(speed),
+                f"{spec.prefix}CLOCK_ANCHOR": str(anchor),
+                f"{spec.prefix}OUTBOX_POLL_SECONDS": "0.5",
             }
-            response = client.post(
-                f"/establishments/{clinic}/tickets",
-                json=body,
-                headers={"Authorization": f"Bearer {tokens[clinic]}"},
-            )
+        )
+    return PlatformConfig(
+        database_prefix="sihha_demo_", broker_namespace=NAMESPACE, extra_env=extra
+    )
+
+
+async def reset(config: PlatformConfig) -> None:
+    """A demo starts from nothing: its databases and its broker queues are dropped."""
+    for spec in SERVICES:
+        with contextlib.suppress(Exception):
+            await drop_database(config.database_url(spec.name))
+    connection = await aio_pika.connect(config.amqp_url, timeout=10)
+    async with connection:
+        channel = await connection.channel()
+        for spec in SERVICES:
+            for suffix in ("inbox", "dead"):
+                with contextlib.suppress(Exception):
+                    await channel.queue_delete(f"{NAMESPACE}{spec.name}.{suffix}")
+                    channel = await connection.channel()
+
+
+def plan_rollout(seed: int) -> tuple[list[str], list[dict[str, Any]]]:
+    """Which polyclinics operate today, and what the November inspection found.
+
+    36 polyclinics: 32 operate; the inspection counted 31 equipped — 30 that
+    operate, and one equipped but silent; two that operate were not yet
+    equipped when inspected (inspection and telemetry disagree there); three
+    are neither.
+    """
+    registry = load_registry()
+    codes = [p.code for p in registry.polyclinics]
+    operating = codes[:32]
+    silent = codes[32]
+    late = operating[-2:]
+    inspections = []
+    for n, code in enumerate(codes):
+        equipped = code in operating[:-2] or code == silent
+        inspections.append(
+            {
+                "facility_id": code,
+                "visited_on": (date(2026, 11, 6) + timedelta(days=n % 15)).isoformat(),
+                "inspector": f"Inspecteur {1 + n % 4}",
+                "equipped": equipped,
+                # equipped and staff trained; the system enters service in December
+                "system_in_use": False,
+                "remarks": "Installation prévue en décembre" if code in late else None,
+            }
+        )
+    return operating, inspections
+
+
+def broker_outage(real_seconds: float, progress: Progress) -> None:
+    if shutil.which("rabbitmqctl") is None:
+        progress.note("rabbitmqctl not found here: the broker outage is skipped")
+        return
+    progress.note(
+        f"broker stopped for {real_seconds:.0f} s (rabbitmqctl stop_app) — clinics keep working"
+    )
+    subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=60)
+    try:
+        time.sleep(real_seconds)
+    finally:
+        subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            ["rabbitmqctl", "await_startup"], check=False, capture_output=True, timeout=120
+        )
+        progress.note("broker back (rabbitmqctl start_app): the outboxes drain")
+
+
+async def run_day(
+    running: Platform,
+    issuer: TokenIssuer,
+    args: argparse.Namespace,
+    anchor: float,
+    progress: Progress,
+) -> dict[str, Any]:
+    clock = simulated_clock(
+        datetime(DEMO_DAY.year, DEMO_DAY.month, DEMO_DAY.day, 7, 50, tzinfo=ALGIERS),
+        args.speed,
+        anchor,
+    )
+    operating, inspections = plan_rollout(args.seed)
+    group = issuer.mint("wilaya-group:demo", [Role.wilaya_group], ["*"])
+    headers = {"Authorization": f"Bearer {group}"}
+    async with httpx.AsyncClient(base_url=running.url("reporting"), timeout=30) as reporting:
+        for inspection in inspections:
+            response = await reporting.post("/inspections", json=inspection, headers=headers)
             response.raise_for_status()
-            issued[clinic] += 1
-            if (n + 1) % 50 == 0 or n + 1 == patients:
-                bar = "#" * int(30 * (n + 1) / patients)
-                print(f"\r  tickets issued [{bar:<30}] {n + 1}/{patients}", end="", flush=True)
-    print()
-    return issued
-
-
-def reported_counts(running: Platform, token: str) -> dict[str, int]:
-    response = httpx.get(
-        running.url("reporting") + "/activity/tickets-per-day",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
+    progress.note(
+        f"inspection campaign recorded: {sum(i['equipped'] for i in inspections)} polyclinics equipped"
     )
-    response.raise_for_status()
-    counts: Counter[str] = Counter()
-    for row in response.json():
-        counts[row["facility_id"]] += row["tickets_issued"]
-    return dict(counts)
 
-
-def source_counts(running: Platform, token: str) -> dict[str, int]:
-    response = httpx.get(
-        running.url("queue") + "/counts/tickets-issued",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
+    registry = load_registry()
+    services = [s.code for s in registry.polyclinic_services if s.code != "SPEC"]
+    day_patients = patients(
+        args.seed, args.patients, operating, clinic_weights(args.seed, operating)
     )
-    response.raise_for_status()
-    counts: Counter[str] = Counter()
-    for row in response.json():
-        counts[row["facility_id"]] += row["tickets_issued"]
-    return dict(counts)
+    day = Day(
+        queue_url=running.url("queue"),
+        issuer=issuer,
+        clock=clock,
+        speed=args.speed,
+        day=datetime(DEMO_DAY.year, DEMO_DAY.month, DEMO_DAY.day, tzinfo=ALGIERS),
+        clinics=operating,
+        services=services,
+        patients=day_patients,
+        seed=args.seed,
+        on_progress=progress.update,
+    )
+
+    async def outage() -> None:
+        await day.until(
+            datetime(DEMO_DAY.year, DEMO_DAY.month, DEMO_DAY.day, 11, 30, tzinfo=ALGIERS)
+        )
+        await asyncio.to_thread(broker_outage, args.outage_seconds, progress)
+
+    extra = [outage()] if args.outage_seconds > 0 else []
+    stats = await day.run(extra)
+    return {"stats": stats, "operating": operating, "inspections": inspections, "group": group}
+
+
+async def wait_for_reporting(
+    running: Platform, group: str, progress: Progress, timeout: float = 90
+) -> dict[str, Any]:
+    """Until the reporting service's counts equal the queue service's own (or time runs out)."""
+    headers = {"Authorization": f"Bearer {group}"}
+    params = {"from": DEMO_DAY.isoformat(), "to": DEMO_DAY.isoformat()}
+    deadline = time.monotonic() + timeout
+    result: dict[str, Any] = {}
+    async with httpx.AsyncClient(base_url=running.url("reporting"), timeout=30) as reporting:
+        while time.monotonic() < deadline:
+            response = await reporting.get("/reconciliation", params=params, headers=headers)
+            if response.status_code == 200:
+                result = response.json()
+                if not result.get("differences"):
+                    break
+            await asyncio.sleep(1)
+    progress.note(
+        "reporting caught up with the sources"
+        if result and not result.get("differences")
+        else "reporting did not catch up in time"
+    )
+    return result
+
+
+async def write_files(running: Platform, group: str) -> list[tuple[str, bytes]]:
+    headers = {"Authorization": f"Bearer {group}"}
+    written = []
+    wanted = [
+        (f"/reports/wilaya/daily/{DEMO_DAY}", {"format": "json"}, "wilaya-daily.json"),
+        (
+            f"/reports/wilaya/daily/{DEMO_DAY}",
+            {"format": "pdf", "lang": "fr"},
+            "wilaya-daily.fr.pdf",
+        ),
+        (
+            f"/reports/wilaya/daily/{DEMO_DAY}",
+            {"format": "pdf", "lang": "ar"},
+            "wilaya-daily.ar.pdf",
+        ),
+        (f"/reports/wilaya/daily/{DEMO_DAY}", {"format": "xlsx"}, "wilaya-daily.xlsx"),
+        (f"/reports/wilaya/daily/{DEMO_DAY}", {"format": "csv"}, "wilaya-daily.csv"),
+        (
+            f"/reports/ministry/monthly/{DEMO_DAY:%Y-%m}",
+            {"format": "json"},
+            "ministry-monthly.json",
+        ),
+        (
+            f"/reports/ministry/monthly/{DEMO_DAY:%Y-%m}",
+            {"format": "dhis2"},
+            "ministry-monthly.dhis2.json",
+        ),
+    ]
+    async with httpx.AsyncClient(base_url=running.url("reporting"), timeout=120) as reporting:
+        for path, params, name in wanted:
+            response = await reporting.get(path, params=params, headers=headers)
+            if response.status_code != 200:
+                print(f"  {name}: {response.status_code} {response.text[:200]}", file=sys.stderr)
+                continue
+            written.append((name, response.content))
+    return written
+
+
+def print_report(report: dict[str, Any], reconciliation: dict[str, Any], stats: Any) -> None:
+    from sihha_runner.report_view import render_daily
+
+    print(render_daily(report, reconciliation, stats))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sihha-demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--patients", type=int, default=400)
+    parser.add_argument(
+        "--patients", type=int, default=2000, help="patients in the day (default 2000)"
+    )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=360.0,
+        help="simulated seconds per real second (default 360: the day in ~90 s)",
+    )
     parser.add_argument("--seed", type=int, default=31)
+    parser.add_argument(
+        "--outage-seconds",
+        type=float,
+        default=8.0,
+        help="real seconds the broker stays stopped at 11:30 (0: no outage)",
+    )
     parser.add_argument("--exit", action="store_true", help="stop the platform at the end")
     args = parser.parse_args(argv)
 
-    with platform(log_dir=Path("out/logs")) as running:
-        print_urls(running)
-        keys = running.config.keys_dir
-        issuer = TokenIssuer.from_file(keys / "jwt-private.pem")
-        group = issuer.mint("wilaya-group:demo", [Role.wilaya_group], ["*"])
-        issued = issue_tickets(running, issuer, args.patients, args.seed)
-
-        deadline = time.monotonic() + 60
-        before = {}
-        while time.monotonic() < deadline:
-            reported = reported_counts(running, group)
-            if sum(reported.values()) >= sum(before.values()) + sum(issued.values()):
-                break
-            time.sleep(0.3)
-        source = source_counts(running, group)
-        reported = reported_counts(running, group)
-        print("\nTickets per establishment today / التذاكر حسب المؤسسة اليوم")
-        print(f"  {'establishment':<12} {'queue':>7} {'report':>7}")
-        for code in sorted(source):
-            print(f"  {code:<12} {source[code]:>7} {reported.get(code, 0):>7}")
-        differences = {c for c in set(source) | set(reported) if source.get(c) != reported.get(c)}
-        print(f"\nReconciliation / المطابقة: {len(differences)} difference(s)")
-        if differences:
-            return 1
-        if not args.exit:
-            print("Services keep running; Ctrl-C to stop / للإيقاف Ctrl-C")
-            try:
-                while True:
-                    time.sleep(1)
-            except KeyboardInterrupt:
-                pass
+    # the simulated day starts (07:50) once the services have had time to start
+    anchor = time.time() + STARTUP_SECONDS
+    config = demo_config(args.speed, anchor)
+    asyncio.run(reset(config))
+    progress = Progress()
+    started = time.monotonic()
+    with platform(config, log_dir=OUT / "logs") as running:
+        progress.note(
+            f"platform up in {time.monotonic() - started:.0f} s; the day starts at "
+            f"{STARTUP_SECONDS:.0f} s"
+        )
+        issuer = TokenIssuer.from_file(config.keys_dir / "jwt-private.pem")
+        outcome = asyncio.run(run_day(running, issuer, args, anchor, progress))
+        reconciliation = asyncio.run(wait_for_reporting(running, outcome["group"], progress))
+        OUT.mkdir(parents=True, exist_ok=True)
+        files = []
+        for name, content in asyncio.run(write_files(running, outcome["group"])):
+            (OUT / name).write_bytes(content)
+            files.append(OUT / name)
+        progress.close()
+        report_file = OUT / "wilaya-daily.json"
+        report = json.loads(report_file.read_text()) if report_file.exists() else {}
+        print_report(report, reconciliation, outcome["stats"])
+        print("\nFiles / الملفات:")
+        for path in files:
+            print(f"  {path}")
+        group = outcome["group"]
+        queue, reporting_url = running.url("queue"), running.url("reporting")
+        print("\nLive pages / الصفحات الحية:")
+        print(f"  display board   {queue}/terminals/board#facility=31-PC-001&token=<kiosk token>")
+        print(f"  IT monitor      {reporting_url}/monitor/")
+        print(f"  wilaya report   {reporting_url}/reports/wilaya/daily/{DEMO_DAY}?format=pdf")
+        print(f"  (wilaya-group token for the API: {OUT / 'wilaya-group.token'})")
+        (OUT / "wilaya-group.token").write_text(group)
+        print(f"\nDone in {time.monotonic() - started:.0f} s.")
+        differences = len(reconciliation.get("differences", [])) if reconciliation else -1
+        if args.exit:
+            return 0 if differences == 0 else 1
+        print("Services keep running; Ctrl-C to stop / للإيقاف Ctrl-C")
+        with contextlib.suppress(KeyboardInterrupt):
+            while all(p.poll() is None for p in running.processes.values()):
+                time.sleep(1)
     return 0
 
 
