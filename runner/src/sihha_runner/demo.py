@@ -61,6 +61,10 @@ def demo_config(speed: float, anchor: float) -> PlatformConfig:
                 f"{spec.prefix}OUTBOX_POLL_SECONDS": "0.5",
             }
         )
+    # the ministry's DHIS2 payload needs a mapping: the example one shipped with the service
+    extra["REPORTING_DHIS2_MAPPING_PATH"] = str(
+        Path("services/reporting/dhis2-mapping.example.yaml").resolve()
+    )
     return PlatformConfig(
         database_prefix="sihha_demo_", broker_namespace=NAMESPACE, extra_env=extra
     )
@@ -267,11 +271,17 @@ def main(argv: list[str] | None = None) -> int:
         default=8.0,
         help="real seconds the broker stays stopped at 11:30 (0: no outage)",
     )
+    parser.add_argument(
+        "--startup-seconds",
+        type=float,
+        default=STARTUP_SECONDS,
+        help="real seconds allowed for the services to start before the day begins",
+    )
     parser.add_argument("--exit", action="store_true", help="stop the platform at the end")
     args = parser.parse_args(argv)
 
     # the simulated day starts (07:50) once the services have had time to start
-    anchor = time.time() + STARTUP_SECONDS
+    anchor = time.time() + args.startup_seconds
     config = demo_config(args.speed, anchor)
     asyncio.run(reset(config))
     progress = Progress()
