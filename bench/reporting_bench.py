@@ -71,7 +71,9 @@ def realistic_events(n: int, seed: int = 7) -> list[Envelope]:
     while len(events) < n:
         if day.weekday() != 4:
             for clinic in clinics:
-                events += clinic_day(factory, clinic, day, tickets=25, rng=rng, heartbeat_minutes=60)
+                events += clinic_day(
+                    factory, clinic, day, tickets=25, rng=rng, heartbeat_minutes=60
+                )
             for hospital in hospitals:
                 for _ in range(10):
                     events += factory.emergency_visit(
@@ -79,18 +81,26 @@ def realistic_events(n: int, seed: int = 7) -> list[Envelope]:
                     )
             for clinic in clinics[:2]:
                 for _ in range(10):
-                    events += factory.appointment(clinic, algiers(day, 9) - timedelta(days=12), algiers(day, 10))
+                    events += factory.appointment(
+                        clinic, algiers(day, 9) - timedelta(days=12), algiers(day, 10)
+                    )
         day += timedelta(days=1)
     return events[:n]
 
 
-async def publish_all(settings: ReportingSettings, events: list[Envelope], window: int = 1000) -> None:
+async def publish_all(
+    settings: ReportingSettings, events: list[Envelope], window: int = 1000
+) -> None:
     topology = Topology(settings.broker_namespace)
-    connection = await aio_pika.connect(settings.amqp_url, client_properties={"connection_name": "bench-reporting-publisher"})
+    connection = await aio_pika.connect(
+        settings.amqp_url, client_properties={"connection_name": "bench-reporting-publisher"}
+    )
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         exchanges = {
-            service: await channel.declare_exchange(topology.events_exchange(service), aio_pika.ExchangeType.TOPIC, durable=True)
+            service: await channel.declare_exchange(
+                topology.events_exchange(service), aio_pika.ExchangeType.TOPIC, durable=True
+            )
             for service in PRODUCERS
         }
         for start in range(0, len(events), window):
@@ -125,7 +135,9 @@ def _processed() -> float:
 # -- 1 and 2: consuming, then replaying ---------------------------------------------------
 
 
-async def consume_and_replay(config: BenchConfig, n: int, *, timeout: float = 600.0) -> dict[str, Any]:
+async def consume_and_replay(
+    config: BenchConfig, n: int, *, timeout: float = 600.0
+) -> dict[str, Any]:
     database_url = config.database("reporting")
     namespace = config.namespace("reporting")
     settings = ReportingSettings(
@@ -159,7 +171,9 @@ async def consume_and_replay(config: BenchConfig, n: int, *, timeout: float = 60
                     if archived >= n:
                         break
                 if time.perf_counter() - started > timeout:
-                    raise TimeoutError(f"{_processed() - before:.0f} of {n} events after {timeout:.0f} s")
+                    raise TimeoutError(
+                        f"{_processed() - before:.0f} of {n} events after {timeout:.0f} s"
+                    )
                 await asyncio.sleep(0.005)
             seconds = time.perf_counter() - started
             cpu_seconds = time.process_time() - cpu_started
@@ -170,7 +184,9 @@ async def consume_and_replay(config: BenchConfig, n: int, *, timeout: float = 60
             await connection.close()
         from sihha_reporting.service_layer.replay import rebuild
 
-        replay = await rebuild(context.runtime.sessions, context.projector, chunk_size=settings.replay_chunk_size)
+        replay = await rebuild(
+            context.runtime.sessions, context.projector, chunk_size=settings.replay_chunk_size
+        )
         return {
             "events": n,
             "generate_seconds": round(generate_seconds, 2),
@@ -192,11 +208,13 @@ async def consume_and_replay(config: BenchConfig, n: int, *, timeout: float = 60
         await delete_broker_names(
             config.amqp_url,
             queues=[topology.inbox_queue(CONSUMER), topology.dead_letter_queue(CONSUMER)],
-            exchanges=[topology.events_exchange(s) for s in PRODUCERS] + [topology.dead_letter_exchange(CONSUMER)],
+            exchanges=[topology.events_exchange(s) for s in PRODUCERS]
+            + [topology.dead_letter_exchange(CONSUMER)],
         )
 
 
 # -- 3: the monthly ministry report over a large archive ------------------------------------
+
 
 #: one ticket journey per row of the series: issued, called, started, completed (4 events), plus
 #: a heartbeat every 5th ticket and an emergency visit (arrived, triaged, seen, departed) every
@@ -217,15 +235,15 @@ WITH t AS (
              + ((g * 7919) % 28800) * interval '1 second' AS arrived,
          (60 + (g * 104729) % 3600) AS wait_s,
          (120 + (g * 1299709) % 1200) AS service_s,
-         {_uuid('00000000', 'g')} AS ticket,
-         {_uuid('00000001', 'g')} AS visit,
-         {_uuid('00000002', 'g % 1000')} AS counter,
+         {_uuid("00000000", "g")} AS ticket,
+         {_uuid("00000001", "g")} AS visit,
+         {_uuid("00000002", "g % 1000")} AS counter,
          lpad(to_hex(g), 64, 'b') AS patient
   FROM generate_series($1::bigint, $2::bigint) AS g
 ),
 e AS (
   SELECT t.*, k.n, k.kind, k.event_type,
-         {_uuid("'||lpad(k.n::text, 8, '0')||'", 'g')} AS event_id,
+         {_uuid("'||lpad(k.n::text, 8, '0')||'", "g")} AS event_id,
          t.arrived + CASE k.n WHEN 1 THEN interval '0'
                                WHEN 2 THEN t.wait_s * interval '1 second'
                                WHEN 3 THEN (t.wait_s + 60) * interval '1 second'
@@ -269,8 +287,8 @@ SELECT event_id, 'queue.terminal.heartbeat', 1, true, clinic, terminal::text, g 
          'aggregate_id', terminal::text, 'sequence', g + 1, 'correlation_id', event_id,
          'payload', jsonb_build_object('terminal_id', terminal, 'terminal_kind', 'counter',
                                        'within_opening_hours', true))
-FROM (SELECT g, {_uuid('0000000a', 'g')} AS event_id, '31-PC-' || lpad((1 + g % 36)::text, 3, '0') AS clinic,
-             {_uuid('0000000b', 'g % 36')} AS terminal,
+FROM (SELECT g, {_uuid("0000000a", "g")} AS event_id, '31-PC-' || lpad((1 + g % 36)::text, 3, '0') AS clinic,
+             {_uuid("0000000b", "g % 36")} AS terminal,
              timestamptz '2026-01-01 07:30:00+00' + (((g / 36) * 364) / $3) * interval '1 day'
                + ((g / 36) % 16) * interval '30 minutes' AS at
       FROM generate_series($1::bigint, $2::bigint) AS g) AS s
@@ -287,7 +305,7 @@ SELECT event_id, type, 1, true, hospital, visit::text, n, at, at, 'emergency',
          'aggregate_id', visit::text, 'sequence', n, 'correlation_id', visit, 'payload', payload)
 FROM (
   SELECT g, n, hospital, visit, type, arrived + offset_minutes * interval '1 minute' AS at,
-         {_uuid("'||lpad((10 + n)::text, 8, '0')||'", 'g')} AS event_id,
+         {_uuid("'||lpad((10 + n)::text, 8, '0')||'", "g")} AS event_id,
          CASE n WHEN 1 THEN jsonb_build_object('visit_id', visit, 'arrival_mode', 'walk_in',
                                                'age_band', '45-64', 'sex', 'M')
                 WHEN 2 THEN jsonb_build_object('visit_id', visit, 'triage_level', 1 + g % 5, 'zone', 'acute')
@@ -298,7 +316,7 @@ FROM (
          AS payload
   FROM (SELECT g, (ARRAY['31-EPH-01','31-EPH-02','31-EHS-01','31-EHS-02','31-EHS-04','31-CHU-01','31-EHU-01'])[1 + g % 7]
                  AS hospital,
-               {_uuid('0000000e', 'g')} AS visit,
+               {_uuid("0000000e", "g")} AS visit,
                timestamptz '2026-01-01 00:00:00+00' + ((g * 364 * 1440) / $3) * interval '1 minute' AS arrived
         FROM generate_series($1::bigint, $2::bigint) AS g) AS v
   CROSS JOIN (VALUES (1, 'emergency.visit.arrived', 0), (2, 'emergency.visit.triaged', 5),
@@ -308,7 +326,9 @@ FROM (
 """
 
 
-async def _load_in_parallel(url: str, jobs: list[tuple[str, int, int, int]], *, workers: int, timeout: float) -> None:
+async def _load_in_parallel(
+    url: str, jobs: list[tuple[str, int, int, int]], *, workers: int, timeout: float
+) -> None:
     queue: asyncio.Queue[tuple[str, int, int, int]] = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
@@ -350,7 +370,11 @@ async def prepare_archive(
     try:
         if await _archive_ready(connection, events):
             meta = dict(await connection.fetchrow("SELECT * FROM bench_meta"))
-            return {"database": name, "cached": True, **{k: v for k, v in meta.items() if k != "generation"}}
+            return {
+                "database": name,
+                "cached": True,
+                **{k: v for k, v in meta.items() if k != "generation"},
+            }
         started = time.perf_counter()
         await connection.execute("DROP TABLE IF EXISTS bench_meta")
         await connection.execute("TRUNCATE event_archive")
@@ -358,9 +382,18 @@ async def prepare_archive(
         heartbeats = tickets // 5
         emergencies = (events - 4 * tickets - heartbeats) // 4
         step = 200_000
-        jobs = [(ARCHIVE_SQL, first, min(first + step, tickets) - 1, tickets) for first in range(0, tickets, step)]
-        jobs += [(HEARTBEATS_SQL, first, min(first + step, heartbeats) - 1, heartbeats) for first in range(0, heartbeats, step)]
-        jobs += [(EMERGENCY_SQL, first, min(first + step, emergencies) - 1, emergencies) for first in range(0, emergencies, step)]
+        jobs = [
+            (ARCHIVE_SQL, first, min(first + step, tickets) - 1, tickets)
+            for first in range(0, tickets, step)
+        ]
+        jobs += [
+            (HEARTBEATS_SQL, first, min(first + step, heartbeats) - 1, heartbeats)
+            for first in range(0, heartbeats, step)
+        ]
+        jobs += [
+            (EMERGENCY_SQL, first, min(first + step, emergencies) - 1, emergencies)
+            for first in range(0, emergencies, step)
+        ]
         await _load_in_parallel(url, jobs, workers=2, timeout=timeout)
         await connection.execute("ANALYZE event_archive")
         generate_seconds = time.perf_counter() - started
@@ -383,7 +416,12 @@ async def prepare_archive(
         )
         await connection.execute(
             "INSERT INTO bench_meta VALUES ($1, $2, $3, $4, $5, $6, now())",
-            events, total, ARCHIVE_GENERATION, generate_seconds, replay.seconds, replay.rate,
+            events,
+            total,
+            ARCHIVE_GENERATION,
+            generate_seconds,
+            replay.seconds,
+            replay.rate,
         )
         await connection.execute("VACUUM ANALYZE")
     finally:
@@ -458,7 +496,9 @@ async def _run(n_events: int, archive_events: int, skip_archive: bool) -> dict[s
     return result
 
 
-def run(n_events: int = 60_000, archive_events: int = 10_000_000, *, skip_archive: bool = False) -> dict[str, Any]:
+def run(
+    n_events: int = 60_000, archive_events: int = 10_000_000, *, skip_archive: bool = False
+) -> dict[str, Any]:
     """Run the reporting benchmarks; returns their figures (see the module docstring)."""
     configure_logging("bench", "console", "WARNING")
     return asyncio.run(_run(n_events, archive_events, skip_archive))
@@ -469,11 +509,21 @@ async def drop_archive(name: str = ARCHIVE_DATABASE) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.reporting_bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=60_000, help="events consumed and replayed (default 60000)")
-    parser.add_argument("--archive-events", type=int, default=10_000_000, help="size of the cached archive")
-    parser.add_argument("--skip-archive", action="store_true", help="skip the large-archive report benchmark")
-    parser.add_argument("--drop-archive", action="store_true", help="remove the cached archive database and exit")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.reporting_bench", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--events", type=int, default=60_000, help="events consumed and replayed (default 60000)"
+    )
+    parser.add_argument(
+        "--archive-events", type=int, default=10_000_000, help="size of the cached archive"
+    )
+    parser.add_argument(
+        "--skip-archive", action="store_true", help="skip the large-archive report benchmark"
+    )
+    parser.add_argument(
+        "--drop-archive", action="store_true", help="remove the cached archive database and exit"
+    )
     args = parser.parse_args(argv)
     if args.drop_archive:
         asyncio.run(drop_archive())
@@ -491,7 +541,11 @@ def main(argv: list[str] | None = None) -> int:
         archive, report = result["archive"], result["ministry_report"]
         lines.append(
             f"archive                         {archive.get('archived', 0):>10,} events  "
-            + ("(cached)" if archive["cached"] else f"(generated in {archive['generate_seconds']} s)")
+            + (
+                "(cached)"
+                if archive["cached"]
+                else f"(generated in {archive['generate_seconds']} s)"
+            )
             + f", its rebuild {archive['replay_rate']:,.0f} ev/s"
         )
         lines.append(

@@ -1,9 +1,17 @@
-"""`python -m sihha_reporting`: serve the reporting service (REPORTING_* variables)."""
+"""`python -m sihha_reporting [command]`: the reporting service and its operator commands.
 
-from sihha_kit.serve import serve
-from sihha_reporting.bootstrap import create_app
-from sihha_reporting.config import ReportingSettings
+python -m sihha_reporting                      serve (REPORTING_* variables)
+python -m sihha_reporting rebuild              rebuild every projection from the archive
+python -m sihha_reporting reconcile --from D --to D
+                                               compare with the producers' own counts
+                                               (exit 1 if any difference)
+python -m sihha_reporting replay-dead-letters [--consumer reporting] [--limit N]
+                                               move dead letters back into the inbox
+python -m sihha_reporting report wilaya|ministry --period P [--format F] [--lang fr|ar] [--out FILE]
+                                               generate (and publish, for a closed period) a report
+"""
+
+from sihha_reporting.cli import main
 
 if __name__ == "__main__":
-    settings = ReportingSettings()
-    serve(create_app(settings), settings)
+    raise SystemExit(main())

@@ -1,23 +1,30 @@
-"""HTTP routes of the reporting service."""
+"""HTTP routes of the reporting service: activity, rollout, inspections, reconciliation."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
+from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 
-from sihha_kit.auth import Authorizer, Caller, Role, ensure_establishment
-from sihha_kit.clock import local_day, utc_now
-from sihha_kit.errors import BadRequest
-from sihha_reporting.adapters.repository import ActivityRepository
-from sihha_reporting.context import ReportingContext
+from sihha_kit.clock import local_day
+from sihha_reporting.domain import periods
+from sihha_reporting.domain.problems import InvalidInspection
+from sihha_reporting.entrypoints.deps import (
+    FACILITY_PATTERN,
+    ContextDep,
+    FacilityQuery,
+    GroupDep,
+    WilayaDep,
+    check_scope,
+)
+from sihha_reporting.service_layer import reports as report_rules
+from sihha_reporting.service_layer.reconciliation import reconcile
+from sihha_reporting.service_layer.sources import queue_source
 
-router = APIRouter(tags=["activity"])
-require = Authorizer()
-
-MAX_PERIOD = timedelta(days=366)
+router = APIRouter()
 
 
 class TicketsPerDay(BaseModel):
@@ -26,43 +33,128 @@ class TicketsPerDay(BaseModel):
     tickets_issued: int
 
 
-def context(request: Request) -> ReportingContext:
-    ctx: ReportingContext = request.app.state.context
-    return ctx
+FromQuery = Annotated[date | None, Query(alias="from")]
+ToQuery = Annotated[date | None, Query(alias="to")]
 
 
-ContextDep = Annotated[ReportingContext, Depends(context)]
-WilayaDep = Annotated[Caller, Depends(require(Role.wilaya_group, Role.it_unit, Role.admin))]
+def _period(
+    ctx: ContextDep, start: date | None, end: date | None, default_days: int = 30
+) -> periods.Period:
+    today = local_day(ctx.clock())
+    end = end or today
+    start = start or end - timedelta(days=default_days)
+    return periods.custom(start, end, today)
 
 
 @router.get(
     "/activity/tickets-per-day",
+    tags=["activity"],
     summary="Tickets issued per establishment and day (Algiers days, by when they happened)",
 )
 async def tickets_per_day(
     ctx: ContextDep,
     caller: WilayaDep,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
-    facility_id: Annotated[str | None, Query(pattern=r"^[0-9]{2}-[A-Z]{2,5}-[0-9]{2,4}$")] = None,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    facility_id: FacilityQuery = None,
 ) -> list[TicketsPerDay]:
-    today = local_day(utc_now())
-    end = end or today
-    start = start or end - timedelta(days=30)
-    if start > end:
-        raise BadRequest(
-            "impossible-period",
-            f"Période impossible : le début ({start}) est après la fin ({end}).",
-            f"فترة غير ممكنة: البداية ({start}) بعد النهاية ({end}).",
-        )
-    if end - start > MAX_PERIOD:
-        raise BadRequest(
-            "period-too-long",
-            "La période demandée dépasse un an.",
-            "الفترة المطلوبة تتجاوز سنة واحدة.",
-        )
-    if facility_id:
-        ensure_establishment(caller, facility_id)
-    async with ctx.runtime.sessions() as session:
-        rows = await ActivityRepository(session).tickets_per_day(start, end, facility_id)
+    period = _period(ctx, start, end)
+    check_scope(ctx, caller, facility_id)
+    async with ctx.uow() as uow:
+        rows = await uow.activity.tickets_per_day(period.start, period.end, facility_id)
     return [TicketsPerDay(**row) for row in rows]
+
+
+@router.get(
+    "/rollout",
+    tags=["rollout"],
+    summary="Rollout per establishment (registered → equipped → operating), inspection/telemetry "
+    "disagreements, and the number equipped and operating per day",
+)
+async def rollout(
+    ctx: ContextDep,
+    caller: WilayaDep,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    facility_id: FacilityQuery = None,
+) -> dict[str, Any]:
+    period = _period(ctx, start, end)
+    check_scope(ctx, caller, facility_id)
+    settings = ctx.settings
+    async with ctx.uow() as uow:
+        section = await report_rules.rollout_section(
+            uow.queries,
+            ctx.registry,
+            period,
+            now=ctx.clock(),
+            rules_=report_rules.RolloutRules(
+                settings.silent_after_hours, settings.operating_min_heartbeats
+            ),
+            only={facility_id} if facility_id else None,
+        )
+    return {"from": period.start.isoformat(), "to": period.end.isoformat(), **section}
+
+
+class InspectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    facility_id: str = Field(pattern=FACILITY_PATTERN, examples=["31-PC-007"])
+    visited_on: date
+    inspector: str = Field(
+        min_length=2, max_length=120, description="Name or staff code of the inspector"
+    )
+    equipped: bool
+    system_in_use: bool
+    remarks: str | None = Field(default=None, max_length=2000)
+
+
+class InspectionOut(InspectionIn):
+    inspection_id: UUID
+
+
+@router.post(
+    "/inspections", status_code=201, tags=["rollout"], summary="Record an inspection visit"
+)
+async def record_inspection(body: InspectionIn, ctx: ContextDep, caller: GroupDep) -> InspectionOut:
+    check_scope(ctx, caller, body.facility_id)
+    today = local_day(ctx.clock())
+    if body.visited_on > today:
+        raise InvalidInspection(body.visited_on, today)
+    inspection_id = uuid4()
+    async with ctx.uow() as uow:
+        await uow.inspections.add(
+            {
+                **body.model_dump(),
+                "inspection_id": inspection_id,
+                "recorded_by": caller.subject[:200],
+            }
+        )
+        await uow.commit()
+    return InspectionOut(inspection_id=inspection_id, **body.model_dump())
+
+
+@router.get(
+    "/inspections", tags=["rollout"], summary="Inspection visits recorded by the wilaya group"
+)
+async def list_inspections(
+    ctx: ContextDep, caller: WilayaDep, facility_id: FacilityQuery = None
+) -> list[InspectionOut]:
+    check_scope(ctx, caller, facility_id)
+    async with ctx.uow() as uow:
+        rows = await uow.inspections.list(facility_id)
+    fields = set(InspectionOut.model_fields)
+    return [InspectionOut(**{k: v for k, v in row.items() if k in fields}) for row in rows]
+
+
+@router.get(
+    "/reconciliation",
+    tags=["reconciliation"],
+    summary="Report counts against the producing services' own counts (differences expected: none)",
+)
+async def reconciliation(
+    ctx: ContextDep, caller: WilayaDep, start: FromQuery = None, end: ToQuery = None
+) -> dict[str, Any]:
+    period = _period(ctx, start, end, default_days=7)
+    check_scope(ctx, caller, None)
+    result = await reconcile(ctx.uow, queue_source(ctx.settings), period.start, period.end)
+    return result.as_dict()

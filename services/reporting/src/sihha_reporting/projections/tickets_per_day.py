@@ -6,23 +6,23 @@ arrived.
 
 from __future__ import annotations
 
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from sihha_contracts.envelope import Envelope, EventPayload
-from sihha_kit.clock import local_day
-from sihha_reporting.adapters.tables import daily_tickets
+from sihha_reporting.domain.facts import Fact
+from sihha_reporting.domain.writes import SUM, Upsert
 
-HANDLES = ("queue.ticket.issued",)
+if TYPE_CHECKING:
+    from sihha_reporting.projections import ProjectionContext
+
+NAME = "tickets_per_day"
+VERSION = 1
+HANDLES = frozenset({"queue.ticket.issued"})
+TABLES = ("daily_tickets",)
 
 
-async def apply(envelope: Envelope, payload: EventPayload, session: AsyncSession) -> None:
-    statement = insert(daily_tickets).values(
-        facility_id=envelope.facility_id, day=local_day(envelope.occurred_at), tickets_issued=1
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["facility_id", "day"],
-            set_={"tickets_issued": daily_tickets.c.tickets_issued + 1},
-        )
-    )
+def project(facts: Sequence[Fact], context: ProjectionContext) -> list[Upsert]:
+    daily = Upsert("daily_tickets", ("facility_id", "day"), {"tickets_issued": SUM})
+    for fact in facts:
+        daily.add(facility_id=fact.facility_id, day=fact.day, tickets_issued=1)
+    return [daily]

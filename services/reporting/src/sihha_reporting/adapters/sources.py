@@ -1,0 +1,86 @@
+"""The producing services' own counts, read through their HTTP APIs (for reconciliation).
+
+The queue service answers `GET /counts/activity?from=&to=` (per establishment and
+Algiers day: tickets issued, called, no-shows, cancelled, routed, visits
+completed); a queue service that does not have it yet answers 404, and then
+`GET /counts/tickets-issued` (tickets issued only) is used instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import httpx
+
+ACTIVITY_METRICS = (
+    "tickets_issued",
+    "tickets_called",
+    "no_shows",
+    "cancelled",
+    "routed",
+    "visits_completed",
+)
+
+
+class SourceUnavailable(RuntimeError):
+    """The producing service could not be asked (down, refused, unexpected answer)."""
+
+
+@dataclass(frozen=True)
+class SourceCounts:
+    source: str
+    endpoint: str
+    metrics: tuple[str, ...]
+    #: (facility_id, day) -> metric -> count
+    counts: dict[tuple[str, date], dict[str, int]]
+
+
+class QueueCounts:
+    def __init__(
+        self, base_url: str, token: str | None, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.headers = {"authorization": f"Bearer {token}"} if token else {}
+        self.transport = transport
+
+    async def fetch(self, start: date, end: date) -> SourceCounts:
+        async with httpx.AsyncClient(
+            base_url=self.base_url, headers=self.headers, timeout=30.0, transport=self.transport
+        ) as client:
+            try:
+                response = await client.get(
+                    "/counts/activity", params={"from": start.isoformat(), "to": end.isoformat()}
+                )
+                if response.status_code == 404:
+                    return await self._tickets_issued(client, start, end)
+                response.raise_for_status()
+            except httpx.HTTPError as error:
+                raise SourceUnavailable(f"queue: {error}") from error
+            counts: dict[tuple[str, date], dict[str, int]] = {}
+            for row in _rows(response):
+                day = date.fromisoformat(row["day"])
+                counts[(row["facility_id"], day)] = {
+                    m: int(row.get(m) or 0) for m in ACTIVITY_METRICS
+                }
+            return SourceCounts("queue", "/counts/activity", ACTIVITY_METRICS, counts)
+
+    async def _tickets_issued(
+        self, client: httpx.AsyncClient, start: date, end: date
+    ) -> SourceCounts:
+        response = await client.get("/counts/tickets-issued")
+        response.raise_for_status()
+        counts: dict[tuple[str, date], dict[str, int]] = {}
+        for row in _rows(response):
+            day = date.fromisoformat(row["service_day"])
+            if start <= day <= end:
+                counts[(row["facility_id"], day)] = {"tickets_issued": int(row["tickets_issued"])}
+        return SourceCounts("queue", "/counts/tickets-issued", ("tickets_issued",), counts)
+
+
+def _rows(response: httpx.Response) -> list[dict[str, Any]]:
+    body = response.json()
+    if not isinstance(body, list):
+        raise SourceUnavailable(f"unexpected answer from {response.request.url.path}")
+    return body

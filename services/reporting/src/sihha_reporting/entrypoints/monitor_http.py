@@ -1,0 +1,163 @@
+"""The IT units' monitor: live event stream (Server-Sent Events), queue depths,
+dead letters, consumer lag, last event per establishment, and a page showing them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
+
+from sihha_kit.clock import to_local
+from sihha_kit.errors import BadRequest
+from sihha_reporting.adapters.broker_admin import queue_depths, replay_dead_letters
+from sihha_reporting.entrypoints.deps import ContextDep, FacilityQuery, MonitorDep
+from sihha_reporting.service_layer.replay import stale_projections
+
+router = APIRouter(prefix="/monitor", tags=["monitor"])
+PAGE = Path(__file__).parent / "static" / "monitor.html"
+KEEPALIVE_SECONDS = 15.0
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else to_local(value).isoformat(timespec="seconds")
+
+
+@router.get("", include_in_schema=False)
+async def page() -> HTMLResponse:
+    """The monitor page (no data in it: it asks for a token and reads the API with it)."""
+    return HTMLResponse(PAGE.read_text("utf-8"))
+
+
+@router.get(
+    "/status", summary="Queue depths, dead letters, consumer lag, last event per establishment"
+)
+async def status(ctx: ContextDep, caller: MonitorDep) -> dict[str, Any]:
+    settings = ctx.settings
+    now = ctx.clock()
+    consumers: list[dict[str, Any]] = []
+    broker_error = None
+    try:
+        async with asyncio.timeout(5.0):
+            depths = await queue_depths(
+                settings.amqp_url, ctx.runtime.broker.topology, settings.monitored_consumers
+            )
+    except Exception as error:  # the broker is away: say so, show the rest
+        depths = []
+        broker_error = f"{type(error).__name__}: {error}"[:200]
+    own = ctx.consumer
+    for depth in depths:
+        lag = None
+        last = None
+        if depth.consumer == own.name and own.last_occurred_at is not None:
+            last = own.last_occurred_at
+            lag = round((now - last).total_seconds(), 1)
+        consumers.append(
+            {
+                "consumer": depth.consumer,
+                "queue_depth": depth.inbox,
+                "dead_letters": depth.dead,
+                "last_occurred_at": _iso(last),
+                "lag_seconds": lag,
+            }
+        )
+    async with ctx.uow() as uow:
+        milestones = await uow.queries.milestones()
+        data_as_of = await uow.archive.data_as_of()
+        pending = await uow.deliveries.pending()
+        stale = await stale_projections(uow.session, ctx.projector.projections)
+    names = {e.code: e for e in ctx.registry.establishments}
+    return {
+        "now": _iso(now),
+        "broker": "up" if ctx.runtime.broker.is_connected else "down",
+        "broker_error": broker_error,
+        "consumers": consumers,
+        "data_as_of": _iso(data_as_of),
+        "deliveries_pending": pending,
+        "stale_projections": stale,
+        "live_subscribers": ctx.hub.subscribers,
+        "establishments": [
+            {
+                "facility_id": row["facility_id"],
+                "name_fr": names[row["facility_id"]].name_fr
+                if row["facility_id"] in names
+                else None,
+                "name_ar": names[row["facility_id"]].name_ar
+                if row["facility_id"] in names
+                else None,
+                "last_event_at": _iso(row["last_event_at"]),
+                "last_event_type": row["last_event_type"],
+                "seconds_since": None
+                if row["last_event_at"] is None
+                else round((now - row["last_event_at"]).total_seconds(), 1),
+            }
+            for row in milestones
+        ],
+    }
+
+
+@router.get(
+    "/stream",
+    summary="Live events as Server-Sent Events (type, version, establishment, time; never a payload)",
+    response_class=StreamingResponse,
+)
+async def stream(
+    request: Request,
+    ctx: ContextDep,
+    caller: MonitorDep,
+    facility_id: FacilityQuery = None,
+    event_type: Annotated[list[str] | None, Query(max_length=20)] = None,
+) -> StreamingResponse:
+    types = [t for t in event_type or [] if t]
+    for t in types:
+        if len(t) > 128 or not all(c.isalnum() or c in "._*" for c in t):
+            raise BadRequest(
+                "invalid-event-type-filter",
+                f"Filtre de type d'événement invalide : {t[:40]}.",
+                f"مرشح نوع الحدث غير صالح: {t[:40]}.",
+            )
+    subscription = ctx.hub.subscribe(facility_id, types)
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            yield b"retry: 3000\n\n"
+            missed = 0
+            while True:
+                try:
+                    item = await asyncio.wait_for(subscription.queue.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield f": keepalive {datetime.now(UTC).isoformat()}\n\n".encode()
+                    continue
+                if subscription.missed != missed:
+                    missed = subscription.missed
+                    yield f"event: missed\ndata: {json.dumps({'missed': missed})}\n\n".encode()
+                data = json.dumps(item, ensure_ascii=False)
+                yield f"id: {item['event_id']}\nevent: event\ndata: {data}\n\n".encode()
+        finally:
+            ctx.hub.unsubscribe(subscription)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
+
+
+@router.post("/dead-letters/replay", summary="Move a consumer's dead letters back into its inbox")
+async def replay(
+    ctx: ContextDep,
+    caller: MonitorDep,
+    consumer: Annotated[str, Query(pattern=r"^[a-z][a-z0-9_-]{1,63}$")] = "reporting",
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+) -> dict[str, Any]:
+    moved = await replay_dead_letters(
+        ctx.settings.amqp_url, ctx.runtime.broker.topology, consumer, limit=limit
+    )
+    return {"consumer": consumer, "replayed": moved}

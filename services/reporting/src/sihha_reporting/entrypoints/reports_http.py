@@ -1,0 +1,179 @@
+"""HTTP routes of the reports: the wilaya's (any period) and the ministry's (monthly)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from sihha_kit.clock import local_day
+from sihha_reporting.domain import periods
+from sihha_reporting.entrypoints.deps import (
+    ContextDep,
+    FacilityQuery,
+    LangQuery,
+    MinistryDep,
+    WilayaDep,
+    check_format,
+    check_scope,
+    ensure_wilaya_wide,
+    language,
+    render,
+)
+from sihha_reporting.service_layer.publishing import IssuedReport
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+WILAYA_FORMATS = ["json", "csv", "xlsx", "pdf"]
+MINISTRY_FORMATS = ["json", "csv", "xlsx", "pdf", "dhis2"]
+FormatQuery = Annotated[
+    str, Query(max_length=16, description="json, csv, xlsx, pdf (ministry: also dhis2)")
+]
+MonthPath = Annotated[str, Path(max_length=16, examples=["2026-11"])]
+
+
+async def _wilaya(
+    request: Request,
+    ctx: ContextDep,
+    period: periods.Period,
+    facility_id: str | None,
+    fmt: str,
+    lang: str | None,
+) -> Response:
+    check_format(fmt, WILAYA_FORMATS)
+    issued = await ctx.reports.wilaya(period, facility_id=facility_id)
+    name = f"sihha-wilaya-{period.key}" + (f"-{facility_id}" if facility_id else "")
+    return await render(ctx, issued.document(), fmt, language(request, lang), name)
+
+
+@router.get("/wilaya", summary="The wilaya report for any period (on demand)")
+async def wilaya_on_demand(
+    request: Request,
+    ctx: ContextDep,
+    caller: WilayaDep,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    facility_id: FacilityQuery = None,
+    format: FormatQuery = "json",
+    lang: LangQuery = None,
+) -> Response:
+    check_format(format, WILAYA_FORMATS)
+    check_scope(ctx, caller, facility_id)
+    period = periods.custom(start, end, local_day(ctx.clock()))
+    return await _wilaya(request, ctx, period, facility_id, format, lang)
+
+
+@router.get(
+    "/wilaya/daily/{day}", summary="The wilaya's daily report (published once the day is over)"
+)
+async def wilaya_daily(
+    request: Request,
+    ctx: ContextDep,
+    caller: WilayaDep,
+    day: date,
+    facility_id: FacilityQuery = None,
+    format: FormatQuery = "json",
+    lang: LangQuery = None,
+) -> Response:
+    check_format(format, WILAYA_FORMATS)
+    check_scope(ctx, caller, facility_id)
+    return await _wilaya(
+        request, ctx, periods.daily(day, local_day(ctx.clock())), facility_id, format, lang
+    )
+
+
+@router.get(
+    "/wilaya/weekly/{day}",
+    summary="The wilaya's weekly report (Sunday to Saturday) of the week of `day`",
+)
+async def wilaya_weekly(
+    request: Request,
+    ctx: ContextDep,
+    caller: WilayaDep,
+    day: date,
+    facility_id: FacilityQuery = None,
+    format: FormatQuery = "json",
+    lang: LangQuery = None,
+) -> Response:
+    check_format(format, WILAYA_FORMATS)
+    check_scope(ctx, caller, facility_id)
+    return await _wilaya(
+        request, ctx, periods.weekly(day, local_day(ctx.clock())), facility_id, format, lang
+    )
+
+
+@router.get("/wilaya/monthly/{month}", summary="The wilaya's monthly report (month as YYYY-MM)")
+async def wilaya_monthly(
+    request: Request,
+    ctx: ContextDep,
+    caller: WilayaDep,
+    month: MonthPath,
+    facility_id: FacilityQuery = None,
+    format: FormatQuery = "json",
+    lang: LangQuery = None,
+) -> Response:
+    check_format(format, WILAYA_FORMATS)
+    check_scope(ctx, caller, facility_id)
+    return await _wilaya(
+        request, ctx, periods.monthly(month, local_day(ctx.clock())), facility_id, format, lang
+    )
+
+
+@router.get(
+    "/ministry/monthly/{month}",
+    summary="The monthly report for the Ministry of Health: aggregates per wilaya and establishment "
+    "kind, small counts suppressed; also as a DHIS2 dataValueSet (format=dhis2)",
+)
+async def ministry_monthly(
+    request: Request,
+    ctx: ContextDep,
+    caller: MinistryDep,
+    month: MonthPath,
+    format: FormatQuery = "json",
+    lang: LangQuery = None,
+) -> Response:
+    check_format(format, MINISTRY_FORMATS)
+    ensure_wilaya_wide(caller)
+    if format == "dhis2":
+        ctx.reports.dhis2_mapping()  # a missing mapping is refused before any work
+    period = periods.monthly(month, local_day(ctx.clock()))
+    issued: IssuedReport = await ctx.reports.ministry(period)
+    if format == "dhis2":
+        return JSONResponse(ctx.reports.dhis2(issued))
+    return await render(
+        ctx, issued.document(), format, language(request, lang), f"sihha-ministry-{period.key}"
+    )
+
+
+@router.get("/revisions", summary="Published revisions of the reports (newest first)")
+async def revisions(
+    ctx: ContextDep, caller: WilayaDep, kind: Annotated[str | None, Query(max_length=32)] = None
+) -> list[dict[str, Any]]:
+    async with ctx.uow() as uow:
+        rows = await uow.revisions.history(kind)
+    return [_jsonable(row) for row in rows]
+
+
+@router.get("/deliveries", summary="Pushes of the ministry report to its endpoint, and their state")
+async def deliveries(ctx: ContextDep, caller: WilayaDep) -> list[dict[str, Any]]:
+    async with ctx.uow() as uow:
+        rows = await uow.deliveries.list()
+    return [_jsonable(row) for row in rows]
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    from sihha_kit.clock import to_local
+
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if hasattr(value, "tzinfo") and getattr(value, "tzinfo", None) is not None:
+            out[key] = to_local(value).isoformat(timespec="seconds")
+        elif hasattr(value, "isoformat"):
+            out[key] = value.isoformat()
+        elif value is not None and not isinstance(value, int | float | str | bool):
+            out[key] = str(value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,1 @@
+"""Rendering a report document (JSON) as CSV, XLSX or PDF, in French or Arabic."""

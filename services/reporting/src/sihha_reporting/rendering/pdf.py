@@ -1,0 +1,222 @@
+"""PDF with charts, in French (left to right) or Arabic (right to left).
+
+ReportLab draws the pages. It does not shape Arabic: `arabic_reshaper` joins
+the letters (presentation forms) and `python-bidi` puts them in visual order;
+the font (IBM Plex Sans Arabic, shipped on PyPI by `fontpkg-ibm-plex-sans-arabic`,
+or REPORTING_PDF_FONT_PATH) has Arabic and Latin glyphs. In Arabic, tables run
+right to left and text is right-aligned.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import arabic_reshaper
+from bidi import get_display
+from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.charts.linecharts import HorizontalLineChart
+from reportlab.graphics.shapes import Drawing, String
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT, TA_RIGHT
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from sihha_reporting.rendering.sections import Section, cover, sections, tr
+
+FONT, BOLD = "SihhaSans", "SihhaSans-Bold"
+_registered: set[str] = set()
+
+
+def _default_fonts() -> tuple[Path, Path]:
+    import fontpkg_ibm_plex_sans_arabic as plex
+
+    files = Path(plex.ROOT) / "files"
+    return files / "IBMPlexSansArabic-Regular.ttf", files / "IBMPlexSansArabic-Bold.ttf"
+
+
+def register_fonts(regular: Path | None = None, bold: Path | None = None) -> None:
+    if FONT in _registered:
+        return
+    default_regular, default_bold = _default_fonts()
+    pdfmetrics.registerFont(TTFont(FONT, str(regular or default_regular)))
+    pdfmetrics.registerFont(TTFont(BOLD, str(bold or regular or default_bold)))
+    _registered.add(FONT)
+
+
+_ISO_INSTANT = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)?"
+)
+#: python-bidi orders the characters but does not mirror brackets: done here (in a right-to-left
+#: line, brackets take the line's direction)
+_MIRROR = str.maketrans("()[]{}«»", ")(][}{»«")
+
+
+def readable(value: str) -> str:
+    """Instants (already in Algiers time) as dd/mm/yyyy hh:mm, for people."""
+    return _ISO_INSTANT.sub(lambda m: f"{m[3]}/{m[2]}/{m[1]} {m[4]}:{m[5]}", value)
+
+
+def shape(text: Any, lang: str) -> str:
+    """Text ready to draw: Arabic letters joined and in visual order; XML-escaped."""
+    value = readable("" if text is None else str(text))
+    if any("\u0600" <= ch <= "\u06ff" for ch in value):
+        value = get_display(arabic_reshaper.reshape(value)).translate(_MIRROR)
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _styles(lang: str) -> dict[str, ParagraphStyle]:
+    align = TA_RIGHT if lang == "ar" else TA_LEFT
+    return {
+        "title": ParagraphStyle("title", fontName=BOLD, fontSize=16, leading=22, alignment=align),
+        "h2": ParagraphStyle(
+            "h2",
+            fontName=BOLD,
+            fontSize=12,
+            leading=16,
+            alignment=align,
+            spaceBefore=8,
+            spaceAfter=4,
+        ),
+        "body": ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12, alignment=align),
+        "cell": ParagraphStyle("cell", fontName=FONT, fontSize=7, leading=9, alignment=align),
+        "head": ParagraphStyle("head", fontName=BOLD, fontSize=7, leading=9, alignment=align),
+    }
+
+
+def _table(section: Section, lang: str, styles: dict[str, ParagraphStyle], width: float) -> Table:
+    header = [Paragraph(shape(c.label, lang), styles["head"]) for c in section.columns]
+    body = [
+        [Paragraph(shape("" if v is None else v, lang), styles["cell"]) for v in row]
+        for row in section.rows
+    ]
+    data = [header, *body]
+    if lang == "ar":
+        data = [list(reversed(row)) for row in data]
+    count = max(1, len(section.columns))
+    table = Table(data, colWidths=[width / count] * count, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DDE7F0")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table
+
+
+def _line_chart(series: list[dict[str, Any]], lang: str) -> Drawing:
+    drawing = Drawing(250 * mm, 60 * mm)
+    chart = HorizontalLineChart()
+    chart.x, chart.y, chart.width, chart.height = 15 * mm, 10 * mm, 225 * mm, 42 * mm
+    chart.data = [[p["equipped"] for p in series], [p["operating"] for p in series]]
+    labels = [p["day"][5:] for p in series]
+    step = max(1, len(labels) // 15)
+    chart.categoryAxis.categoryNames = [
+        label if i % step == 0 else "" for i, label in enumerate(labels)
+    ]
+    chart.categoryAxis.labels.fontName = FONT
+    chart.categoryAxis.labels.fontSize = 6
+    chart.valueAxis.labels.fontName = FONT
+    chart.valueAxis.valueMin = 0
+    chart.lines[0].strokeColor = colors.HexColor("#8FA9C4")
+    chart.lines[1].strokeColor = colors.HexColor("#1B6B3A")
+    chart.lines[1].strokeWidth = 2
+    drawing.add(chart)
+    drawing.add(
+        String(
+            20 * mm,
+            55 * mm,
+            shape(f"— {tr('equipped', lang)}", lang),
+            fontName=FONT,
+            fontSize=8,
+            fillColor=colors.HexColor("#8FA9C4"),
+        )
+    )
+    drawing.add(
+        String(
+            60 * mm,
+            55 * mm,
+            shape(f"— {tr('operating', lang)}", lang),
+            fontName=FONT,
+            fontSize=8,
+            fillColor=colors.HexColor("#1B6B3A"),
+        )
+    )
+    return drawing
+
+
+def _bar_chart(rows: list[dict[str, Any]], key: str, lang: str) -> Drawing:
+    drawing = Drawing(250 * mm, 60 * mm)
+    chart = VerticalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 15 * mm, 12 * mm, 225 * mm, 42 * mm
+    top = sorted(rows, key=lambda r: -int(r.get(key) or 0))[:30]
+    chart.data = [[int(r.get(key) or 0) for r in top]] or [[0]]
+    chart.categoryAxis.categoryNames = [r["facility_id"][-3:] for r in top] or [""]
+    chart.categoryAxis.labels.fontName = FONT
+    chart.categoryAxis.labels.fontSize = 6
+    chart.valueAxis.labels.fontName = FONT
+    chart.valueAxis.valueMin = 0
+    chart.bars[0].fillColor = colors.HexColor("#2E6DA4")
+    drawing.add(chart)
+    drawing.add(String(15 * mm, 56 * mm, shape(tr(key, lang), lang), fontName=FONT, fontSize=8))
+    return drawing
+
+
+def to_pdf(
+    document: dict[str, Any], lang: str, *, font: Path | None = None, bold: Path | None = None
+) -> bytes:
+    register_fonts(font, bold)
+    styles = _styles(lang)
+    out = io.BytesIO()
+    page = landscape(A4)
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=page,
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title="Sihha",
+        author="Sihha — DSP Oran",
+    )
+    width = page[0] - 24 * mm
+    story: list[Any] = []
+    lines = cover(document, lang)
+    story.append(Paragraph(shape(lines[0][1], lang), styles["title"]))
+    for key, value in lines[1:]:
+        story.append(
+            Paragraph(
+                shape(f"{key} : {value}" if lang != "ar" else f"{key}: {value}", lang),
+                styles["body"],
+            )
+        )
+    story.append(Spacer(1, 6 * mm))
+    if document["kind"] != "ministry_monthly":
+        story.append(Paragraph(shape(tr("series", lang), lang), styles["h2"]))
+        story.append(_line_chart(document["rollout"]["series"], lang))
+        if document["activity"]["establishments"]:
+            story.append(Paragraph(shape(tr("activity", lang), lang), styles["h2"]))
+            story.append(_bar_chart(document["activity"]["establishments"], "tickets_issued", lang))
+        story.append(PageBreak())
+    for section in sections(document, lang):
+        if section.key == "series":
+            continue  # drawn as a chart
+        story.append(Paragraph(shape(section.title, lang), styles["h2"]))
+        if section.note:
+            story.append(Paragraph(shape(section.note, lang), styles["body"]))
+        if section.rows:
+            story.append(_table(section, lang, styles, width))
+        else:
+            story.append(Paragraph("—", styles["body"]))
+        story.append(Spacer(1, 3 * mm))
+    doc.build(story)
+    return out.getvalue()

@@ -1,0 +1,230 @@
+"""Issuing a report: compute its content, and publish a revision when a closed period changed.
+
+- A report of a *closed* period (its last day is over) of a standard kind
+  (wilaya daily/weekly/monthly, ministry monthly) is *published*: the first
+  time as revision 1, then a new revision each time its content differs from
+  the latest one (late data), never otherwise. The revision, the
+  `reporting.report.published` event (kit outbox) and, for the ministry
+  report, the delivery to the configured endpoint are written in one
+  transaction.
+- A period still running gives a *provisional* report, not stored.
+- Any other period (on demand), or a report restricted to one establishment,
+  is computed and not stored (status *on_demand*).
+Every report says its revision (or status) and "data as of" (the last batch
+of events the archive committed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sihha_kit.clock import Clock, local_day, to_local
+from sihha_kit.logs import get_logger
+from sihha_kit.registry import Registry
+from sihha_reporting.domain.dhis2 import Mapping, to_data_value_set
+from sihha_reporting.domain.periods import Period
+from sihha_reporting.domain.problems import Dhis2MappingMissing
+from sihha_reporting.domain.revision import STANDARD_KINDS, ReportRevision, content_hash
+from sihha_reporting.service_layer.reports import (
+    RolloutRules,
+    ministry_report,
+    wilaya_kind,
+    wilaya_report,
+)
+from sihha_reporting.service_layer.unit_of_work import ReportingUnitOfWork
+
+log = get_logger(__name__)
+
+Builder = Callable[[AsyncSession, datetime], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class DeliveryTarget:
+    destination: str
+    url: str
+    format: str  # "json" or "dhis2"
+
+
+@dataclass
+class IssuedReport:
+    kind: str
+    period: Period
+    content: dict[str, Any]
+    content_hash: str
+    status: str  # published | provisional | on_demand
+    generated_at: datetime
+    data_as_of: datetime | None
+    revision: int | None = None
+    report_id: UUID | None = None
+    revision_id: UUID | None = None
+    published_at: datetime | None = None
+
+    def header(self) -> dict[str, Any]:
+        return {
+            "report_id": str(self.report_id) if self.report_id else None,
+            "kind": self.kind,
+            "status": self.status,
+            "revision": self.revision,
+            "published_at": _iso(self.published_at),
+            "generated_at": _iso(self.generated_at),
+            "data_as_of": _iso(self.data_as_of),
+            "content_hash": self.content_hash,
+        }
+
+    def document(self) -> dict[str, Any]:
+        return {"report": self.header(), **self.content}
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return None if instant is None else to_local(instant).isoformat(timespec="seconds")
+
+
+class ReportService:
+    def __init__(
+        self,
+        *,
+        registry: Registry,
+        rules: RolloutRules,
+        uow: Callable[[], ReportingUnitOfWork],
+        clock: Clock,
+        delivery: DeliveryTarget | None = None,
+        dhis2_mapping_path: Path | None = None,
+    ) -> None:
+        self.registry = registry
+        self.rules = rules
+        self.uow = uow
+        self.clock = clock
+        self.delivery = delivery
+        self.dhis2_mapping_path = dhis2_mapping_path
+
+    async def wilaya(
+        self, period: Period, *, facility_id: str | None = None, trigger: str = "on_demand"
+    ) -> IssuedReport:
+        async def build(session: AsyncSession, now: datetime) -> dict[str, Any]:
+            return await wilaya_report(
+                session, self.registry, period, now=now, rules_=self.rules, facility_id=facility_id
+            )
+
+        return await self._issue(
+            wilaya_kind(period), period, build, trigger, publishable=facility_id is None
+        )
+
+    async def ministry(self, period: Period, *, trigger: str = "on_demand") -> IssuedReport:
+        async def build(session: AsyncSession, now: datetime) -> dict[str, Any]:
+            return await ministry_report(session, self.registry, period, now=now, rules_=self.rules)
+
+        return await self._issue("ministry_monthly", period, build, trigger, publishable=True)
+
+    def dhis2_mapping(self) -> Mapping:
+        if self.dhis2_mapping_path is None:
+            raise Dhis2MappingMissing()
+        return Mapping.load(self.dhis2_mapping_path)
+
+    def dhis2(self, issued: IssuedReport) -> dict[str, Any]:
+        return to_data_value_set(
+            issued.content,
+            self.dhis2_mapping(),
+            complete_date=local_day(issued.generated_at).isoformat(),
+        )
+
+    async def _issue(
+        self, kind: str, period: Period, build: Builder, trigger: str, *, publishable: bool
+    ) -> IssuedReport:
+        for attempt in range(3):
+            try:
+                return await self._issue_once(kind, period, build, trigger, publishable=publishable)
+            except IntegrityError:
+                # another replica published the same revision number first: read it again
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _issue_once(
+        self, kind: str, period: Period, build: Builder, trigger: str, *, publishable: bool
+    ) -> IssuedReport:
+        now = self.clock()
+        async with self.uow() as uow:
+            content = await build(uow.session, now)
+            digest = content_hash(content)
+            data_as_of = await uow.archive.data_as_of()
+            issued = IssuedReport(kind, period, content, digest, "on_demand", now, data_as_of)
+            if not (publishable and kind in STANDARD_KINDS):
+                return issued
+            if not period.closed(local_day(now)):
+                issued.status = "provisional"
+                return issued
+            latest = await uow.revisions.latest(kind, period.start, period.end)
+            issued.status = "published"
+            if latest is not None and latest["content_hash"] == digest:
+                issued.revision = latest["revision"]
+                issued.report_id = latest["report_id"]
+                issued.revision_id = latest["revision_id"]
+                issued.published_at = latest["published_at"]
+                return issued
+            revision = ReportRevision(
+                revision_id=uuid4(),
+                report_id=latest["report_id"] if latest else uuid4(),
+                report_kind=kind,
+                period_start=period.start,
+                period_end=period.end,
+                revision=(latest["revision"] + 1) if latest else 1,
+                content_hash=digest,
+            )
+            issued.revision, issued.report_id = revision.revision, revision.report_id
+            issued.revision_id, issued.published_at = revision.revision_id, now
+            target = self.delivery if kind == "ministry_monthly" else None
+            body = self._delivery_body(issued, target) if target else None  # refuses before writing
+            await uow.revisions.add(
+                {
+                    "revision_id": revision.revision_id,
+                    "report_id": revision.report_id,
+                    "report_kind": kind,
+                    "period_start": period.start,
+                    "period_end": period.end,
+                    "revision": revision.revision,
+                    "content_hash": digest,
+                    "content": content,
+                    "data_as_of": data_as_of,
+                    "published_at": now,
+                    "trigger": trigger,
+                }
+            )
+            if target is not None and body is not None:
+                await uow.deliveries.add(
+                    {
+                        "delivery_id": uuid4(),
+                        "revision_id": revision.revision_id,
+                        "destination": target.destination,
+                        "url": target.url,
+                        "content_type": "application/json",
+                        "body": body,
+                    }
+                )
+            revision.publish(
+                facility_id=self.registry.wilaya_code,
+                at=now,
+                delivered_to=target.destination if target else None,
+            )
+            uow.seen(revision)
+            await uow.commit()
+            log.info(
+                "report.published",
+                kind=kind,
+                period=period.key,
+                revision=revision.revision,
+                trigger=trigger,
+            )
+            return issued
+
+    def _delivery_body(self, issued: IssuedReport, target: DeliveryTarget) -> bytes:
+        payload = self.dhis2(issued) if target.format == "dhis2" else issued.document()
+        return json.dumps(payload, ensure_ascii=False, default=str).encode()
