@@ -140,7 +140,7 @@ class Broker:
         if prefetch is not None:
             await channel.set_qos(prefetch_count=prefetch)
         self._declared.append(channel)
-        return channel  # type: ignore[return-value]
+        return channel
 
     async def declare_events_exchange(
         self, channel: AbstractRobustChannel, service: str
