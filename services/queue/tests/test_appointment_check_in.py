@@ -37,18 +37,18 @@ async def publish(
         RecordedEvent(payload, CLINIC, str(appointment_id), sequence, at),  # type: ignore[arg-type]
         Producer(name="appointments", version="test"),
     )
-    connection = await aio_pika.connect(servers.amqp_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-        exchange = await channel.declare_exchange(
-            f"{settings.broker_namespace}appointments.events",
-            aio_pika.ExchangeType.TOPIC,
-            durable=True,
-        )
-        # mandatory: until the queue service's consumer has bound its inbox, the broker
-        # returns the message; try again (the service starts its consumer in the background)
-        for _ in range(100):
-            try:
+    # mandatory: until the queue service's consumer has bound its inbox, the broker
+    # returns the message; try again (the service starts its consumer in the background)
+    for _ in range(100):
+        try:
+            connection = await aio_pika.connect(servers.amqp_url)
+            async with connection:
+                channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+                exchange = await channel.declare_exchange(
+                    f"{settings.broker_namespace}appointments.events",
+                    aio_pika.ExchangeType.TOPIC,
+                    durable=True,
+                )
                 await exchange.publish(
                     aio_pika.Message(
                         envelope.model_dump_json().encode(),
@@ -59,9 +59,9 @@ async def publish(
                     mandatory=True,
                 )
                 return
-            except aio_pika.exceptions.PublishError:
-                await asyncio.sleep(0.1)
-        raise AssertionError("the queue service never bound its inbox")
+        except (aio_pika.exceptions.PublishError, aio_pika.exceptions.AMQPError, OSError):
+            await asyncio.sleep(0.1)
+    raise AssertionError("the queue service never bound its inbox")
 
 
 def booked(appointment_id: uuid.UUID, code: str, slot: datetime) -> AppointmentBookedV1:
