@@ -1,8 +1,9 @@
-"""`python -m bench [all|raw|pipeline|http] [--n N] [--seconds S]`
+"""`python -m bench [all|raw|pipeline|http|queue] [--n N] [--seconds S]`
 
 Prints a table (each figure beside its baseline, and the ratio) and writes the same
 as JSON to `bench/results/latest.json`. `pipeline` runs `raw` first: its ratio is
-to the raw end-to-end rate measured in the same run, on the same machine state.
+to the raw end-to-end rate measured in the same run, on the same machine state;
+`queue` measures its HTTP baseline (the bare INSERT) just before the service.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ import asyncpg
 from bench.config import BenchConfig
 from bench.http_baseline import HttpResult, run_http
 from bench.pipeline import PipelineResult, PipelineSettings, run_pipeline
+from bench.queue_bench import (
+    CALL_P99_TARGET_MS,
+    ISSUE_SHARE_TARGET,
+    OPEN_P99_TARGET_MS,
+    QueueResult,
+    run_queue,
+)
 from bench.raw_broker import RawResult, run_raw
 from sihha_kit.db import asyncpg_dsn
 from sihha_kit.logs import configure_logging
@@ -166,6 +174,66 @@ def http_rows(http: HttpResult) -> list[Row]:
         ),
     ]
     return rows
+
+
+def queue_rows(queue: QueueResult) -> list[Row]:
+    issue, base, opened, call = queue.issue, queue.baseline, queue.open, queue.call
+    alone = call.alone.calls
+
+    def ms(value: float | None) -> float | None:
+        return None if value is None else value * 1000
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    at = f"@{issue.concurrency} conns"
+    share = queue.share
+    open_p99, call_p99 = ms(opened.percentile(99)), ms(call.calls.percentile(99))
+    waiting = sum(call.waiting_before.values())
+    busiest = max(call.waiting_before.items(), key=lambda item: item[1], default=("", 0))
+    return [
+        Row(
+            "queue",
+            f"issue ticket, throughput {at}",
+            issue.throughput,
+            "req/s",
+            base.throughput,
+            "http INSERT, same run",
+            f"{issue.seconds:.0f} s, {issue.failed} failed; target ≥ {ISSUE_SHARE_TARGET:.0%}: "
+            + (verdict(share >= ISSUE_SHARE_TARGET) if share is not None else "?"),
+        ),
+        Row("queue", f"issue latency p50 {at}", ms(issue.percentile(50)), "ms",
+            ms(base.percentile(50)), "http INSERT"),
+        Row("queue", f"issue latency p99 {at}", ms(issue.percentile(99)), "ms",
+            ms(base.percentile(99)), "http INSERT"),
+        Row("queue", "  server CPU per request", queue.issue_cpu_us, "µs",
+            queue.baseline_cpu_us, "http INSERT", "the server process only; steadier than rates"),
+        Row(
+            "queue",
+            f"issue latency p99 @{opened.rate:.0f} req/s (open loop)",
+            open_p99,
+            "ms",
+            OPEN_P99_TARGET_MS,
+            "target",
+            f"p50 {ms(opened.percentile(50)) or 0:.2f} ms, {opened.failed} failed; "
+            + (verdict(open_p99 <= OPEN_P99_TARGET_MS) if open_p99 is not None else "?"),
+        ),
+        Row("queue", f"call-next p50, {waiting:,} waiting", ms(call.calls.percentile(50)), "ms",
+            note=f"{busiest[1]} of them at {busiest[0]}; {call.rate:.0f} cycles/s of 4 requests"),
+        Row(
+            "queue",
+            f"call-next p99, {waiting:,} waiting",
+            call_p99,
+            "ms",
+            CALL_P99_TARGET_MS,
+            "target",
+            f"{call.calls.ok} calls, {call.calls.failed} failed; "
+            + (verdict(call_p99 <= CALL_P99_TARGET_MS) if call_p99 is not None else "?"),
+        ),
+        Row("queue", "  call-next p50, one cycle at a time", ms(alone.percentile(50)), "ms",
+            note=f"p99 {ms(alone.percentile(99)) or 0:.2f} ms over {alone.ok} calls: the request "
+            "with nothing else to wait for"),
+    ]  # fmt: skip
 
 
 def _format_value(value: float | None, unit: str) -> str:
@@ -314,6 +382,22 @@ async def main_async(args: argparse.Namespace, loop_name: str) -> int:
         if http is not None:
             report["http"] = http.as_dict()
             rows += http_rows(http)
+    if which in ("all", "queue"):
+        queue = await _timed(
+            "queue",
+            run_queue(
+                config,
+                seconds=args.seconds,
+                concurrency=args.concurrency,
+                rate=args.rate,
+                waiting=args.waiting,
+                call_rate=args.call_rate,
+            ),
+            errors,
+        )
+        if queue is not None:
+            report["queue"] = queue.as_dict()
+            rows += queue_rows(queue)
     report["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     report["rows"] = [row.as_dict() for row in rows]
     report["errors"] = errors
@@ -341,7 +425,7 @@ def write_json(output: Path, report: dict[str, Any]) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[1])
     parser.add_argument(
-        "benchmark", nargs="?", default="all", choices=["all", "raw", "pipeline", "http"]
+        "benchmark", nargs="?", default="all", choices=["all", "raw", "pipeline", "http", "queue"]
     )
     parser.add_argument("--n", type=int, default=20_000, help="events for raw and pipeline")
     parser.add_argument(
@@ -357,12 +441,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--relay-batch", type=int, help="pipeline: outbox rows per relay batch")
     parser.add_argument("--consumer-batch", type=int, help="pipeline: events per inbox commit")
     parser.add_argument("--prefetch", type=int, help="pipeline: consumer prefetch")
+    parser.add_argument(
+        "--waiting", type=int, default=1000, help="queue: tickets waiting while call-next is timed"
+    )
+    parser.add_argument(
+        "--call-rate", type=float, default=25.0, help="queue: call-next cycles per second"
+    )
     parser.add_argument("--output", default=str(RESULTS), help="where the JSON goes")
     args = parser.parse_args(argv)
     if not 1 <= args.n <= 1_000_000:
         parser.error("--n must be in 1..1000000")
     if not 0.5 <= args.seconds <= 600:
         parser.error("--seconds must be in 0.5..600")
+    if not 1 <= args.waiting <= 10_000:
+        parser.error("--waiting must be in 1..10000")
+    if not 0 < args.call_rate <= 1000:
+        parser.error("--call-rate must be in (0, 1000]")
     return args
 
 
