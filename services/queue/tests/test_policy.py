@@ -89,7 +89,7 @@ async def test_the_repository_picks_what_the_policy_picks(
     engine = create_engine(queue_settings.database_url)
     sessions = session_factory(engine)
     try:
-        for round_ in range(5):
+        for _round in range(5):
             tickets = []
             for n in range(1, 40):
                 priority = rng.choice(list(Priority))
@@ -97,7 +97,7 @@ async def test_the_repository_picks_what_the_policy_picks(
                 ticket = Ticket.issue(
                     facility_id="31-PC-003",
                     service_code="MG",
-                    service_day=date(2026, 11, 25 - round_),
+                    service_day=date(2026, 11, 25),
                     number=n,
                     priority=priority,
                     channel=IssueChannel.RECEPTION,

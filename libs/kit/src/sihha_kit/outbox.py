@@ -143,6 +143,7 @@ class OutboxRelay:
         poll_seconds: float = 2.0,
         publish_timeout: float = 10.0,
         retention: timedelta = timedelta(days=7),
+        coalesce_seconds: float = 0.015,
     ) -> None:
         self.engine = engine
         self.database_url = database_url
@@ -152,6 +153,7 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.publish_timeout = publish_timeout
         self.retention = retention
+        self.coalesce_seconds = coalesce_seconds
         self._wake = asyncio.Event()
         self._exchange: aio_pika.abc.AbstractRobustExchange | None = None
         self._listener: asyncpg.Connection | None = None
@@ -179,6 +181,9 @@ class OutboxRelay:
                     self._wake.clear()
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                    # let the commits of the next few milliseconds join this batch:
+                    # one claim and one publish round for many events, not one each
+                    await asyncio.sleep(self.coalesce_seconds)
         finally:
             await self._stop_listening()
 

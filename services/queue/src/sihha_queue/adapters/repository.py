@@ -6,12 +6,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, case, func, literal, select, update
+from sqlalchemy import and_, bindparam, case, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sihha_contracts.events.queue import IssueChannel, Priority
 from sihha_contracts.types import AgeBand, Sex
+from sihha_kit.clock import local_day
 from sihha_kit.registry import OpeningHours, Registry
 from sihha_queue.adapters.tables import (
     clinic_services,
@@ -41,6 +42,15 @@ _MUTABLE = (
     "started_at",
     "completed_at",
     "call_reason",
+)
+
+
+# built once: a statement made per call costs more CPU than its round trip
+_INSERT_TICKET = insert(tickets)
+_UPDATE_TICKET = (
+    update(tickets)
+    .where(tickets.c.ticket_id == bindparam("id"))
+    .values({key: bindparam(f"new_{key}") for key in _MUTABLE})
 )
 
 
@@ -255,14 +265,12 @@ class TicketRepository:
         return int((await self.session.execute(statement)).scalar_one())
 
     async def add(self, ticket: Ticket) -> None:
-        await self.session.execute(insert(tickets).values(**_row(ticket)))
+        await self.session.execute(_INSERT_TICKET, _row(ticket))
 
     async def save(self, ticket: Ticket) -> None:
         row = _row(ticket)
         await self.session.execute(
-            update(tickets)
-            .where(tickets.c.ticket_id == ticket.ticket_id)
-            .values(**{key: row[key] for key in _MUTABLE})
+            _UPDATE_TICKET, {"id": ticket.ticket_id, **{f"new_{key}": row[key] for key in _MUTABLE}}
         )
 
     async def get(self, ticket_id: UUID, *, for_update: bool = False) -> Ticket | None:
@@ -289,6 +297,8 @@ class TicketRepository:
                 tickets.c.facility_id == facility_id,
                 tickets.c.service_code == service_code,
                 tickets.c.status == TicketStatus.WAITING.value,
+                # a ticket left waiting at closing time is not called the next morning
+                tickets.c.service_day == local_day(now),
             )
             .order_by(tier, moment, tickets.c.number)
             .limit(1)

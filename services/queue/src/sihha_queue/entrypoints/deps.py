@@ -16,7 +16,7 @@ FacilityPath = Annotated[
 ]
 
 
-def context(request: Request) -> QueueContext:
+async def context(request: Request) -> QueueContext:
     ctx: QueueContext = request.app.state.context
     return ctx
 
