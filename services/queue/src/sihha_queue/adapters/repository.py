@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, case, func, literal, select, update
+from sqlalchemy import and_, bindparam, case, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +51,34 @@ _UPDATE_TICKET = (
     update(tickets)
     .where(tickets.c.ticket_id == bindparam("id"))
     .values({key: bindparam(f"new_{key}") for key in _MUTABLE})
+)
+
+
+_INSERT_NUMBERED = text(
+    """
+    WITH n AS (
+        INSERT INTO ticket_counters (facility_id, service_code, service_day, last_number)
+        VALUES (:facility_id, :service_code, :service_day, 1)
+        ON CONFLICT (facility_id, service_code, service_day)
+        DO UPDATE SET last_number = ticket_counters.last_number + 1
+        RETURNING last_number
+    ), t AS (
+        INSERT INTO tickets (ticket_id, visit_id, facility_id, service_code, service_day, number,
+                             priority, channel, status, issued_at, version, arrived_at,
+                             effective_at, recall_count, no_show_count, patient_key, age_band, sex)
+        SELECT :ticket_id, :visit_id, :facility_id, :service_code, :service_day, n.last_number,
+               :priority, :channel, 'waiting', :at, 1, :at, :effective_at, 0, 0, :patient_key,
+               :age_band, :sex
+        FROM n
+        RETURNING ticket_id
+    ), v AS (
+        INSERT INTO visits (visit_id, facility_id, arrived_at) VALUES (:visit_id, :facility_id, :at)
+    ), h AS (
+        INSERT INTO ticket_history (ticket_id, visit_id, facility_id, at, action, service_code)
+        SELECT ticket_id, :visit_id, :facility_id, :at, 'issued', :service_code FROM t
+    )
+    SELECT last_number FROM n
+    """
 )
 
 
@@ -263,6 +291,12 @@ class TicketRepository:
             .returning(ticket_counters.c.last_number)
         )
         return int((await self.session.execute(statement)).scalar_one())
+
+    async def insert_numbered(self, **values: Any) -> int:
+        """Number, ticket, visit and the visit's first history row in one round trip;
+        returns the number. The ticket row is what `Ticket.issue` makes of the same values
+        (status waiting, version 1 after its `issued` event)."""
+        return int((await self.session.execute(_INSERT_NUMBERED, values)).scalar_one())
 
     async def add(self, ticket: Ticket) -> None:
         await self.session.execute(_INSERT_TICKET, _row(ticket))

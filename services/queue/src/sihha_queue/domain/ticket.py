@@ -123,10 +123,11 @@ class Ticket(Aggregate):
         sex: Sex | None = None,
         appointment_ref: str | None = None,
         routed_from_ticket_id: UUID | None = None,
+        ticket_id: UUID | None = None,
     ) -> Ticket:
         arrival = arrived_at or at
         ticket = cls(
-            ticket_id=uuid4(),
+            ticket_id=ticket_id or uuid4(),
             visit_id=visit_id or uuid4(),
             facility_id=facility_id,
             service_code=service_code,

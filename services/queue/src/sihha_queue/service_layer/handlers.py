@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 from sihha_contracts.events.queue import CallMode, IssueChannel, Priority, TerminalHeartbeatV1
 from sihha_kit.clock import Clock, local_day, to_local
@@ -178,7 +179,25 @@ async def issue_ticket(
         establishment = await _establishment(uow, command.facility_id)
         await _open_service(uow, establishment, command.service_code, now)
         day = local_day(now)
-        number = await uow.tickets.next_number(command.facility_id, command.service_code, day)
+        # the number is taken last, in the same statement that writes the ticket, its
+        # visit and its history: the service's counter row stays locked for as short a
+        # time as possible (until commit), so concurrent kiosks wait less for each other
+        ticket_id, visit_id = uuid4(), uuid4()
+        effective_at = policy.effective_at(command.priority, now)
+        number = await uow.tickets.insert_numbered(
+            ticket_id=ticket_id,
+            visit_id=visit_id,
+            facility_id=command.facility_id,
+            service_code=command.service_code,
+            service_day=day,
+            priority=command.priority.value,
+            channel=command.channel.value,
+            at=now,
+            effective_at=effective_at,
+            patient_key=patient_key,
+            age_band=command.age_band.value if command.age_band else None,
+            sex=command.sex.value if command.sex else None,
+        )
         ticket = Ticket.issue(
             facility_id=command.facility_id,
             service_code=command.service_code,
@@ -187,14 +206,13 @@ async def issue_ticket(
             priority=command.priority,
             channel=command.channel,
             at=now,
-            effective_at=policy.effective_at(command.priority, now),
+            effective_at=effective_at,
             patient_key=patient_key,
             age_band=command.age_band,
             sex=command.sex,
+            ticket_id=ticket_id,
+            visit_id=visit_id,
         )
-        await uow.tickets.add(ticket)
-        await uow.tickets.add_visit(ticket.visit_id, ticket.facility_id, now)
-        await uow.tickets.add_history(ticket, "issued", now)
         await _remember(uow, idempotency, ticket)
         await _commit(uow, ticket)
         return ticket
