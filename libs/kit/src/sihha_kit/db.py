@@ -8,6 +8,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -82,3 +83,8 @@ async def prepare_database(database_url: str, migrations_dir: Path) -> None:
     """Create the database if missing and bring its schema to the latest migration."""
     await ensure_database(database_url)
     await asyncio.to_thread(migrate, database_url, migrations_dir)
+
+
+#: what repositories run their statements on: an ORM session or a Core connection
+#: (both in a transaction the unit of work or the consumer owns)
+Executor = AsyncSession | AsyncConnection

@@ -24,12 +24,12 @@ from uuid import UUID, uuid4
 import aio_pika
 import asyncpg
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sihha_contracts.envelope import Envelope, Producer
 from sihha_kit import metrics
 from sihha_kit.broker import Broker
-from sihha_kit.db import asyncpg_dsn
+from sihha_kit.db import Executor, asyncpg_dsn
 from sihha_kit.domain import RecordedEvent
 from sihha_kit.logs import get_logger
 from sihha_kit.messaging_schema import OUTBOX_CHANNEL, outbox
@@ -69,7 +69,7 @@ def build_envelope(
 class Outbox:
     """Writes events into the outbox table inside the caller's session/transaction."""
 
-    def __init__(self, session: AsyncSession, producer: Producer) -> None:
+    def __init__(self, session: Executor, producer: Producer) -> None:
         self.session = session
         self.producer = producer
 

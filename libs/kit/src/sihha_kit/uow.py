@@ -12,15 +12,21 @@ from types import TracebackType
 from typing import Self
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from sihha_contracts.envelope import Envelope, Producer
+from sihha_kit.db import Executor
 from sihha_kit.domain import Aggregate
 from sihha_kit.outbox import Outbox
 
 
 class SqlUnitOfWork:
-    session: AsyncSession
+    #: named `session` for the repositories: an ORM session, or with `core` a Core
+    #: connection in a transaction
+    session: AsyncConnection
+    #: repositories that speak only SQLAlchemy Core set this: a plain connection skips the
+    #: ORM session's machinery, which cost ~0.2 ms of CPU per statement on hot paths
+    core: bool = False
 
     def __init__(
         self,
@@ -31,6 +37,7 @@ class SqlUnitOfWork:
         causation_id: UUID | None = None,
     ) -> None:
         self._sessions = sessions
+        self._engine: AsyncEngine = sessions.kw["bind"]
         self.producer = producer
         self.correlation_id = correlation_id
         self.causation_id = causation_id
@@ -38,13 +45,16 @@ class SqlUnitOfWork:
         self.published: list[Envelope] = []
 
     async def __aenter__(self) -> Self:
-        self.session = self._sessions()
+        if self.core:
+            self.session = await self._engine.connect()
+        else:
+            self.session = self._sessions()  # type: ignore[assignment]
         self._seen = []
         self.published = []
         self.open_repositories(self.session)
         return self
 
-    def open_repositories(self, session: AsyncSession) -> None:
+    def open_repositories(self, session: Executor) -> None:
         """Subclasses create their repositories on the session here."""
 
     def seen(self, aggregate: Aggregate) -> None:

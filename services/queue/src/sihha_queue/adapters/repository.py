@@ -8,11 +8,11 @@ from uuid import UUID
 
 from sqlalchemy import and_, bindparam, case, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from sihha_contracts.events.queue import IssueChannel, Priority
 from sihha_contracts.types import AgeBand, Sex
 from sihha_kit.clock import local_day
+from sihha_kit.db import Executor
 from sihha_kit.registry import OpeningHours, Registry
 from sihha_queue.adapters.tables import (
     clinic_services,
@@ -83,7 +83,7 @@ _INSERT_NUMBERED = text(
 
 
 class ClinicRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Executor) -> None:
         self.session = session
 
     async def establishment(self, facility_id: str) -> dict[str, Any] | None:
@@ -270,7 +270,7 @@ def hours_of(establishment: dict[str, Any], service: dict[str, Any] | None = Non
 
 
 class TicketRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Executor) -> None:
         self.session = session
 
     async def next_number(self, facility_id: str, service_code: str, service_day: date) -> int:
@@ -512,7 +512,7 @@ class TicketRepository:
 
 
 class IdempotencyRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Executor) -> None:
         self.session = session
 
     async def find(self, subject: str, key: str) -> dict[str, Any] | None:
@@ -551,7 +551,7 @@ class IdempotencyRepository:
 class ArrivalRepository:
     """Appointments this clinic expects, kept from the appointments service's events."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Executor) -> None:
         self.session = session
 
     async def booked(
@@ -626,7 +626,7 @@ class ArrivalRepository:
 
 
 class TerminalRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Executor) -> None:
         self.session = session
 
     async def seen(

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from sihha_kit.db import Executor
 from sihha_kit.uow import SqlUnitOfWork
 from sihha_queue.adapters.repository import (
     ArrivalRepository,
@@ -27,8 +27,9 @@ class QueueUnitOfWork(SqlUnitOfWork):
     idempotency: IdempotencyRepository
     arrivals: ArrivalRepository
     terminals: TerminalRepository
+    core = True  # every queue repository speaks SQLAlchemy Core
 
-    def open_repositories(self, session: AsyncSession) -> None:
+    def open_repositories(self, session: Executor) -> None:
         self.clinics = ClinicRepository(session)
         self.tickets = TicketRepository(session)
         self.idempotency = IdempotencyRepository(session)
