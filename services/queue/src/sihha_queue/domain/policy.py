@@ -26,6 +26,23 @@ from typing import Protocol
 
 from sihha_contracts.events.queue import Priority
 
+PRIORITY_FR: dict[Priority, str] = {
+    Priority.NORMAL: "normale",
+    Priority.ELDERLY: "personne âgée",
+    Priority.PREGNANT: "femme enceinte",
+    Priority.DISABILITY: "handicap",
+    Priority.URGENT: "urgence",
+    Priority.APPOINTMENT: "rendez-vous",
+}
+PRIORITY_AR: dict[Priority, str] = {
+    Priority.NORMAL: "عادية",
+    Priority.ELDERLY: "مسن",
+    Priority.PREGNANT: "امرأة حامل",
+    Priority.DISABILITY: "إعاقة",
+    Priority.URGENT: "استعجال",
+    Priority.APPOINTMENT: "موعد",
+}
+
 DEFAULT_BONUS_MINUTES: dict[Priority, int] = {
     Priority.NORMAL: 0,
     Priority.ELDERLY: 20,
@@ -114,8 +131,10 @@ class CallPolicy:
             return Choice(
                 ticket,
                 f"priority:{priority}+ageing",
-                f"Score {score} = attente {waited} min + priorité {bonus} ({priority}).",
-                f"النقاط {score} = انتظار {waited} دقيقة + أولوية {bonus} ({priority}).",
+                f"Score {score} = attente {waited} min + priorité {bonus} "
+                f"({PRIORITY_FR[ticket.priority]}).",
+                f"النقاط {score} = انتظار {waited} دقيقة + أولوية {bonus} "
+                f"({PRIORITY_AR[ticket.priority]}).",
             )
         return Choice(
             ticket,
