@@ -63,10 +63,6 @@ def context_from_traceparent(traceparent: str | None) -> Context | None:
     return _propagator.extract({"traceparent": traceparent})
 
 
-def context_from_headers(headers: dict[str, str]) -> Context:
-    return _propagator.extract(headers)
-
-
 def current_trace_id() -> str | None:
     span_context = trace.get_current_span().get_span_context()
     if not span_context.is_valid:
