@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import pickle
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -186,6 +187,45 @@ def test_leeway_tolerates_small_clock_skew(issuer: TokenIssuer, keys: KeyPair) -
     token = issuer.mint("desk-7", [Role.receptionist], [CLINIC], now=just_expired)
     assert TokenVerifier(keys.public_pem, leeway=30).verify(token).subject == "desk-7"
     _reject(TokenVerifier(keys.public_pem, leeway=0), token, "token-expired")
+
+
+def test_an_accepted_token_is_verified_once_then_expires_on_time(
+    issuer: TokenIssuer, keys: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifier = TokenVerifier(keys.public_pem, leeway=0)
+    expires_soon = datetime.now(UTC) - timedelta(hours=12) + timedelta(seconds=1.5)
+    token = issuer.mint("desk-7", [Role.receptionist], [CLINIC], now=expires_soon)
+    first = verifier.verify(token)
+    # the second request with the same token does not check the signature again
+    checked: list[str] = []
+    real_decode = verifier._decode
+    monkeypatch.setattr(verifier, "_decode", lambda t: checked.append(t) or real_decode(t))
+    assert verifier.verify(token) is first
+    assert verifier.verify(f"  {token} ") is first
+    assert checked == []
+    # once the token's own expiry has passed, it is refused as if never seen
+    time.sleep(1.6)
+    _reject(verifier, token, "token-expired")
+    assert checked == [token]
+
+
+def test_the_accepted_tokens_kept_are_bounded(issuer: TokenIssuer, keys: KeyPair) -> None:
+    verifier = TokenVerifier(keys.public_pem, cache_size=3)
+    tokens = [issuer.mint(f"desk-{n}", [Role.receptionist], [CLINIC]) for n in range(5)]
+    for token in tokens:
+        verifier.verify(token)
+    assert list(verifier._accepted) == tokens[2:]
+    # a token that falls out of the cache is still accepted, checked again
+    assert verifier.verify(tokens[0]).subject == "desk-0"
+
+
+def test_a_refused_token_is_refused_every_time(
+    other_keys: KeyPair, verifier: TokenVerifier
+) -> None:
+    forged = _signed(other_keys, _claims())
+    for _ in range(2):
+        _reject(verifier, forged, "token-invalid")
+    assert verifier._accepted == {}
 
 
 def test_token_from_the_future(issuer: TokenIssuer, verifier: TokenVerifier) -> None:

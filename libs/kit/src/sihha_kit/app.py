@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sihha_kit import metrics
@@ -51,6 +52,14 @@ def health_router() -> APIRouter:
     return router
 
 
+#: FastAPI's native OpenTelemetry: one server span per request, which carries the trace
+#: into the outbox. Its per-dependency/endpoint/serialisation spans cost more CPU than the
+#: rest of a small request (measured in bench/README.md) and say little the server span
+#: and the logs do not; its HTTP metrics repeat our Prometheus ones; its log records would
+#: carry validation errors, request bodies included.
+TELEMETRY: TelemetryConfig = {"operation_spans": False, "metrics": False, "logs": False}
+
+
 def create_service_app(
     runtime: ServiceRuntime,
     routers: Sequence[APIRouter],
@@ -79,7 +88,11 @@ def create_service_app(
             log.info("service.stopped")
 
     app = FastAPI(
-        title=title, description=description, version=settings.service_version, lifespan=lifespan
+        title=title,
+        description=description,
+        version=settings.service_version,
+        lifespan=lifespan,
+        telemetry=TELEMETRY,
     )
     app.state.runtime = runtime
     install_problem_handlers(app)

@@ -59,6 +59,7 @@ The authenticated caller is also left on ``request.state.caller``.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -337,6 +338,7 @@ class TokenVerifier:
         issuer: str = DEFAULT_ISSUER,
         audience: str = DEFAULT_AUDIENCE,
         leeway: float = 30.0,
+        cache_size: int = 4096,
     ) -> None:
         if leeway < 0:
             raise ValueError("leeway must not be negative")
@@ -344,6 +346,12 @@ class TokenVerifier:
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
+        #: tokens already verified → (caller, expiry as a Unix time). A terminal sends the
+        #: same token with every request; checking its RSA signature again each time cost
+        #: 0.2 ms of a 0.5 ms request. Only accepted tokens are kept, each until its `exp`
+        #: (plus the leeway, as `jwt.decode` allows), and the oldest go first when full.
+        self._accepted: dict[str, tuple[Caller, float]] = {}
+        self.cache_size = cache_size
 
     @classmethod
     def from_file(
@@ -362,8 +370,20 @@ class TokenVerifier:
             raise _token_missing()
         if len(token) > MAX_TOKEN_CHARS:
             raise _token_invalid("jeton trop long", "الرمز طويل جدًا")
-        claims = self._decode(token.strip())
-        return self._caller(claims)
+        token = token.strip()
+        known = self._accepted.get(token)
+        if known is not None:
+            caller, expires = known
+            if time.time() < expires:
+                return caller
+            del self._accepted[token]
+        claims = self._decode(token)
+        caller = self._caller(claims)
+        if self.cache_size > 0:
+            if len(self._accepted) >= self.cache_size:
+                del self._accepted[next(iter(self._accepted))]
+            self._accepted[token] = (caller, float(claims["exp"]) + self.leeway)
+        return caller
 
     def _decode(self, token: str) -> dict[str, Any]:
         try:
