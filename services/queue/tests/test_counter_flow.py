@@ -15,8 +15,9 @@ from sqlalchemy import text
 
 from sihha_kit.auth import Role
 from sihha_kit.db import create_engine
-from sihha_kit.testing.apps import FixedClock
+from sihha_kit.testing.apps import FixedClock, running, wait_until
 from sihha_kit.testing.plugin import bearer
+from sihha_queue.bootstrap import create_app
 from sihha_queue.config import QueueSettings
 
 pytestmark = pytest.mark.integration
@@ -345,6 +346,48 @@ async def test_closed_services_refuse_tickets(
     )
     assert late.status_code == 409 and late.json()["code"] == "service-closed"
     assert "17:30" in late.json()["detail_fr"]
+
+
+async def test_every_replica_sees_an_admin_change_without_restarting(
+    queue_client: httpx.AsyncClient,
+    queue_settings: QueueSettings,
+    reception: dict[str, str],
+    admin: dict[str, str],
+    clock: FixedClock,
+) -> None:
+    """Clinics and services are kept in each process: a change made through one replica
+    reaches the others by NOTIFY, without a restart."""
+    async with running(create_app(queue_settings, clock=clock)) as other_replica:
+        issue = {"json": {"service_code": "DENT"}, "headers": reception}
+        path = f"/establishments/{CLINIC}/tickets"
+        assert (await other_replica.post(path, **issue)).status_code == 201
+        closed = await queue_client.put(
+            f"/admin/establishments/{CLINIC}/services/DENT",
+            json={"name_fr": "Chirurgie dentaire", "name_ar": "طب الأسنان", "active": False},
+            headers=admin,
+        )
+        assert closed.status_code == 200, closed.text
+
+        async def refused() -> bool:
+            answer = await other_replica.post(path, **issue)
+            assert answer.status_code in (201, 409), answer.text
+            return answer.status_code == 409 and answer.json()["code"] == "service-closed"
+
+        assert await wait_until(refused, timeout=10)
+        # and the same for a clinic's hours: closed from 12:00 today
+        hours = {day: ["08:00-12:00"] for day in ("sun", "mon", "tue", "wed", "thu")}
+        changed = await queue_client.patch(
+            f"/admin/establishments/{CLINIC}", json={"opening_hours": hours}, headers=admin
+        )
+        assert changed.status_code == 200, changed.text
+        clock.advance(hours=4)  # 12:30 in Algiers
+        mg = {"json": {"service_code": "MG"}, "headers": reception}
+
+        async def closed_at_noon() -> bool:
+            return (await other_replica.post(path, **mg)).status_code == 409
+
+        assert await wait_until(closed_at_noon, timeout=10)
+        assert (await queue_client.post(path, **mg)).status_code == 409
 
 
 async def test_a_retry_with_the_same_idempotency_key_returns_the_first_ticket(

@@ -11,6 +11,7 @@ from sihha_kit.clock import Clock
 from sihha_kit.registry import load_registry
 from sihha_kit.runtime import ServiceRuntime
 from sihha_queue.adapters.board import BoardFeed
+from sihha_queue.adapters.directory import ClinicDirectory
 from sihha_queue.config import QueueSettings
 from sihha_queue.context import QueueContext
 from sihha_queue.domain.policy import CallPolicy
@@ -25,13 +26,16 @@ def build_context(settings: QueueSettings, *, clock: Clock | None = None) -> Que
     runtime.add_consumer(build_consumer(runtime))
     board = BoardFeed(settings.database_url)
     runtime.add_background("board-feed", board.run)
+    directory = ClinicDirectory(runtime.engine, settings.database_url)
+    runtime.add_background("clinic-directory", directory.run)
     return QueueContext(
         settings=settings,
         runtime=runtime,
         clock=clock or runtime.clock,
-        uow=lambda: QueueUnitOfWork(runtime.sessions, runtime.producer),
+        uow=lambda: QueueUnitOfWork(runtime.sessions, runtime.producer, directory),
         policy=CallPolicy(),
         board=board,
+        directory=directory,
         pseudonym_key=runtime.pseudonym_key(),
     )
 
@@ -47,6 +51,7 @@ def create_app(settings: QueueSettings | None = None, *, clock: Clock | None = N
         async with context.uow() as uow:
             await uow.clinics.load_registry(registry)
             await uow.commit()
+        await context.directory.reload()
 
     app = create_service_app(
         context.runtime,

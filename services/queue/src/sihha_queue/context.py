@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sihha_kit.clock import Clock
 from sihha_kit.runtime import ServiceRuntime
 from sihha_queue.adapters.board import BoardFeed
+from sihha_queue.adapters.directory import ClinicDirectory
 from sihha_queue.config import QueueSettings
 from sihha_queue.domain.policy import CallPolicy
 from sihha_queue.service_layer.unit_of_work import QueueUnitOfWork
@@ -21,4 +22,5 @@ class QueueContext:
     uow: Callable[[], QueueUnitOfWork]
     policy: CallPolicy
     board: BoardFeed
+    directory: ClinicDirectory
     pseudonym_key: bytes | None

@@ -14,6 +14,7 @@ from sihha_contracts.types import AgeBand, Sex
 from sihha_kit.clock import local_day
 from sihha_kit.db import Executor
 from sihha_kit.registry import OpeningHours, Registry
+from sihha_queue.adapters.directory import DIRECTORY_CHANNEL, ClinicDirectory
 from sihha_queue.adapters.tables import (
     clinic_services,
     counters,
@@ -54,6 +55,8 @@ _UPDATE_TICKET = (
 )
 
 
+_NOTIFY_DIRECTORY = text(f"SELECT pg_notify('{DIRECTORY_CHANNEL}', '')")
+
 _INSERT_NUMBERED = text(
     """
     WITH n AS (
@@ -83,56 +86,44 @@ _INSERT_NUMBERED = text(
 
 
 class ClinicRepository:
-    def __init__(self, session: Executor) -> None:
+    """Clinics, their services and counters.
+
+    Establishments and services are read from the process's `ClinicDirectory` (no query:
+    they change a few times a year and every ticket reads them); counters from the
+    database. A write to establishments or services announces itself on the directory's
+    channel in the same transaction, and `changed` tells the unit of work to reload the
+    directory after the commit.
+    """
+
+    def __init__(self, session: Executor, directory: ClinicDirectory) -> None:
         self.session = session
+        self.directory = directory
+        self.changed = False
 
     async def establishment(self, facility_id: str) -> dict[str, Any] | None:
-        row = (
-            (
-                await self.session.execute(
-                    select(establishments).where(establishments.c.code == facility_id)
-                )
-            )
-            .mappings()
-            .first()
-        )
-        return dict(row) if row else None
+        found = self.directory.establishment(facility_id)
+        return dict(found) if found is not None else None
 
     async def establishments(self) -> list[dict[str, Any]]:
-        rows = (
-            await self.session.execute(select(establishments).order_by(establishments.c.code))
-        ).mappings()
-        return [dict(row) for row in rows]
+        return [dict(row) for row in self.directory.establishments()]
 
     async def service(self, facility_id: str, service_code: str) -> dict[str, Any] | None:
-        row = (
-            (
-                await self.session.execute(
-                    select(clinic_services).where(
-                        clinic_services.c.facility_id == facility_id,
-                        clinic_services.c.service_code == service_code,
-                    )
-                )
-            )
-            .mappings()
-            .first()
-        )
-        return dict(row) if row else None
+        found = self.directory.service(facility_id, service_code)
+        return dict(found) if found is not None else None
 
     async def services(self, facility_id: str) -> list[dict[str, Any]]:
-        rows = (
-            await self.session.execute(
-                select(clinic_services)
-                .where(clinic_services.c.facility_id == facility_id)
-                .order_by(clinic_services.c.service_code)
-            )
-        ).mappings()
-        return [dict(row) for row in rows]
+        return [dict(row) for row in self.directory.services(facility_id)]
+
+    async def _announce_change(self) -> None:
+        """Every replica's directory reloads once this transaction commits."""
+        self.changed = True
+        await self.session.execute(_NOTIFY_DIRECTORY)
 
     async def update_establishment(self, facility_id: str, values: dict[str, Any]) -> None:
         await self.session.execute(
             update(establishments).where(establishments.c.code == facility_id).values(**values)
         )
+        await self._announce_change()
 
     async def upsert_service(
         self, facility_id: str, service_code: str, values: dict[str, Any]
@@ -146,6 +137,7 @@ class ClinicRepository:
                 set_={key: statement.excluded[key] for key in values},
             )
         )
+        await self._announce_change()
 
     async def counter(self, counter_id: UUID) -> Counter | None:
         row = (
@@ -262,6 +254,7 @@ class ClinicRepository:
                 for n in range(1, counters_per_service + 1)
             ]
             await self.session.execute(insert(counters).values(desks).on_conflict_do_nothing())
+        await self._announce_change()
 
 
 def hours_of(establishment: dict[str, Any], service: dict[str, Any] | None = None) -> OpeningHours:

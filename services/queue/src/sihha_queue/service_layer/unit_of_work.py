@@ -6,9 +6,12 @@ import json
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sihha_contracts.envelope import Envelope, Producer
 from sihha_kit.db import Executor
 from sihha_kit.uow import SqlUnitOfWork
+from sihha_queue.adapters.directory import ClinicDirectory
 from sihha_queue.adapters.repository import (
     ArrivalRepository,
     ClinicRepository,
@@ -29,12 +32,28 @@ class QueueUnitOfWork(SqlUnitOfWork):
     terminals: TerminalRepository
     core = True  # every queue repository speaks SQLAlchemy Core
 
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: Producer,
+        directory: ClinicDirectory,
+    ) -> None:
+        super().__init__(sessions, producer)
+        self.directory = directory
+
     def open_repositories(self, session: Executor) -> None:
-        self.clinics = ClinicRepository(session)
+        self.clinics = ClinicRepository(session, self.directory)
         self.tickets = TicketRepository(session)
         self.idempotency = IdempotencyRepository(session)
         self.arrivals = ArrivalRepository(session)
         self.terminals = TerminalRepository(session)
+
+    async def commit(self) -> list[Envelope]:
+        envelopes = await super().commit()
+        if self.clinics.changed:  # this replica sees its own change at once
+            self.clinics.changed = False
+            await self.directory.reload()
+        return envelopes
 
     async def notify_board(self, message: dict[str, Any]) -> None:
         """Tell every replica's display-board streams, once this transaction commits."""
