@@ -75,6 +75,58 @@ async def test_concurrent_issuing_is_gap_free_and_never_duplicated(
     assert numbers == list(range(1, 61))
 
 
+async def test_numbers_past_999_keep_every_digit_in_the_ticket_its_event_and_its_replay(
+    queue_client: httpx.AsyncClient, reception: dict[str, str], queue_settings: QueueSettings
+) -> None:
+    """The statement that issues takes the number and writes the label into the event and
+    the kept answer; it must agree with `ticket_label` (at least three digits, never cut)."""
+    first = await queue_client.post(
+        f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}, headers=reception
+    )
+    assert first.json()["label"] == "MG-001"
+    engine = create_engine(queue_settings.database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE ticket_counters SET last_number = 998"))
+    finally:
+        await engine.dispose()
+    headers = {**reception, "Idempotency-Key": "kiosk-3-1000"}
+    labels = []
+    for _ in range(2):
+        answer = await queue_client.post(
+            f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}, headers=headers
+        )
+        assert answer.status_code == 201, answer.text
+        headers = {**reception, "Idempotency-Key": "kiosk-3-1001"}
+        labels.append((answer.json()["number"], answer.json()["label"]))
+    assert labels == [(999, "MG-999"), (1000, "MG-1000")]
+    replay = await queue_client.post(
+        f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}, headers=headers
+    )
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+    assert (replay.json()["number"], replay.json()["label"]) == (1000, "MG-1000")
+    events = [e["body"]["payload"] for e in await outbox_rows(queue_settings)]
+    assert [e["ticket_number"] for e in events] == ["MG-001", "MG-999", "MG-1000"]
+    assert events[-1]["ticket_id"] == replay.json()["ticket_id"]
+
+
+async def test_the_same_idempotency_key_sent_twice_at_once_issues_one_ticket(
+    queue_client: httpx.AsyncClient, reception: dict[str, str], queue_settings: QueueSettings
+) -> None:
+    headers = {**reception, "Idempotency-Key": "kiosk-9-0001"}
+
+    async def issue() -> httpx.Response:
+        return await queue_client.post(
+            f"/establishments/{CLINIC}/tickets", json={"service_code": "PED"}, headers=headers
+        )
+
+    answers = await asyncio.gather(*(issue() for _ in range(8)))
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["ticket_id"] for a in answers}) == 1
+    assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 7
+    assert [e["event_type"] for e in await outbox_rows(queue_settings)] == ["queue.ticket.issued"]
+
+
 @pytest.mark.parametrize(
     ("path", "body", "status", "code"),
     [

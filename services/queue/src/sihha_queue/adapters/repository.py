@@ -1,14 +1,18 @@
-"""Queries of the queue service, all in one place. Nobody here commits."""
+"""Queries of the queue service, all in one place. Nobody here commits, except
+`TicketRepository.issue`: one statement that is its own transaction."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import and_, bindparam, case, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
+from sihha_contracts.envelope import Envelope
 from sihha_contracts.events.queue import IssueChannel, Priority
 from sihha_contracts.types import AgeBand, Sex
 from sihha_kit.clock import local_day
@@ -57,32 +61,62 @@ _UPDATE_TICKET = (
 
 _NOTIFY_DIRECTORY = text(f"SELECT pg_notify('{DIRECTORY_CHANNEL}', '')")
 
-_INSERT_NUMBERED = text(
-    """
-    WITH n AS (
-        INSERT INTO ticket_counters (facility_id, service_code, service_day, last_number)
-        VALUES (:facility_id, :service_code, :service_day, 1)
-        ON CONFLICT (facility_id, service_code, service_day)
-        DO UPDATE SET last_number = ticket_counters.last_number + 1
-        RETURNING last_number
-    ), t AS (
-        INSERT INTO tickets (ticket_id, visit_id, facility_id, service_code, service_day, number,
-                             priority, channel, status, issued_at, version, arrived_at,
-                             effective_at, recall_count, no_show_count, patient_key, age_band, sex)
-        SELECT :ticket_id, :visit_id, :facility_id, :service_code, :service_day, n.last_number,
-               :priority, :channel, 'waiting', :at, 1, :at, :effective_at, 0, 0, :patient_key,
-               :age_band, :sex
-        FROM n
-        RETURNING ticket_id
-    ), v AS (
-        INSERT INTO visits (visit_id, facility_id, arrived_at) VALUES (:visit_id, :facility_id, :at)
-    ), h AS (
-        INSERT INTO ticket_history (ticket_id, visit_id, facility_id, at, action, service_code)
-        SELECT ticket_id, :visit_id, :facility_id, :at, 'issued', :service_code FROM t
-    )
-    SELECT last_number FROM n
-    """
+#: Issuing a ticket is this one statement, its own transaction (no BEGIN/COMMIT round
+#: trips): it takes the day's number for the service (locking that counter row only until
+#: its own commit), writes the ticket, its visit, the visit's first history row, the
+#: `queue.ticket.issued` event into the outbox and, for a request with an Idempotency-Key,
+#: the answer a retry gets. The event and the answer are built beforehand with a
+#: placeholder number; the statement writes the number and the label into them
+#: (`jsonb_set`). The label is `ticket_label`'s rule: the service code, a dash, at least
+#: three digits. Returns the number.
+_ISSUE = """
+WITH n AS (
+    INSERT INTO ticket_counters (facility_id, service_code, service_day, last_number)
+    VALUES ($1::varchar, $2::varchar, $3::date, 1)
+    ON CONFLICT (facility_id, service_code, service_day)
+    DO UPDATE SET last_number = ticket_counters.last_number + 1
+    RETURNING last_number AS number,
+              $2::varchar || '-' || lpad(last_number::text, greatest(3, length(last_number::text)), '0')
+              AS label
+), t AS (
+    INSERT INTO tickets (ticket_id, visit_id, facility_id, service_code, service_day, number,
+                         priority, channel, status, issued_at, version, arrived_at,
+                         effective_at, recall_count, no_show_count, patient_key, age_band, sex)
+    SELECT $4::uuid, $5::uuid, $1::varchar, $2::varchar, $3::date, n.number,
+           $6::varchar, $7::varchar, 'waiting', $8::timestamptz, 1, $8::timestamptz,
+           $9::timestamptz, 0, 0, $10::varchar, $11::varchar, $12::varchar
+    FROM n
+    RETURNING ticket_id
+), v AS (
+    INSERT INTO visits (visit_id, facility_id, arrived_at)
+    VALUES ($5::uuid, $1::varchar, $8::timestamptz)
+), h AS (
+    INSERT INTO ticket_history (ticket_id, visit_id, facility_id, at, action, service_code)
+    SELECT ticket_id, $5::uuid, $1::varchar, $8::timestamptz, 'issued', $2::varchar FROM t
+), o AS (
+    INSERT INTO outbox (event_id, event_type, routing_key, body, traceparent)
+    SELECT $13::uuid, $14::varchar, $15::varchar,
+           convert_to(jsonb_set($16::jsonb, '{payload,ticket_number}', to_jsonb(n.label))::text,
+                      'UTF8'),
+           $17::varchar
+    FROM n
+), i AS (
+    INSERT INTO idempotency_keys (subject, key, request_hash, status_code, response)
+    SELECT $18::varchar, $19::varchar, $20::varchar, 201,
+           jsonb_set(jsonb_set($21::jsonb, '{number}', to_jsonb(n.number)),
+                     '{label}', to_jsonb(n.label))
+    FROM n
+    WHERE $19::varchar IS NOT NULL
 )
+SELECT number FROM n
+"""
+
+#: the constraint a second request with the same Idempotency-Key runs into
+IDEMPOTENCY_KEY_CONSTRAINT = "idempotency_keys_pkey"
+
+
+class IdempotencyKeyTaken(Exception):
+    """Another request with the same (subject, Idempotency-Key) committed first."""
 
 
 class ClinicRepository:
@@ -285,11 +319,56 @@ class TicketRepository:
         )
         return int((await self.session.execute(statement)).scalar_one())
 
-    async def insert_numbered(self, **values: Any) -> int:
-        """Number, ticket, visit and the visit's first history row in one round trip;
-        returns the number. The ticket row is what `Ticket.issue` makes of the same values
-        (status waiting, version 1 after its `issued` event)."""
-        return int((await self.session.execute(_INSERT_NUMBERED, values)).scalar_one())
+    async def issue(
+        self,
+        ticket: Ticket,
+        event: Envelope,
+        *,
+        idempotency: tuple[str, str, str] | None = None,
+        response: dict[str, Any] | None = None,
+    ) -> int:
+        """Commit a new ticket with its visit, history, event and, given `idempotency`
+        (subject, key, request hash), the `response` a retry gets, in one statement that
+        is its own transaction (`_ISSUE`). Returns the day's number it took.
+
+        Nothing else may have been written on this connection before: the statement
+        commits on its own. IdempotencyKeyTaken if the key was used first by another
+        request (then nothing was written).
+        """
+        if self.session.in_transaction():
+            raise RuntimeError("TicketRepository.issue must be the only write of its unit of work")
+        driver = (await self.session.get_raw_connection()).driver_connection
+        subject, key, request_hash = idempotency or (None, None, None)
+        try:
+            number = await driver.fetchval(  # type: ignore[union-attr]
+                _ISSUE,
+                ticket.facility_id,
+                ticket.service_code,
+                ticket.service_day,
+                ticket.ticket_id,
+                ticket.visit_id,
+                ticket.priority.value,
+                ticket.channel.value,
+                ticket.issued_at,
+                ticket.effective_at,
+                ticket.patient_key,
+                ticket.age_band.value if ticket.age_band else None,
+                ticket.sex.value if ticket.sex else None,
+                event.event_id,
+                event.event_type,
+                event.routing_key,
+                event.model_dump_json(),
+                event.traceparent,
+                subject,
+                key,
+                request_hash,
+                json.dumps(response) if idempotency else None,
+            )
+        except asyncpg.UniqueViolationError as error:
+            if error.constraint_name == IDEMPOTENCY_KEY_CONSTRAINT:
+                raise IdempotencyKeyTaken from None
+            raise
+        return int(number)
 
     async def add(self, ticket: Ticket) -> None:
         await self.session.execute(_INSERT_TICKET, _row(ticket))

@@ -47,6 +47,11 @@ class TicketStatus(StrEnum):
         return self in {TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.IN_SERVICE}
 
 
+#: the number of a ticket being issued, until the statement that commits it takes the
+#: day's next one (numbers start at 1)
+NUMBER_PENDING = 0
+
+
 def ticket_label(service_code: str, number: int) -> str:
     """`MG-042`: the service's prefix and the day's number, at least three digits."""
     return f"{service_code}-{number:03d}"

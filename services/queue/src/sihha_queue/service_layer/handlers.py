@@ -10,16 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import uuid4
 
 from sihha_contracts.events.queue import CallMode, IssueChannel, Priority, TerminalHeartbeatV1
 from sihha_kit.clock import Clock, local_day, to_local
 from sihha_kit.domain import Aggregate
 from sihha_kit.errors import BadRequest, Conflict, Forbidden, NotFound
 from sihha_kit.pseudonym import pseudonymise_nin, validate_nin
-from sihha_queue.adapters.repository import hours_of
+from sihha_queue.adapters.repository import IdempotencyKeyTaken, hours_of
 from sihha_queue.domain.policy import CallPolicy
-from sihha_queue.domain.ticket import Counter, Ticket
+from sihha_queue.domain.ticket import NUMBER_PENDING, Counter, Ticket
 from sihha_queue.service_layer import commands
 from sihha_queue.service_layer.unit_of_work import QueueUnitOfWork
 from sihha_queue.service_layer.views import ticket_summary
@@ -179,42 +178,31 @@ async def issue_ticket(
         establishment = await _establishment(uow, command.facility_id)
         await _open_service(uow, establishment, command.service_code, now)
         day = local_day(now)
-        # the number is taken last, in the same statement that writes the ticket, its
-        # visit and its history: the service's counter row stays locked for as short a
-        # time as possible (until commit), so concurrent kiosks wait less for each other
-        ticket_id, visit_id = uuid4(), uuid4()
-        effective_at = policy.effective_at(command.priority, now)
-        number = await uow.tickets.insert_numbered(
-            ticket_id=ticket_id,
-            visit_id=visit_id,
-            facility_id=command.facility_id,
-            service_code=command.service_code,
-            service_day=day,
-            priority=command.priority.value,
-            channel=command.channel.value,
-            at=now,
-            effective_at=effective_at,
-            patient_key=patient_key,
-            age_band=command.age_band.value if command.age_band else None,
-            sex=command.sex.value if command.sex else None,
-        )
+        # the number is taken by the statement that commits the ticket (`uow.commit_issued`):
+        # until then the ticket and its event carry a placeholder
         ticket = Ticket.issue(
             facility_id=command.facility_id,
             service_code=command.service_code,
             service_day=day,
-            number=number,
+            number=NUMBER_PENDING,
             priority=command.priority,
             channel=command.channel,
             at=now,
-            effective_at=effective_at,
+            effective_at=policy.effective_at(command.priority, now),
             patient_key=patient_key,
             age_band=command.age_band,
             sex=command.sex,
-            ticket_id=ticket_id,
-            visit_id=visit_id,
         )
-        await _remember(uow, idempotency, ticket)
-        await _commit(uow, ticket)
+        try:
+            await uow.commit_issued(
+                ticket,
+                idempotency=(idempotency.subject, idempotency.key, idempotency.request_hash)
+                if idempotency
+                else None,
+                response=ticket_summary(ticket) if idempotency else None,
+            )
+        except IdempotencyKeyTaken:
+            raise RequestAlreadyDone from None
         return ticket
 
 

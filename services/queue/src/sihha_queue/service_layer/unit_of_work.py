@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sihha_contracts.envelope import Envelope, Producer
 from sihha_kit.db import Executor
+from sihha_kit.outbox import build_envelope
+from sihha_kit.tracing import current_traceparent
 from sihha_kit.uow import SqlUnitOfWork
 from sihha_queue.adapters.directory import ClinicDirectory
 from sihha_queue.adapters.repository import (
@@ -19,6 +21,7 @@ from sihha_queue.adapters.repository import (
     TerminalRepository,
     TicketRepository,
 )
+from sihha_queue.domain.ticket import Ticket
 
 #: PostgreSQL channel of the display boards (NOTIFY is delivered on commit only)
 BOARD_CHANNEL = "queue_board"
@@ -54,6 +57,28 @@ class QueueUnitOfWork(SqlUnitOfWork):
             self.clinics.changed = False
             await self.directory.reload()
         return envelopes
+
+    async def commit_issued(
+        self,
+        ticket: Ticket,
+        *,
+        idempotency: tuple[str, str, str] | None = None,
+        response: dict[str, Any] | None = None,
+    ) -> None:
+        """Commit a newly issued ticket, its visit, history and event, and the answer kept
+        for an Idempotency-Key, in one statement (`TicketRepository.issue`), the only write
+        of this unit of work. The ticket gets the number the statement took."""
+        [event] = ticket.pop_events()
+        envelope = build_envelope(
+            event,
+            self.producer,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+            traceparent=current_traceparent(),
+        )
+        ticket.number = await self.tickets.issue(
+            ticket, envelope, idempotency=idempotency, response=response
+        )
 
     async def notify_board(self, message: dict[str, Any]) -> None:
         """Tell every replica's display-board streams, once this transaction commits."""
