@@ -666,7 +666,7 @@ async def run_queue(
         "uvicorn_workers": 1,
         "loop": "uvloop" if _has("uvloop") else "asyncio",
         "http": "httptools" if _has("httptools") else "h11",
-        "database_pool": "the service's default (10 + 10 overflow)",
+        "database_pool": "the service's default (20 + 5 overflow)",
         "simulated_clock": SIMULATED_START,
         "issue_clinic": ISSUE_CLINIC,
         "call_clinic": CALL_CLINIC,

@@ -31,7 +31,8 @@ class ServiceSettings(BaseSettings):
     service_version: str = "0.1.0"
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/sihha"
-    database_pool_size: int = Field(default=10, ge=1, le=200)
+    #: connections kept open to the service's database (plus a quarter for bursts)
+    database_pool_size: int = Field(default=20, ge=1, le=200)
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     #: prefix of every exchange and queue name; tests use it to isolate runs
     broker_namespace: str = ""
