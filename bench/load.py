@@ -26,6 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+#: an idle keep-alive connection older than this is not reused (servers close theirs:
+#: uvicorn after 5 s)
+STALE_AFTER = 3.0
+
 BodyFactory = Callable[[int], bytes]
 
 
@@ -127,6 +131,7 @@ class _Connection:
         self.reader = reader
         self.writer = writer
         self.open = True
+        self.idle_since = time.perf_counter()
 
     @classmethod
     async def connect(cls, target: _Target) -> _Connection:
@@ -198,6 +203,23 @@ class _Run:
         self.idle: list[_Connection] = []
         self.recording = True
 
+    def take_idle(self) -> _Connection | None:
+        """The most recently used idle connection, or None (then `send` opens one). One
+        idle for longer than `STALE_AFTER` is closed instead: the server may be closing it
+        at that very moment (uvicorn's keep-alive timeout is 5 s), and a request written
+        into a closing connection fails as if the server had."""
+        while self.idle:
+            connection = self.idle.pop()
+            if time.perf_counter() - connection.idle_since < STALE_AFTER:
+                return connection
+            connection.writer.close()
+            connection.open = False
+        return None
+
+    def park(self, connection: _Connection) -> None:
+        connection.idle_since = time.perf_counter()
+        self.idle.append(connection)
+
     def next_request(self) -> bytes | None:
         if self.issued >= self.max_requests:
             return None
@@ -230,7 +252,7 @@ class _Run:
             if 200 <= status < 300:
                 self.result.latencies.append(elapsed)
         if connection.open:
-            self.idle.append(connection)
+            self.park(connection)
         else:
             await connection.close()
         return True
@@ -251,12 +273,12 @@ async def _closed_loop(run: _Run, concurrency: int, deadline: float) -> None:
             if request is None:
                 return
             if await run.send(connection, request, time.perf_counter()):
-                connection = run.idle.pop() if run.idle else None
+                connection = run.take_idle()
             else:
                 connection = None
                 await asyncio.sleep(0.01)  # a refused connection must not spin
         if connection is not None:
-            run.idle.append(connection)  # kept open for the next phase, closed at the end
+            run.park(connection)  # kept open for the next phase, closed at the end
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
@@ -269,7 +291,7 @@ async def _open_loop(run: _Run, rate: float, start: float, deadline: float, cap:
 
     async def one(request: bytes, due: float) -> bool:
         async with slots:
-            connection = run.idle.pop() if run.idle else None
+            connection = run.take_idle()
             return await run.send(connection, request, due)
 
     while True:
