@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sihha_kit.db import asyncpg_dsn
 from sihha_kit.logs import get_logger
+from sihha_kit.registry import OpeningHours
 from sihha_queue.adapters.tables import clinic_services, establishments
 
 log = get_logger(__name__)
@@ -71,10 +72,21 @@ class ClinicDirectory:
         async with self.engine.connect() as connection:
             clinics = (await connection.execute(select(establishments))).mappings().all()
             services = (await connection.execute(select(clinic_services))).mappings().all()
-        by_clinic: dict[str, dict[str, dict[str, Any]]] = {row["code"]: {} for row in clinics}
-        for row in services:
-            by_clinic.setdefault(row["facility_id"], {})[row["service_code"]] = dict(row)
-        self._establishments = {row["code"]: dict(row) for row in clinics}
+        # each row also gets its opening hours parsed once (`hours`): a service without
+        # hours of its own keeps its clinic's
+        kept = {row["code"]: dict(row) for row in clinics}
+        for row in kept.values():
+            row["hours"] = OpeningHours.parse(row["opening_hours"] or {})
+        by_clinic: dict[str, dict[str, dict[str, Any]]] = {code: {} for code in kept}
+        for service in services:
+            row = dict(service)
+            clinic = kept.get(row["facility_id"])
+            if row["opening_hours"]:
+                row["hours"] = OpeningHours.parse(row["opening_hours"])
+            else:
+                row["hours"] = clinic["hours"] if clinic else OpeningHours.parse({})
+            by_clinic.setdefault(row["facility_id"], {})[row["service_code"]] = row
+        self._establishments = kept
         self._services = by_clinic
         self.loaded = True
 

@@ -292,6 +292,10 @@ class ClinicRepository:
 
 
 def hours_of(establishment: dict[str, Any], service: dict[str, Any] | None = None) -> OpeningHours:
+    """The service's own hours, else its clinic's (parsed once by the `ClinicDirectory`)."""
+    parsed = (service or establishment).get("hours")
+    if isinstance(parsed, OpeningHours):
+        return parsed
     data = (service or {}).get("opening_hours") or establishment.get("opening_hours") or {}
     return OpeningHours.parse(data)
 
