@@ -9,6 +9,7 @@ from sihha_kit.settings import ServiceSettings
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    app.state.settle_garbage_collector = True  # this process serves this app until it exits
     uvicorn.run(
         app,
         host=settings.http_host,
