@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -29,6 +31,47 @@ def create_engine(database_url: str, pool_size: int = 20) -> AsyncEngine:
         # connections are recycled instead, and a dead one fails one request, not many
         pool_recycle=1800,
     )
+
+
+class StatementPool:
+    """asyncpg connections for the hottest writes: one statement that is its own
+    transaction, on a connection nothing else uses.
+
+    A SQLAlchemy checkout and return costs about 90 µs of CPU; a plain asyncpg pool's
+    return runs a reset query (`RESET ALL`, `UNLISTEN *`, ...), another round trip. Here
+    the reset is skipped, which is safe only because these statements leave nothing in
+    the session (no SET, LISTEN, temporary table or open transaction): acquire and
+    release cost about 18 µs. The pool opens its connections on first use.
+    """
+
+    def __init__(self, database_url: str, size: int) -> None:
+        self.dsn = asyncpg_dsn(database_url)
+        self.size = size
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        pool = self._pool or await self._open()
+        async with pool.acquire() as connection:
+            yield connection
+
+    async def _open(self) -> asyncpg.Pool:
+        async with self._opening:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self.dsn, min_size=0, max_size=self.size, reset=_nothing_to_reset
+                )
+        return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
+    """`StatementPool`'s statements leave no session state to reset."""
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

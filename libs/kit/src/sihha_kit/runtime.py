@@ -20,7 +20,7 @@ from sihha_contracts.envelope import Producer
 from sihha_kit.broker import Broker, Topology
 from sihha_kit.clock import Clock, clock_from_settings
 from sihha_kit.consumer import EventConsumer
-from sihha_kit.db import create_engine, prepare_database, session_factory
+from sihha_kit.db import StatementPool, create_engine, prepare_database, session_factory
 from sihha_kit.logs import get_logger
 from sihha_kit.outbox import OutboxRelay
 from sihha_kit.settings import ServiceSettings
@@ -44,6 +44,8 @@ class ServiceRuntime:
         )
         self.engine = create_engine(settings.database_url, settings.database_pool_size)
         self.sessions = session_factory(self.engine)
+        #: for single-statement writes on the hottest paths (see `StatementPool`)
+        self.statements = StatementPool(settings.database_url, settings.database_pool_size)
         self.broker = Broker(
             settings.amqp_url,
             Topology(settings.broker_namespace),
@@ -129,6 +131,7 @@ class ServiceRuntime:
                 log.warning("runtime.task_did_not_stop", task=task.get_name())
         self._tasks.clear()
         await self.broker.close()
+        await self.statements.close()
         await self.engine.dispose()
 
     async def database_ok(self) -> bool:

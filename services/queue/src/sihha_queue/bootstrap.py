@@ -32,7 +32,9 @@ def build_context(settings: QueueSettings, *, clock: Clock | None = None) -> Que
         settings=settings,
         runtime=runtime,
         clock=clock or runtime.clock,
-        uow=lambda: QueueUnitOfWork(runtime.sessions, runtime.producer, directory),
+        uow=lambda: QueueUnitOfWork(
+            runtime.sessions, runtime.producer, directory, runtime.statements
+        ),
         policy=CallPolicy(),
         board=board,
         directory=directory,

@@ -1,9 +1,10 @@
 """Queries of the queue service, all in one place. Nobody here commits, except
-`TicketRepository.issue`: one statement that is its own transaction."""
+`insert_issued_ticket`: one statement that is its own transaction."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -117,6 +118,53 @@ IDEMPOTENCY_KEY_CONSTRAINT = "idempotency_keys_pkey"
 
 class IdempotencyKeyTaken(Exception):
     """Another request with the same (subject, Idempotency-Key) committed first."""
+
+
+async def insert_issued_ticket(
+    connection: asyncpg.Connection,
+    ticket: Ticket,
+    event: Envelope,
+    *,
+    idempotency: tuple[str, str, str] | None = None,
+    response: dict[str, Any] | None = None,
+) -> int:
+    """Commit a new ticket with its visit, history, event and, given `idempotency`
+    (subject, key, request hash), the `response` a retry gets: `_ISSUE`, one statement
+    that is its own transaction, on a connection of the runtime's `StatementPool`.
+    Returns the day's number it took. IdempotencyKeyTaken if the key was used first by
+    another request (then nothing was written).
+    """
+    subject, key, request_hash = idempotency or (None, None, None)
+    try:
+        number = await connection.fetchval(
+            _ISSUE,
+            ticket.facility_id,
+            ticket.service_code,
+            ticket.service_day,
+            ticket.ticket_id,
+            ticket.visit_id,
+            ticket.priority.value,
+            ticket.channel.value,
+            ticket.issued_at,
+            ticket.effective_at,
+            ticket.patient_key,
+            ticket.age_band.value if ticket.age_band else None,
+            ticket.sex.value if ticket.sex else None,
+            event.event_id,
+            event.event_type,
+            event.routing_key,
+            event.model_dump_json(),
+            event.traceparent,
+            subject,
+            key,
+            request_hash,
+            json.dumps(response) if idempotency else None,
+        )
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name == IDEMPOTENCY_KEY_CONSTRAINT:
+            raise IdempotencyKeyTaken from None
+        raise
+    return int(number)
 
 
 class ClinicRepository:
@@ -291,7 +339,9 @@ class ClinicRepository:
         await self._announce_change()
 
 
-def hours_of(establishment: dict[str, Any], service: dict[str, Any] | None = None) -> OpeningHours:
+def hours_of(
+    establishment: Mapping[str, Any], service: Mapping[str, Any] | None = None
+) -> OpeningHours:
     """The service's own hours, else its clinic's (parsed once by the `ClinicDirectory`)."""
     parsed = (service or establishment).get("hours")
     if isinstance(parsed, OpeningHours):
@@ -322,57 +372,6 @@ class TicketRepository:
             .returning(ticket_counters.c.last_number)
         )
         return int((await self.session.execute(statement)).scalar_one())
-
-    async def issue(
-        self,
-        ticket: Ticket,
-        event: Envelope,
-        *,
-        idempotency: tuple[str, str, str] | None = None,
-        response: dict[str, Any] | None = None,
-    ) -> int:
-        """Commit a new ticket with its visit, history, event and, given `idempotency`
-        (subject, key, request hash), the `response` a retry gets, in one statement that
-        is its own transaction (`_ISSUE`). Returns the day's number it took.
-
-        Nothing else may have been written on this connection before: the statement
-        commits on its own. IdempotencyKeyTaken if the key was used first by another
-        request (then nothing was written).
-        """
-        if self.session.in_transaction():
-            raise RuntimeError("TicketRepository.issue must be the only write of its unit of work")
-        driver = (await self.session.get_raw_connection()).driver_connection
-        subject, key, request_hash = idempotency or (None, None, None)
-        try:
-            number = await driver.fetchval(  # type: ignore[union-attr]
-                _ISSUE,
-                ticket.facility_id,
-                ticket.service_code,
-                ticket.service_day,
-                ticket.ticket_id,
-                ticket.visit_id,
-                ticket.priority.value,
-                ticket.channel.value,
-                ticket.issued_at,
-                ticket.effective_at,
-                ticket.patient_key,
-                ticket.age_band.value if ticket.age_band else None,
-                ticket.sex.value if ticket.sex else None,
-                event.event_id,
-                event.event_type,
-                event.routing_key,
-                event.model_dump_json(),
-                event.traceparent,
-                subject,
-                key,
-                request_hash,
-                json.dumps(response) if idempotency else None,
-            )
-        except asyncpg.UniqueViolationError as error:
-            if error.constraint_name == IDEMPOTENCY_KEY_CONSTRAINT:
-                raise IdempotencyKeyTaken from None
-            raise
-        return int(number)
 
     async def add(self, ticket: Ticket) -> None:
         await self.session.execute(_INSERT_TICKET, _row(ticket))

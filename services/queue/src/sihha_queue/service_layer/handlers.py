@@ -7,6 +7,7 @@ counts), and commits — the events go to the outbox in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,8 +31,9 @@ HEARTBEAT_EVENT_EVERY = timedelta(minutes=1)
 # -- checks shared by the handlers ---------------------------------------------------
 
 
-async def _establishment(uow: QueueUnitOfWork, facility_id: str) -> dict[str, Any]:
-    establishment = await uow.clinics.establishment(facility_id)
+async def _establishment(uow: QueueUnitOfWork, facility_id: str) -> Mapping[str, Any]:
+    establishment = uow.directory.establishment(facility_id)  # no I/O: the unit of work
+    # need not be open
     if establishment is None:
         raise NotFound(
             "unknown-establishment",
@@ -42,9 +44,9 @@ async def _establishment(uow: QueueUnitOfWork, facility_id: str) -> dict[str, An
 
 
 async def _open_service(
-    uow: QueueUnitOfWork, establishment: dict[str, Any], service_code: str, now: datetime
-) -> dict[str, Any]:
-    service = await uow.clinics.service(establishment["code"], service_code)
+    uow: QueueUnitOfWork, establishment: Mapping[str, Any], service_code: str, now: datetime
+) -> Mapping[str, Any]:
+    service = uow.directory.service(establishment["code"], service_code)
     if service is None:
         raise NotFound(
             "unknown-service",
@@ -173,37 +175,38 @@ async def issue_ticket(
                 "مفتاح إخفاء الهوية غير مُعد: تذكرة بدون رقم التعريف فقط.",
             )
         patient_key = pseudonymise_nin(nin, pseudonym_key)
-    async with uow:
-        now = clock()
-        establishment = await _establishment(uow, command.facility_id)
-        await _open_service(uow, establishment, command.service_code, now)
-        day = local_day(now)
-        # the number is taken by the statement that commits the ticket (`uow.commit_issued`):
-        # until then the ticket and its event carry a placeholder
-        ticket = Ticket.issue(
-            facility_id=command.facility_id,
-            service_code=command.service_code,
-            service_day=day,
-            number=NUMBER_PENDING,
-            priority=command.priority,
-            channel=command.channel,
-            at=now,
-            effective_at=policy.effective_at(command.priority, now),
-            patient_key=patient_key,
-            age_band=command.age_band,
-            sex=command.sex,
+    # no `async with uow`: the clinic and its service come from the process's directory
+    # and the ticket is committed by one statement on a connection of its own
+    now = clock()
+    establishment = await _establishment(uow, command.facility_id)
+    await _open_service(uow, establishment, command.service_code, now)
+    day = local_day(now)
+    # the number is taken by the statement that commits the ticket (`uow.commit_issued`):
+    # until then the ticket and its event carry a placeholder
+    ticket = Ticket.issue(
+        facility_id=command.facility_id,
+        service_code=command.service_code,
+        service_day=day,
+        number=NUMBER_PENDING,
+        priority=command.priority,
+        channel=command.channel,
+        at=now,
+        effective_at=policy.effective_at(command.priority, now),
+        patient_key=patient_key,
+        age_band=command.age_band,
+        sex=command.sex,
+    )
+    try:
+        await uow.commit_issued(
+            ticket,
+            idempotency=(idempotency.subject, idempotency.key, idempotency.request_hash)
+            if idempotency
+            else None,
+            response=ticket_summary(ticket) if idempotency else None,
         )
-        try:
-            await uow.commit_issued(
-                ticket,
-                idempotency=(idempotency.subject, idempotency.key, idempotency.request_hash)
-                if idempotency
-                else None,
-                response=ticket_summary(ticket) if idempotency else None,
-            )
-        except IdempotencyKeyTaken:
-            raise RequestAlreadyDone from None
-        return ticket
+    except IdempotencyKeyTaken:
+        raise RequestAlreadyDone from None
+    return ticket
 
 
 async def check_in(

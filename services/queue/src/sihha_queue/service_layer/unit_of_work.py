@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sihha_contracts.envelope import Envelope, Producer
-from sihha_kit.db import Executor
+from sihha_kit.db import Executor, StatementPool
 from sihha_kit.outbox import build_envelope
 from sihha_kit.tracing import current_traceparent
 from sihha_kit.uow import SqlUnitOfWork
@@ -20,6 +20,7 @@ from sihha_queue.adapters.repository import (
     IdempotencyRepository,
     TerminalRepository,
     TicketRepository,
+    insert_issued_ticket,
 )
 from sihha_queue.domain.ticket import Ticket
 
@@ -40,9 +41,11 @@ class QueueUnitOfWork(SqlUnitOfWork):
         sessions: async_sessionmaker[AsyncSession],
         producer: Producer,
         directory: ClinicDirectory,
+        statements: StatementPool,
     ) -> None:
         super().__init__(sessions, producer)
         self.directory = directory
+        self.statements = statements
 
     def open_repositories(self, session: Executor) -> None:
         self.clinics = ClinicRepository(session, self.directory)
@@ -66,8 +69,10 @@ class QueueUnitOfWork(SqlUnitOfWork):
         response: dict[str, Any] | None = None,
     ) -> None:
         """Commit a newly issued ticket, its visit, history and event, and the answer kept
-        for an Idempotency-Key, in one statement (`TicketRepository.issue`), the only write
-        of this unit of work. The ticket gets the number the statement took."""
+        for an Idempotency-Key, in one statement of its own (`insert_issued_ticket`) on a
+        connection of the `StatementPool`: call it outside `async with uow`, which would
+        check out a connection that this write does not use. The ticket gets the number
+        the statement took."""
         [event] = ticket.pop_events()
         envelope = build_envelope(
             event,
@@ -76,9 +81,10 @@ class QueueUnitOfWork(SqlUnitOfWork):
             causation_id=self.causation_id,
             traceparent=current_traceparent(),
         )
-        ticket.number = await self.tickets.issue(
-            ticket, envelope, idempotency=idempotency, response=response
-        )
+        async with self.statements.acquire() as connection:
+            ticket.number = await insert_issued_ticket(
+                connection, ticket, envelope, idempotency=idempotency, response=response
+            )
 
     async def notify_board(self, message: dict[str, Any]) -> None:
         """Tell every replica's display-board streams, once this transaction commits."""
