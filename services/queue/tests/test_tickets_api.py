@@ -110,6 +110,34 @@ async def test_numbers_past_999_keep_every_digit_in_the_ticket_its_event_and_its
     assert events[-1]["ticket_id"] == replay.json()["ticket_id"]
 
 
+async def test_the_callers_trace_continues_into_the_ticket_event(
+    queue_client: httpx.AsyncClient, reception: dict[str, str], queue_settings: QueueSettings
+) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    issued = await queue_client.post(
+        f"/establishments/{CLINIC}/tickets",
+        json={"service_code": "MG"},
+        headers={**reception, "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"},
+    )
+    assert issued.status_code == 201, issued.text
+    untraced = await queue_client.post(
+        f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}, headers=reception
+    )
+    assert untraced.status_code == 201, untraced.text
+    engine = create_engine(queue_settings.database_url)
+    try:
+        async with engine.connect() as connection:
+            stored = (
+                await connection.execute(text("SELECT traceparent, body FROM outbox ORDER BY id"))
+            ).all()
+    finally:
+        await engine.dispose()
+    first, second = (row[0].split("-") for row in stored)
+    assert first[1] == trace_id and first[2] != "00f067aa0ba902b7"  # our span, their trace
+    assert second[1] not in (trace_id, "0" * 32)  # a request without one starts a new trace
+    assert json.loads(stored[0][1])["traceparent"] == stored[0][0]
+
+
 async def test_the_same_idempotency_key_sent_twice_at_once_issues_one_ticket(
     queue_client: httpx.AsyncClient, reception: dict[str, str], queue_settings: QueueSettings
 ) -> None:
