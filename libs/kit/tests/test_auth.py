@@ -31,6 +31,7 @@ from sihha_kit.auth import (
     Role,
     TokenIssuer,
     TokenVerifier,
+    document_bearer_auth,
     ensure_establishment,
     install_verifier,
     load_private_key,
@@ -524,7 +525,9 @@ async def test_missing_verifier_is_a_programming_error(
 
 
 def test_openapi_declares_bearer_security(verifier: TokenVerifier) -> None:
-    schema = _app(Authorizer(verifier)).openapi()
+    app = _app(Authorizer(verifier))
+    document_bearer_auth(app)
+    schema = app.openapi()
     assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 

@@ -263,3 +263,14 @@ async def test_health_and_metrics(queue_client: httpx.AsyncClient) -> None:
     metrics = await queue_client.get("/metrics")
     assert "sihha_http_requests_total" in metrics.text
     assert "sihha_outbox_backlog" in metrics.text
+
+
+async def test_the_api_document_says_which_operations_need_a_bearer_token(
+    queue_client: httpx.AsyncClient,
+) -> None:
+    document = (await queue_client.get("/openapi.json")).json()
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    paths = document["paths"]
+    assert paths["/establishments/{facility_id}/tickets"]["post"]["security"] == [{"bearer": []}]
+    assert "security" not in paths["/tickets/{ticket_id}/status"]["get"]  # public (QR code)
+    assert "security" not in paths["/health/ready"]["get"]

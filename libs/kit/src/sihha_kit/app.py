@@ -18,7 +18,7 @@ from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sihha_kit import metrics
-from sihha_kit.auth import TokenVerifier, install_verifier
+from sihha_kit.auth import TokenVerifier, document_bearer_auth, install_verifier
 from sihha_kit.logs import configure_logging, get_logger
 from sihha_kit.middleware import ServiceMiddleware
 from sihha_kit.problems import install_problem_handlers
@@ -136,6 +136,7 @@ def install_auth(app: FastAPI, settings: ServiceSettings) -> None:
             f"JWT public key not found at {path}: create a development key pair with "
             "`uv run sihha-dev keys`, or set <SERVICE>_JWT_PUBLIC_KEY_PATH"
         )
+    document_bearer_auth(app)
     install_verifier(
         app,
         TokenVerifier.from_file(path, issuer=settings.jwt_issuer, audience=settings.jwt_audience),
