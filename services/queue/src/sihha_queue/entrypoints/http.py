@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -67,13 +67,14 @@ def _ticket(ticket: Any) -> TicketResponse:
 
 
 async def _idempotent(
-    ctx: ContextDep, caller: Caller, key: str | None, body: dict[str, Any], run: Any
+    ctx: ContextDep, caller: Caller, key: str | None, body: Callable[[], dict[str, Any]], run: Any
 ) -> JSONResponse:
-    """Run `run(idempotency)` once per (caller, key); a retry gets the stored first answer."""
+    """Run `run(idempotency)` once per (caller, key); a retry gets the stored first answer.
+    `body()` gives what identifies the request (only needed with a key)."""
     if key is None:
         ticket = await run(None)
         return JSONResponse(views.ticket_summary(ticket), status_code=201)
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps(body(), sort_keys=True, default=str).encode()).hexdigest()
     idempotency = IdempotencyKey(caller.subject, key, digest)
 
     async def stored() -> JSONResponse | None:
@@ -143,7 +144,7 @@ async def issue_ticket(
         )
 
     return await _idempotent(
-        ctx, caller, idempotency_key, {"path": facility_id, **body.model_dump()}, run
+        ctx, caller, idempotency_key, lambda: {"path": facility_id, **body.model_dump()}, run
     )
 
 
@@ -171,7 +172,7 @@ async def check_in(
         )
 
     return await _idempotent(
-        ctx, caller, idempotency_key, {"path": facility_id, **body.model_dump()}, run
+        ctx, caller, idempotency_key, lambda: {"path": facility_id, **body.model_dump()}, run
     )
 
 
