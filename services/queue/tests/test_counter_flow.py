@@ -481,3 +481,40 @@ async def test_heartbeats_reach_the_bus_at_most_once_a_minute_per_terminal(
         headers=bearer(mint(Role.kiosk, establishments=[OTHER])),
     )
     assert stolen.status_code == 403
+
+
+async def test_a_counter_learns_its_open_ticket_after_a_lost_answer(
+    queue_client: httpx.AsyncClient,
+    reception: dict[str, str],
+    agent: dict[str, str],
+    mint: Callable[..., str],
+) -> None:
+    """The answer to a call-next may never reach the counter's page; the page then asks
+    which ticket its counter has open instead of being refused as busy forever."""
+    current = f"/establishments/{CLINIC}/counters/{counter_id('MG')}/current"
+    assert (await queue_client.get(current, headers=agent)).json() == {
+        "ticket": None,
+        "explanation_fr": None,
+        "explanation_ar": None,
+    }
+    ticket = await issue(queue_client, reception)
+    await call_next(queue_client, agent)  # its answer "lost"
+    assert (await call_next(queue_client, agent, expect=409))["code"] == "counter-busy"
+    opened = (await queue_client.get(current, headers=agent)).json()["ticket"]
+    assert (opened["ticket_id"], opened["status"]) == (ticket["ticket_id"], "called")
+    await act(queue_client, agent, ticket, "start")
+    assert (await queue_client.get(current, headers=agent)).json()["ticket"]["status"] == (
+        "in_service"
+    )
+    await act(queue_client, agent, ticket, "complete")
+    assert (await queue_client.get(current, headers=agent)).json()["ticket"] is None
+    # the other counter of the service has nothing open; a counter of another clinic is
+    # unknown here; a receptionist does not work at a counter
+    other = f"/establishments/{CLINIC}/counters/{counter_id('MG', 2)}/current"
+    assert (await queue_client.get(other, headers=agent)).json()["ticket"] is None
+    foreign = f"/establishments/{CLINIC}/counters/{counter_id('MG', 1, OTHER)}/current"
+    missing = await queue_client.get(foreign, headers=agent)
+    assert missing.status_code == 404 and missing.json()["code"] == "unknown-counter"
+    assert (await queue_client.get(current, headers=reception)).status_code == 403
+    outsider = bearer(mint(Role.counter_agent, establishments=[OTHER]))
+    assert (await queue_client.get(current, headers=outsider)).status_code == 403

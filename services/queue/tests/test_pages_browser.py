@@ -179,6 +179,14 @@ async def test_kiosk_counter_and_board_in_chromium(
             await expect(counter.locator("#current-label")).to_have_text("MG-001")
             await expect(counter.locator("html")).to_have_attribute("lang", "fr")
             await counter.screenshot(path=screenshots / "counter-fr.png", full_page=True)
+            # a counter page that does not know its open ticket (the answer to its call was
+            # lost, or another browser) asks the server which one its counter has
+            await counter.evaluate(
+                f"window.localStorage.removeItem('sihha.counter.current.{MG_1}')"
+            )
+            await counter.reload()
+            await expect(counter.locator("#current-label")).to_have_text("MG-001")
+            await expect(counter.locator("#btn-start")).to_be_enabled()
 
             # -- the patient's phone: the page the QR code opens ------------------------------
             phone = await browser.new_page()

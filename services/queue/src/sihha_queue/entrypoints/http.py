@@ -242,6 +242,20 @@ async def visit_history(
 # -- counters and consultation rooms ---------------------------------------------------
 
 
+@router.get(
+    "/establishments/{facility_id}/counters/{counter_id}/current",
+    tags=["counter"],
+    summary="The ticket this counter has open (called or in service), if any: what its page "
+    "shows after a reload or when the answer to a call was lost",
+)
+async def counter_current(
+    facility_id: FacilityPath, counter_id: UUID, ctx: ContextDep, caller: CounterDep
+) -> CallResponse:
+    ensure_establishment(caller, facility_id)
+    ticket = await views.counter_ticket(ctx.uow(), facility_id, counter_id)
+    return CallResponse(ticket=_ticket(ticket) if ticket is not None else None)
+
+
 @router.post(
     "/establishments/{facility_id}/counters/{counter_id}/call-next",
     tags=["counter"],

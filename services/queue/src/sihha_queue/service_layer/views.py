@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from sihha_kit.clock import to_local
+from sihha_kit.errors import NotFound
 from sihha_queue.domain.policy import CallPolicy
 from sihha_queue.domain.ticket import Ticket, TicketStatus
 from sihha_queue.service_layer.unit_of_work import QueueUnitOfWork
@@ -96,3 +97,15 @@ async def board_state(
         }
         for row in rows
     ]
+
+
+async def counter_ticket(uow: QueueUnitOfWork, facility_id: str, counter_id: UUID) -> Ticket | None:
+    """The ticket a counter has open (called or in service), if any: what the counter page
+    shows after a reload, or when the answer to its call was lost on the way."""
+    async with uow:
+        counter = await uow.clinics.counter(counter_id)
+        if counter is None or counter.facility_id != facility_id:
+            raise NotFound(
+                "unknown-counter", "Guichet inconnu ou inactif.", "الشباك غير معروف أو غير نشط."
+            )
+        return await uow.tickets.open_at_counter(counter_id)

@@ -140,7 +140,24 @@
         setCurrent(data.ticket, data);
       }
       refreshWaiting();
-    }, ignore);
+    }, function () {
+      // refused, e.g. "counter busy": the counter has a ticket open that this page does
+      // not know (the answer to an earlier call was lost). Show it; the agent carries on.
+      syncCurrent();
+    });
+  }
+
+  /** The server's word on this counter's open ticket (after a reload, a lost answer). */
+  function syncCurrent() {
+    if (busy) return Promise.resolve();
+    return Sihha.api("GET", counterPath() + "/current", { token: terminal.token }).then(
+      function (data) {
+        if (busy) return;
+        var known = current && data.ticket && current.ticket.ticket_id === data.ticket.ticket_id;
+        if (!known) setCurrent(data.ticket || null);
+      },
+      function (error) { if (!error.network) Sihha.showError(error); }
+    );
   }
 
   function callThis(ticket) {
@@ -298,7 +315,7 @@
     current = loadCurrent();
     renderCurrent();
     Sihha.startHeartbeat(terminal, "counter");
-    loadEstablishment();
+    loadEstablishment().then(syncCurrent);
     window.setInterval(function () {
       refreshWaiting();
       refreshCurrent();
