@@ -17,7 +17,10 @@ import zxingcpp
 
 from sihha_contracts.events.queue import Priority
 from sihha_kit.auth import Role
+from sihha_kit.testing.apps import FixedClock, running
 from sihha_kit.testing.plugin import bearer
+from sihha_queue.bootstrap import create_app
+from sihha_queue.config import QueueSettings
 from sihha_queue.domain.ticket import TicketStatus
 from sihha_queue.entrypoints import pages
 
@@ -190,6 +193,22 @@ async def test_the_tickets_qr_code_opens_its_status_page(
     assert f'data-ticket-id="{ticket_id}"' in page.text
     status = await queue_client.get(f"/tickets/{ticket_id}/status")
     assert status.json()["label"] == "MG-001"
+
+
+async def test_the_qr_code_carries_the_public_address_when_one_is_set(
+    queue_settings: QueueSettings, clock: FixedClock, mint: Callable[..., str]
+) -> None:
+    settings = queue_settings.model_copy(
+        update={"public_base_url": "https://sihha.sante-oran.dz/file/"}
+    )
+    async with running(create_app(settings, clock=clock)) as client:
+        kiosk = bearer(mint(Role.kiosk, establishments=[CLINIC]))
+        issued = await client.post(
+            f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}, headers=kiosk
+        )
+        ticket_id = issued.json()["ticket_id"]
+        qr = await client.get(f"/terminals/qr/{ticket_id}.svg")
+    assert decode_qr(qr.content) == f"https://sihha.sante-oran.dz/file/terminals/ticket/{ticket_id}"
 
 
 def test_every_string_the_pages_use_exists_in_both_languages() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import AnyHttpUrl
+
 from sihha_kit.settings import ServiceSettings, service_settings_config
 
 
@@ -15,3 +17,7 @@ class QueueSettings(ServiceSettings):
     http_port: int = 8101
     #: the establishments registry loaded at start-up (None: registry/oran-establishments.yaml)
     registry_path: Path | None = None
+    #: the address patients' phones reach the service at (the QR code printed on each
+    #: ticket opens `<public_base_url>/terminals/ticket/<id>`); None: the address the
+    #: kiosk itself used, right only when the kiosk and the phones see the same one
+    public_base_url: AnyHttpUrl | None = None
