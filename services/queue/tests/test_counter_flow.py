@@ -509,11 +509,15 @@ async def test_a_counter_learns_its_open_ticket_after_a_lost_answer(
     await act(queue_client, agent, ticket, "complete")
     assert (await queue_client.get(current, headers=agent)).json()["ticket"] is None
     # the other counter of the service has nothing open; a counter of another clinic is
-    # unknown here; a receptionist does not work at a counter
+    # refused, an unknown one not found; a receptionist does not work at a counter
     other = f"/establishments/{CLINIC}/counters/{counter_id('MG', 2)}/current"
     assert (await queue_client.get(other, headers=agent)).json()["ticket"] is None
     foreign = f"/establishments/{CLINIC}/counters/{counter_id('MG', 1, OTHER)}/current"
-    missing = await queue_client.get(foreign, headers=agent)
+    refused = await queue_client.get(foreign, headers=agent)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "counter-of-another-establishment"
+    unknown = f"/establishments/{CLINIC}/counters/{uuid.uuid4()}/current"
+    missing = await queue_client.get(unknown, headers=agent)
     assert missing.status_code == 404 and missing.json()["code"] == "unknown-counter"
     assert (await queue_client.get(current, headers=reception)).status_code == 403
     outsider = bearer(mint(Role.counter_agent, establishments=[OTHER]))

@@ -22,7 +22,7 @@ from sihha_queue.domain.policy import CallPolicy
 from sihha_queue.domain.ticket import NUMBER_PENDING, Counter, Ticket
 from sihha_queue.service_layer import commands
 from sihha_queue.service_layer.unit_of_work import QueueUnitOfWork
-from sihha_queue.service_layer.views import ticket_summary
+from sihha_queue.service_layer.views import counter_of, ticket_summary
 
 #: a terminal's heartbeat reaches the bus at most this often (the rest is local)
 HEARTBEAT_EVENT_EVERY = timedelta(minutes=1)
@@ -81,21 +81,6 @@ async def _ticket(uow: QueueUnitOfWork, facility_id: str, ticket_id: Any) -> Tic
             "هذه التذكرة تابعة لمؤسسة أخرى.",
         )
     return ticket
-
-
-async def _counter(uow: QueueUnitOfWork, facility_id: str, counter_id: Any) -> Counter:
-    counter = await uow.clinics.counter(counter_id)
-    if counter is None:
-        raise NotFound(
-            "unknown-counter", "Guichet inconnu ou inactif.", "الشباك غير معروف أو غير نشط."
-        )
-    if counter.facility_id != facility_id:
-        raise Forbidden(
-            "counter-of-another-establishment",
-            "Ce guichet appartient à un autre établissement.",
-            "هذا الشباك تابع لمؤسسة أخرى.",
-        )
-    return counter
 
 
 async def _counter_free(uow: QueueUnitOfWork, counter: Counter) -> None:
@@ -296,7 +281,7 @@ async def call_next(
 ) -> Ticket | None:
     async with uow:
         now = clock()
-        counter = await _counter(uow, command.facility_id, command.counter_id)
+        counter = await counter_of(uow, command.facility_id, command.counter_id)
         await _counter_free(uow, counter)
         ticket = await uow.tickets.next_waiting(
             command.facility_id, counter.service_code, now, policy
@@ -319,7 +304,7 @@ async def call_ticket(
 ) -> Ticket:
     async with uow:
         now = clock()
-        counter = await _counter(uow, command.facility_id, command.counter_id)
+        counter = await counter_of(uow, command.facility_id, command.counter_id)
         ticket = await _ticket(uow, command.facility_id, command.ticket_id)
         if ticket.service_code != counter.service_code:
             raise Conflict(

@@ -9,9 +9,9 @@ from typing import Any
 from uuid import UUID
 
 from sihha_kit.clock import to_local
-from sihha_kit.errors import NotFound
+from sihha_kit.errors import Forbidden, NotFound
 from sihha_queue.domain.policy import CallPolicy
-from sihha_queue.domain.ticket import Ticket, TicketStatus
+from sihha_queue.domain.ticket import Counter, Ticket, TicketStatus
 from sihha_queue.service_layer.unit_of_work import QueueUnitOfWork
 
 #: assumed service time of a service with no completed ticket yet today
@@ -99,13 +99,25 @@ async def board_state(
     ]
 
 
+async def counter_of(uow: QueueUnitOfWork, facility_id: str, counter_id: Any) -> Counter:
+    """An active counter of this clinic: 404 if unknown or inactive, 403 if another's."""
+    counter = await uow.clinics.counter(counter_id)
+    if counter is None:
+        raise NotFound(
+            "unknown-counter", "Guichet inconnu ou inactif.", "الشباك غير معروف أو غير نشط."
+        )
+    if counter.facility_id != facility_id:
+        raise Forbidden(
+            "counter-of-another-establishment",
+            "Ce guichet appartient à un autre établissement.",
+            "هذا الشباك تابع لمؤسسة أخرى.",
+        )
+    return counter
+
+
 async def counter_ticket(uow: QueueUnitOfWork, facility_id: str, counter_id: UUID) -> Ticket | None:
     """The ticket a counter has open (called or in service), if any: what the counter page
     shows after a reload, or when the answer to its call was lost on the way."""
     async with uow:
-        counter = await uow.clinics.counter(counter_id)
-        if counter is None or counter.facility_id != facility_id:
-            raise NotFound(
-                "unknown-counter", "Guichet inconnu ou inactif.", "الشباك غير معروف أو غير نشط."
-            )
-        return await uow.tickets.open_at_counter(counter_id)
+        counter = await counter_of(uow, facility_id, counter_id)
+        return await uow.tickets.open_at_counter(counter.counter_id)
