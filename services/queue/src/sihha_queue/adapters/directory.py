@@ -55,9 +55,6 @@ class ClinicDirectory:
     def establishment(self, facility_id: str) -> Mapping[str, Any] | None:
         return self._establishments.get(facility_id)
 
-    def establishments(self) -> list[Mapping[str, Any]]:
-        return [self._establishments[code] for code in sorted(self._establishments)]
-
     def service(self, facility_id: str, service_code: str) -> Mapping[str, Any] | None:
         return self._services.get(facility_id, {}).get(service_code)
 

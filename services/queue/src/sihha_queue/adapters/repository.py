@@ -186,9 +186,6 @@ class ClinicRepository:
         found = self.directory.establishment(facility_id)
         return dict(found) if found is not None else None
 
-    async def establishments(self) -> list[dict[str, Any]]:
-        return [dict(row) for row in self.directory.establishments()]
-
     async def service(self, facility_id: str, service_code: str) -> dict[str, Any] | None:
         found = self.directory.service(facility_id, service_code)
         return dict(found) if found is not None else None
@@ -342,12 +339,10 @@ class ClinicRepository:
 def hours_of(
     establishment: Mapping[str, Any], service: Mapping[str, Any] | None = None
 ) -> OpeningHours:
-    """The service's own hours, else its clinic's (parsed once by the `ClinicDirectory`)."""
-    parsed = (service or establishment).get("hours")
-    if isinstance(parsed, OpeningHours):
-        return parsed
-    data = (service or {}).get("opening_hours") or establishment.get("opening_hours") or {}
-    return OpeningHours.parse(data)
+    """The service's own hours, else its clinic's: parsed once by `ClinicDirectory.reload`
+    (a service without hours of its own carries its clinic's)."""
+    hours: OpeningHours = (service or establishment)["hours"]
+    return hours
 
 
 class TicketRepository:
