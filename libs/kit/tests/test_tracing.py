@@ -36,3 +36,20 @@ def test_without_a_receiver_spans_are_not_recorded_but_their_ids_still_propagate
     assert recorded.is_recording()
     recorded.end()
     assert [s.name for s in exported.get_finished_spans()] == ["request"]
+
+
+def test_current_traceparent_is_what_the_w3c_propagator_writes() -> None:
+    from sihha_kit.tracing import current_traceparent
+
+    assert current_traceparent() is None  # outside any span
+    for recording in (False, True):
+        sampler = RecordWhenExported()
+        sampler.recording = recording
+        tracer = TracerProvider(sampler=sampler).get_tracer("test")
+        span = tracer.start_span("request")
+        carrier: dict[str, str] = {}
+        with use_span(span, end_on_exit=True):
+            TraceContextTextMapPropagator().inject(carrier)
+            assert current_traceparent() == carrier["traceparent"]
+        sampled = int(carrier["traceparent"].rsplit("-", 1)[1], 16) & 1
+        assert sampled == recording

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sihha_contracts.envelope import Envelope, Producer
 from sihha_kit import metrics
+from sihha_kit.amqp_batch import Outgoing, publish_batch
 from sihha_kit.broker import Broker
 from sihha_kit.db import Executor, asyncpg_dsn
 from sihha_kit.domain import RecordedEvent
@@ -109,23 +110,6 @@ class Outbox:
         return envelopes
 
 
-def to_amqp_message(
-    event_id: UUID, event_type: str, body: bytes, traceparent: str | None, app_id: str
-) -> aio_pika.Message:
-    headers: dict[str, Any] = {}
-    if traceparent:
-        headers["traceparent"] = traceparent
-    return aio_pika.Message(
-        body,
-        message_id=str(event_id),
-        type=event_type,
-        content_type="application/json",
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        app_id=app_id,
-        headers=headers,
-    )
-
-
 #: the relay's statements (asyncpg placeholders): claim due rows, skipping those another
 #: relay holds; mark the confirmed ones sent; postpone one that failed
 _CLAIM = """
@@ -171,6 +155,7 @@ class OutboxRelay:
         self.retention = retention
         self.coalesce_seconds = coalesce_seconds
         self._wake = asyncio.Event()
+        self._channel: aio_pika.abc.AbstractRobustChannel | None = None
         self._exchange: aio_pika.abc.AbstractRobustExchange | None = None
         self._listener: asyncpg.Connection | None = None
         self._claims: asyncpg.Connection | None = None
@@ -221,25 +206,19 @@ class OutboxRelay:
             rows = await connection.fetch(_CLAIM, self.batch_size)
             if not rows:
                 return 0
-            # every row in flight at once; each publish carries its own timeout (no extra
-            # task per message, as `wait_for` would make) and fails or succeeds on its own
-            results = await asyncio.gather(
-                *(
-                    exchange.publish(
-                        to_amqp_message(
-                            row["event_id"],
-                            row["event_type"],
-                            row["body"],
-                            row["traceparent"],
-                            self.service,
-                        ),
+            # the whole batch in one write, each message with its own confirm
+            results = await self._publish(
+                exchange,
+                [
+                    Outgoing(
                         routing_key=row["routing_key"],
-                        mandatory=True,
-                        timeout=self.publish_timeout,
+                        body=row["body"],
+                        message_id=str(row["event_id"]),
+                        type=row["event_type"],
+                        traceparent=row["traceparent"],
                     )
                     for row in rows
-                ),
-                return_exceptions=True,
+                ],
             )
             confirmed = [
                 row["id"]
@@ -256,6 +235,25 @@ class OutboxRelay:
             await self._postpone(connection, failed)
         metrics.outbox_published.labels(self.service).inc(len(confirmed))
         return len(rows)
+
+    async def _publish(
+        self, exchange: aio_pika.abc.AbstractRobustExchange, messages: list[Outgoing]
+    ) -> list[BaseException | None]:
+        try:
+            assert self._channel is not None  # opened with the exchange
+            async with asyncio.timeout(self.publish_timeout):  # a reconnection under way
+                channel = await self._channel.get_underlay_channel()
+            return await publish_batch(
+                channel,
+                exchange.name,
+                messages,
+                app_id=self.service,
+                timeout=self.publish_timeout,
+            )
+        except Exception as error:
+            # the channel is away, closing or stuck (AMQPError, ChannelInvalidStateError,
+            # TimeoutError...): every row waits its turn again, and the relay lives on
+            return [error] * len(messages)
 
     async def _postpone(
         self, connection: asyncpg.Connection, failed: list[tuple[Any, BaseException]]
@@ -293,8 +291,8 @@ class OutboxRelay:
 
     async def _events_exchange(self) -> aio_pika.abc.AbstractRobustExchange:
         if self._exchange is None:
-            channel = await self.broker.channel(publisher_confirms=True)
-            self._exchange = await self.broker.declare_events_exchange(channel, self.service)
+            self._channel = await self.broker.channel(publisher_confirms=True)
+            self._exchange = await self.broker.declare_events_exchange(self._channel, self.service)
         return self._exchange
 
     # -- backlog gauge and retention ----------------------------------------

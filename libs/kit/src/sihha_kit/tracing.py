@@ -88,10 +88,16 @@ def tracer(name: str = "sihha") -> trace.Tracer:
 
 
 def current_traceparent() -> str | None:
-    """The W3C `traceparent` of the current span, or None outside any span."""
-    carrier: dict[str, str] = {}
-    _propagator.inject(carrier)
-    return carrier.get("traceparent")
+    """The W3C `traceparent` of the current span, or None outside any span: what the
+    propagator's `inject` writes (version 00), formatted here without its carrier and
+    context look-ups (a tenth of the time; it runs for every event)."""
+    span_context = trace.get_current_span().get_span_context()
+    if not span_context.is_valid:
+        return None
+    return (
+        f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}"
+        f"-{span_context.trace_flags:02x}"
+    )
 
 
 def context_from_traceparent(traceparent: str | None) -> Context | None:
