@@ -11,8 +11,10 @@ model, `sihha_runner.traffic.patients`: its service and priority come from there
 
 1. **Issuing, closed loop**: `concurrency` keep-alive connections for `seconds` at one
    clinic → req/s, p50, p99, and the server's CPU per ticket. The baseline is the bare
-   FastAPI + asyncpg INSERT of `bench.http_app`, loaded the same way just before, in
-   the same run. Target: ≥ 50 % of the baseline's req/s.
+   FastAPI + asyncpg INSERT of `bench.http_app`, loaded the same way just before the
+   service starts and again just after this phase (the service idle): the ratio is to
+   the mean of the two, so that a machine that slows down or speeds up over the minute
+   weighs on both sides alike. Target: ≥ 50 % of the baseline's req/s.
 2. **Issuing, open loop**: a fixed `rate` (100 req/s) for `seconds` → p99, counted from
    when each request was due. Target: p99 ≤ 50 ms. The relay has first published what
    the closed loop left in the outbox, so this is a light, steady load.
@@ -43,7 +45,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,6 +153,9 @@ class QueueResult:
     server: dict[str, Any]
     baseline: LoadResult
     baseline_cpu_us: float | None
+    #: the same baseline measured again right after the service's closed loop
+    baseline_after: LoadResult | None
+    baseline_after_cpu_us: float | None
     issue: LoadResult
     issue_cpu_us: float | None
     open: LoadResult
@@ -158,14 +163,31 @@ class QueueResult:
     checks: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def baseline_throughput(self) -> float:
+        """The mean of the baseline's two runs (before the service, after its closed loop)."""
+        runs = [r.throughput for r in (self.baseline, self.baseline_after) if r and r.ok]
+        return sum(runs) / len(runs) if runs else 0.0
+
+    @property
+    def baseline_cpu(self) -> float | None:
+        runs = [c for c in (self.baseline_cpu_us, self.baseline_after_cpu_us) if c is not None]
+        return sum(runs) / len(runs) if runs else None
+
+    @property
     def share(self) -> float | None:
-        return self.issue.throughput / self.baseline.throughput if self.baseline.ok else None
+        base = self.baseline_throughput
+        return self.issue.throughput / base if base else None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "server": self.server,
             "baseline_closed_loop": self.baseline.summary(),
             "baseline_cpu_us_per_request": self.baseline_cpu_us,
+            "baseline_after_closed_loop": (
+                self.baseline_after.summary() if self.baseline_after else None
+            ),
+            "baseline_after_cpu_us_per_request": self.baseline_after_cpu_us,
+            "baseline_throughput_mean": self.baseline_throughput,
             "issue_closed_loop": self.issue.summary(),
             "issue_cpu_us_per_ticket": self.issue_cpu_us,
             "issue_share_of_baseline": self.share,
@@ -630,6 +652,7 @@ async def run_queue(
             command = [sys.executable, "-m", "sihha_queue"]
             async with _process(command, env, port, "/health/ready") as process:
                 measured = await _measure_service(
+                    lambda: measure_baseline(config, seconds=seconds, concurrency=concurrency),
                     process,
                     port,
                     issuer,
@@ -660,7 +683,7 @@ async def run_queue(
             ],
         )
     checks["seconds_total"] = round(time.perf_counter() - began, 1)
-    issue, issue_cpu, opened, call = measured
+    issue, issue_cpu, (after, after_cpu), opened, call = measured
     server = {
         "app": "python -m sihha_queue (as deployed: outbox relay, board feed, consumer inside)",
         "uvicorn_workers": 1,
@@ -673,10 +696,13 @@ async def run_queue(
         "traffic": f"sihha_runner.traffic.patients(seed={TRAFFIC_SEED})",
         "events_to": f"quorum queue {topology.inbox_queue(_SINK)} bound to '#'",
     }
-    return QueueResult(server, baseline, baseline_cpu, issue, issue_cpu, opened, call, checks)
+    return QueueResult(
+        server, baseline, baseline_cpu, after, after_cpu, issue, issue_cpu, opened, call, checks
+    )
 
 
 async def _measure_service(
+    baseline_again: Callable[[], Awaitable[tuple[LoadResult, float | None]]],
     process: asyncio.subprocess.Process,
     port: int,
     issuer: TokenIssuer,
@@ -689,7 +715,7 @@ async def _measure_service(
     waiting: int,
     call_rate: float,
     alone_cycles: int,
-) -> tuple[LoadResult, float | None, LoadResult, CallNextResult]:
+) -> tuple[LoadResult, float | None, tuple[LoadResult, float | None], LoadResult, CallNextResult]:
     reception = {
         clinic: issuer.mint(f"bench:reception:{clinic}", [Role.receptionist], [clinic])
         for clinic in (ISSUE_CLINIC, CALL_CLINIC)
@@ -725,6 +751,8 @@ async def _measure_service(
             "unpublished": left,
             "drained_in_s": round(drained, 2),
         }
+        _progress(f"baseline again (the service idle), {concurrency} connections, {seconds:.0f} s")
+        again = await baseline_again()
 
         _progress(f"2. issuing at {rate:.0f} req/s, {seconds:.0f} s")
         opened, open_cpu = await _with_cpu(
@@ -785,7 +813,7 @@ async def _measure_service(
         checks["outbox_rows"] = int(await connection.fetchval("SELECT count(*) FROM outbox"))
     finally:
         await connection.close()
-    return issue, issue_cpu, opened, CallNextResult(paced, alone, before, after)
+    return issue, issue_cpu, again, opened, CallNextResult(paced, alone, before, after)
 
 
 async def _relay_batches(connection: asyncpg.Connection, marks: dict[str, int]) -> dict[str, Any]:
