@@ -1,7 +1,8 @@
 """Structured logs (structlog): JSON in production, readable on a console.
 
-Every line carries the service name and, when known, `trace_id`, `event_id`
-and `facility_id` (bound with `structlog.contextvars.bound_contextvars`).
+Every line carries the service name, the `trace_id` of the span it is written
+under (an HTTP request's, a consumed event's) and, when known, `event_id` and
+`facility_id` (bound with `structlog.contextvars.bound_contextvars`).
 Never log a patient's name, NIN, phone or date of birth: log the pseudonymous
 key if anything.
 """
