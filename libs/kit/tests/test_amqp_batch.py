@@ -5,6 +5,7 @@ own result, against the real RabbitMQ."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -153,4 +154,22 @@ async def test_a_closed_channel_fails_the_batch_and_publishes_nothing(broker) ->
         await publish_batch(
             underlay, exchange, [_message("queue.ticket.issued", 1)], app_id="queue", timeout=5
         )
+    assert await queue.get(fail=False) is None
+
+
+async def test_a_channel_the_broker_closes_fails_the_waiting_messages_at_once(broker) -> None:  # type: ignore[no-untyped-def]
+    """Publishing to an exchange that does not exist makes RabbitMQ close the channel
+    (404): every message of the batch fails with that reason, long before the timeout."""
+    channel, exchange, queue = broker
+    main = await channel.get_underlay_channel()
+    underlay = await main.connection.channel(publisher_confirms=True)
+    messages = [_message("queue.ticket.issued", n) for n in range(5)]
+    started = time.monotonic()
+    results = await publish_batch(
+        underlay, f"{exchange}.missing", messages, app_id="queue", timeout=30
+    )
+    assert time.monotonic() - started < 10
+    assert len(results) == 5
+    assert all(isinstance(result, aio_pika.exceptions.ChannelNotFoundEntity) for result in results)
+    assert underlay.is_closed
     assert await queue.get(fail=False) is None

@@ -10,13 +10,15 @@ byte against pamqp in the tests) and queues the whole batch as one write under o
 of the channel lock.
 
 Confirms, returns and channel loss are aiormq's, unchanged: each message gets the next
-delivery tag of the channel and a future of the channel's own future store, registered
-exactly where `basic_publish` registers them (`confirmations`, `message_id_delivery_tag`),
-so that the channel's reader resolves it: Basic.Ack → success; Basic.Nack → DeliveryError;
-Basic.Return of an unroutable mandatory message → PublishError (the channel is opened
-with `on_return_raises`); a closed channel or connection → its close reason. Those
-attributes are the channel's public ones in aiormq 7; the tests against RabbitMQ cover
-each outcome.
+delivery tag of the channel and a future registered exactly where `basic_publish`
+registers it (`confirmations`, `message_id_delivery_tag`), so that the channel's reader
+resolves it: Basic.Ack → success; Basic.Nack → DeliveryError; Basic.Return of an
+unroutable mandatory message → PublishError (the channel is opened with
+`on_return_raises`). A closed channel or connection fails every future of its store with
+its close reason: the batch keeps one future there (aiormq's store links each future to
+its channel's and connection's with a set entry and a callback at each level, ~15 µs a
+message) and passes that reason on to its messages' futures. Those attributes are the
+channel's public ones in aiormq 7; the tests against RabbitMQ cover each outcome.
 """
 
 from __future__ import annotations
@@ -107,6 +109,17 @@ def encode_publish(
     return b"".join(parts)
 
 
+def _fail_pending(
+    confirmations: list[asyncio.Future[Any]], channel_lost: asyncio.Future[Any]
+) -> None:
+    if channel_lost.cancelled():  # the batch ended first
+        return
+    reason = channel_lost.exception()
+    for future in confirmations:
+        if not future.done():
+            future.set_exception(reason or ConnectionError("the channel closed"))
+
+
 def _forget(by_message_id: dict[str, int], message_id: str, tag: int, _: Any) -> None:
     if by_message_id.get(message_id) == tag:
         del by_message_id[message_id]
@@ -131,6 +144,24 @@ async def publish_batch(
     confirmations: list[asyncio.Future[Any]] = []
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    # failed by the channel's store when the channel or its connection closes
+    channel_lost = ch.create_future()
+    channel_lost.add_done_callback(partial(_fail_pending, confirmations))
+    try:
+        return await _publish(ch, loop, deadline, exchange, messages, confirmations, app_id)
+    finally:
+        channel_lost.cancel()
+
+
+async def _publish(
+    ch: Any,
+    loop: asyncio.AbstractEventLoop,
+    deadline: float,
+    exchange: str,
+    messages: Sequence[Outgoing],
+    confirmations: list[asyncio.Future[Any]],
+    app_id: str,
+) -> list[BaseException | None]:
     # the lock and the connection's write queue can wait forever on a connection that
     # died without a word yet: both under the deadline (TimeoutError, nothing written)
     async with asyncio.timeout_at(deadline), ch.lock:  # tags in the order frames leave
@@ -146,7 +177,7 @@ async def publish_batch(
             for message in messages
         )
         for tag, message in enumerate(messages, start=first):
-            future = ch.create_future()
+            future = loop.create_future()
             ch.confirmations[tag] = future
             ch.message_id_delivery_tag[message.message_id] = tag
             future.add_done_callback(
@@ -169,7 +200,7 @@ async def publish_batch(
     for future in confirmations:
         if future in pending:
             future.cancel()  # a late confirm is then ignored by the channel
-            results.append(TimeoutError(f"no confirm from the broker within {timeout} s"))
+            results.append(TimeoutError("no confirm from the broker in time"))
         elif future.cancelled():
             results.append(asyncio.CancelledError("the channel dropped the message"))
         else:
