@@ -410,6 +410,29 @@ async def test_a_retry_with_the_same_idempotency_key_returns_the_first_ticket(
     assert [e["event_type"] for e in await events(queue_settings)] == ["queue.ticket.issued"]
 
 
+async def test_an_idempotency_key_over_128_characters_is_refused_and_issues_nothing(
+    queue_client: httpx.AsyncClient, reception: dict[str, str], queue_settings: QueueSettings
+) -> None:
+    for path, body in [
+        (f"/establishments/{CLINIC}/tickets", {"service_code": "MG"}),
+        (f"/establishments/{CLINIC}/check-in", {"booking_code": "K7M2Q9XA"}),
+    ]:
+        answer = await queue_client.post(
+            path, json=body, headers={**reception, "Idempotency-Key": "k" * 129}
+        )
+        assert answer.status_code == 422
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["code"] == "idempotency-key-too-long"
+        assert "128" in answer.json()["detail_fr"] and answer.json()["detail_ar"]
+    assert await events(queue_settings) == []
+    at_limit = await queue_client.post(
+        f"/establishments/{CLINIC}/tickets",
+        json={"service_code": "MG"},
+        headers={**reception, "Idempotency-Key": "k" * 128},
+    )
+    assert at_limit.status_code == 201
+
+
 async def test_a_nin_never_leaves_the_service_only_its_pseudonymous_key(
     queue_client: httpx.AsyncClient, reception: dict[str, str], queue_settings: QueueSettings
 ) -> None:

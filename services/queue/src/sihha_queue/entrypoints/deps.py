@@ -16,14 +16,19 @@ FacilityPath = Annotated[
 ]
 
 
-async def context(request: Request) -> QueueContext:
+def context_of(request: Request) -> QueueContext:
     ctx: QueueContext = request.app.state.context
     return ctx
 
 
+async def context(request: Request) -> QueueContext:
+    return context_of(request)
+
+
 ContextDep = Annotated[QueueContext, Depends(context)]
 #: who issues tickets: the reception desk and the kiosks
-ReceptionDep = Annotated[Caller, Depends(require(Role.receptionist, Role.kiosk, Role.admin))]
+reception = require(Role.receptionist, Role.kiosk, Role.admin)
+ReceptionDep = Annotated[Caller, Depends(reception)]
 #: who works at a counter or in a consultation room
 CounterDep = Annotated[
     Caller,
