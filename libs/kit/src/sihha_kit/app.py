@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -22,6 +22,7 @@ from sihha_kit.auth import TokenVerifier, document_bearer_auth, install_verifier
 from sihha_kit.logs import configure_logging, get_logger
 from sihha_kit.middleware import ServiceMiddleware
 from sihha_kit.problems import install_problem_handlers
+from sihha_kit.responses import JSONResponse
 from sihha_kit.runtime import ServiceRuntime
 from sihha_kit.settings import ServiceSettings
 from sihha_kit.tracing import configure_tracing
@@ -114,6 +115,7 @@ def create_service_app(
         version=settings.service_version,
         lifespan=lifespan,
         telemetry=TELEMETRY,
+        default_response_class=JSONResponse,
     )
     app.state.runtime = runtime
     #: set by `sihha_kit.serve` for a service process; tests start many apps in one process

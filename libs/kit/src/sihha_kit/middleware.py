@@ -103,7 +103,6 @@ class ServiceMiddleware:
                     if status["code"] >= 500:
                         span.set_status(StatusCode.ERROR)
 
-
     def _count(self, method: str, route: str, status: int) -> Any:
         key = (method, route, status)
         child = self._counted.get(key)

@@ -11,12 +11,13 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from sihha_contracts.events.queue import StaffRole
 from sihha_kit.auth import Caller, Role, ensure_establishment
 from sihha_kit.clock import ALGIERS
 from sihha_kit.errors import BadRequest, NotFound
+from sihha_kit.responses import JSONResponse
 from sihha_queue.entrypoints.deps import (
     ContextDep,
     CounterDep,
