@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 
 import aio_pika
 import pytest
+from sqlalchemy import text
 
 from sihha_contracts.envelope import Producer
 from sihha_contracts.events.queue import TicketIssuedV1
@@ -57,6 +58,23 @@ async def test_one_event_per_committed_change_and_none_for_a_rollback(rig: Rig) 
     assert sorted(effects) == sorted(committed)
     assert rolled_back not in effects
     assert await rig.unpublished() == 0
+
+
+async def test_a_commit_wakes_the_relay_of_its_process_without_a_notify(rig: Rig) -> None:
+    """No trigger on the outbox (its NOTIFY serialised commits): the unit of work wakes
+    this process's relay itself, long before the relay's next poll."""
+    async with rig.engine.connect() as connection:
+        triggers = await connection.scalar(
+            text("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'outbox'::regclass")
+        )
+    assert triggers == 0
+    rig.relay.poll_seconds = 60.0
+    rig.start()
+    await asyncio.sleep(1.0)  # the relay has found nothing and waits for a wake-up
+    started = asyncio.get_running_loop().time()
+    committed = await rig.issue(1)
+    assert await rig.wait_for_effects(1, timeout=20) == committed
+    assert asyncio.get_running_loop().time() - started < 20
 
 
 @pytest.mark.fault

@@ -90,6 +90,32 @@ def create_messaging_tables_v1() -> None:
     )
 
 
+def drop_outbox_notify_v2() -> None:
+    """Alembic `upgrade` step: the outbox's NOTIFY trigger goes. PostgreSQL serialises the
+    commits of transactions that NOTIFY, so it made every event-writing transaction
+    commit alone; the relay is now woken in-process (`sihha_kit.outbox.wake_relays`)
+    and polls."""
+    op.execute("DROP TRIGGER IF EXISTS outbox_notify ON outbox")
+    op.execute("DROP FUNCTION IF EXISTS outbox_notify()")
+
+
+def restore_outbox_notify_v2() -> None:
+    """Alembic `downgrade` step of `drop_outbox_notify_v2`."""
+    op.execute(
+        f"""
+        CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('{OUTBOX_CHANNEL}', '');
+            RETURN NULL;
+        END $$;
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox "
+        "FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()"
+    )
+
+
 def drop_messaging_tables_v1() -> None:
     op.execute("DROP TRIGGER IF EXISTS outbox_notify ON outbox")
     op.execute("DROP FUNCTION IF EXISTS outbox_notify()")

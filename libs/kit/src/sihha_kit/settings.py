@@ -59,7 +59,7 @@ class ServiceSettings(BaseSettings):
     clock_anchor: float | None = None
 
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
-    #: the relay polls at least this often even when no NOTIFY wakes it
+    #: the relay polls at least this often: how it finds rows another process committed
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
     consumer_prefetch: int = Field(default=256, ge=1, le=10_000)
     consumer_batch_size: int = Field(default=128, ge=1, le=10_000)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sihha_contracts.envelope import Envelope, Producer
 from sihha_kit.db import Executor
 from sihha_kit.domain import Aggregate
-from sihha_kit.outbox import Outbox
+from sihha_kit.outbox import Outbox, wake_relays
 
 
 class SqlUnitOfWork:
@@ -68,6 +68,8 @@ class SqlUnitOfWork:
             events, correlation_id=self.correlation_id, causation_id=self.causation_id
         )
         await self.session.commit()
+        if envelopes:
+            wake_relays()
         self.published.extend(envelopes)
         return envelopes
 

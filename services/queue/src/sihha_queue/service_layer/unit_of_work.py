@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sihha_contracts.envelope import Envelope, Producer
 from sihha_kit.db import Executor, StatementPool
-from sihha_kit.outbox import build_envelope
+from sihha_kit.outbox import build_envelope, wake_relays
 from sihha_kit.tracing import current_traceparent
 from sihha_kit.uow import SqlUnitOfWork
 from sihha_queue.adapters.directory import ClinicDirectory
@@ -85,6 +85,7 @@ class QueueUnitOfWork(SqlUnitOfWork):
             ticket.number = await insert_issued_ticket(
                 connection, ticket, envelope, idempotency=idempotency, response=response
             )
+        wake_relays()
 
     async def notify_board(self, message: dict[str, Any]) -> None:
         """Tell every replica's display-board streams, once this transaction commits."""
