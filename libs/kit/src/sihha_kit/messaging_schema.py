@@ -73,8 +73,13 @@ def create_messaging_tables_v1() -> None:
         postgresql_where=text("published_at IS NULL"),
     )
     op.create_table("inbox", *_inbox_columns())
-    # one NOTIFY per statement, not per row: a batch insert wakes the relay once;
-    # NOTIFY is transactional, so the relay wakes only for committed rows
+    _create_outbox_notify()
+
+
+def _create_outbox_notify() -> None:
+    """The trigger of version 1 (dropped by version 2): one NOTIFY per statement, not per
+    row, so that a batch insert woke the relay once; NOTIFY is transactional, so the
+    relay woke only for committed rows."""
     op.execute(
         f"""
         CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -101,19 +106,7 @@ def drop_outbox_notify_v2() -> None:
 
 def restore_outbox_notify_v2() -> None:
     """Alembic `downgrade` step of `drop_outbox_notify_v2`."""
-    op.execute(
-        f"""
-        CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            PERFORM pg_notify('{OUTBOX_CHANNEL}', '');
-            RETURN NULL;
-        END $$;
-        """
-    )
-    op.execute(
-        "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox "
-        "FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()"
-    )
+    _create_outbox_notify()
 
 
 def drop_messaging_tables_v1() -> None:
