@@ -333,7 +333,3 @@ class OutboxRelay:
                     outbox.c.published_at < datetime.now(UTC) - self.retention,
                 )
             )
-
-    def wake(self) -> None:
-        """Look for committed rows now instead of at the next poll."""
-        self._wake.set()
