@@ -10,6 +10,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from sihha_kit.clock import local_day
+from sihha_kit.errors import Unavailable
+from sihha_reporting.adapters.sources import SourceUnavailable
 from sihha_reporting.domain import periods
 from sihha_reporting.domain.problems import InvalidInspection
 from sihha_reporting.entrypoints.deps import (
@@ -18,6 +20,7 @@ from sihha_reporting.entrypoints.deps import (
     FacilityQuery,
     GroupDep,
     WilayaDep,
+    WilayaWideDep,
     check_scope,
 )
 from sihha_reporting.service_layer import reports as report_rules
@@ -152,9 +155,16 @@ async def list_inspections(
     summary="Report counts against the producing services' own counts (differences expected: none)",
 )
 async def reconciliation(
-    ctx: ContextDep, caller: WilayaDep, start: FromQuery = None, end: ToQuery = None
+    ctx: ContextDep, caller: WilayaWideDep, start: FromQuery = None, end: ToQuery = None
 ) -> dict[str, Any]:
     period = _period(ctx, start, end, default_days=7)
-    check_scope(ctx, caller, None)
-    result = await reconcile(ctx.uow, queue_source(ctx.settings), period.start, period.end)
+    try:
+        result = await reconcile(ctx.uow, queue_source(ctx.settings), period.start, period.end)
+    except SourceUnavailable as error:  # found by the access matrix: it was a 500
+        raise Unavailable(
+            "source-unavailable",
+            "Le service producteur ne répond pas : le rapprochement est impossible pour "
+            "l'instant ; réessayez plus tard.",
+            "الخدمة المنتجة لا تستجيب: تتعذر المطابقة حاليًا؛ أعد المحاولة لاحقًا.",
+        ) from error
     return result.as_dict()
