@@ -10,9 +10,9 @@ starts the runtime's background work (relay, consumers).
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi import Path as PathParam
@@ -78,15 +78,25 @@ def health_router() -> APIRouter:
     return router
 
 
-#: FastAPI's native OpenTelemetry is off: the server span is `ServiceMiddleware`'s
-#: (it cost ~60 µs a request even unrecorded, bench/README.md); its HTTP metrics would
-#: repeat our Prometheus ones; its log records would carry validation errors, request
-#: bodies included.
+def _untraced(scope: MutableMapping[str, Any]) -> bool:
+    """Probes and scrapes make no spans (a trace every few seconds per replica)."""
+    path = str(scope.get("path", ""))
+    return path == "/metrics" or path.startswith("/health/")
+
+
+#: FastAPI's own OpenTelemetry makes the server span: it continues the caller's W3C
+#: ``traceparent`` and is named after the route template (``POST /establishments/
+#: {facility_id}/tickets``); its trace id is on every log line written under it
+#: (`sihha_kit.logs`) and stored with the request's events. Its per-operation spans
+#: (dependencies, serialisation) are off, and so are its metrics (ours are Prometheus,
+#: `sihha_kit.middleware`) and its log records (they would carry validation errors'
+#: input, request bodies with a NIN included). Cost per request: bench/tracing_bench.py.
 TELEMETRY: TelemetryConfig = {
-    "tracing": False,
+    "tracing": True,
     "operation_spans": False,
     "metrics": False,
     "logs": False,
+    "exclude": _untraced,
 }
 
 
