@@ -70,7 +70,8 @@ def test_keys_creates_the_files(tmp_path: Path, capsys: pytest.CaptureFixture[st
         "appointments-signing.json",
         "appointments-device.key",
     )
-    for name in (*secret, "jwks.json"):
+    assert json.loads((directory / "revoked.json").read_text()) == {"tokens": {}, "subjects": {}}
+    for name in (*secret, "jwks.json", "revoked.json"):
         assert (directory / name).is_file()
         assert f"wrote {directory / name}" in out
     for name in secret:
@@ -97,7 +98,8 @@ def test_keys_does_not_overwrite_without_force(
 
     assert main(["keys", "--dir", str(key_dir), "--force"]) == 0
     after = {p.name: p.read_bytes() for p in key_dir.iterdir()}
-    assert all(after[name] != before[name] for name in before)
+    assert all(after[name] != before[name] for name in before if name != "revoked.json")
+    assert after["revoked.json"] == before["revoked.json"], "--force revokes nothing anew"
     assert stat.S_IMODE(os.stat(key_dir / "jwks-private.json").st_mode) == 0o600
 
 

@@ -5,6 +5,7 @@
         - the development issuer's key set ``sihha-dev``: jwks-private.json (RSA-2048,
           mode 0600) and jwks.json (its public half, the key id an RFC 7638 thumbprint),
           which services trust by default;
+        - revoked.json, an empty revocation list (never replaced, even with --force);
         - pseudonym.key, the pseudonym HMAC key (32 random bytes as hex, mode 0600);
         - for each token-signing service (default: queue, appointments): its signing
           key set <name>-signing.json and its device-credential key <name>-device.key

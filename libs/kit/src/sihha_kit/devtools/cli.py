@@ -109,6 +109,10 @@ def _keys(args: argparse.Namespace) -> int:
     force: bool = args.force
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     status = _key_set(directory, force)
+    revocations = directory / REVOCATIONS_FILE
+    if not revocations.exists():
+        revocations.write_bytes(_json(revocations_document(Revocations())))
+        print(f"wrote {revocations} (an empty revocation list; `{PROG} revoke` adds to it)")
     _secret_file(directory / PSEUDONYM_KEY_FILE, force, "pseudonym HMAC key")
     for name in args.issuers or TOKEN_SIGNING_SERVICES:
         signing = directory / f"{name}{SIGNING_KEYS_SUFFIX}"
