@@ -256,3 +256,52 @@ async def test_the_tables_come_and_go_with_the_migration_helper(database: str) -
             assert names.all() == []
     finally:
         await engine.dispose()
+
+
+async def test_sihha_dev_enrols_a_terminal(
+    database: str, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from sihha_kit.auth import TrustedIssuer
+    from sihha_kit.devtools import main
+    from sihha_kit.testing.apps import serving
+
+    keys = tmp_path / "keys"
+    assert main(["keys", "--dir", str(keys)]) == 0
+    key = generate_private_key()
+    signer = TokenSigner([(key_id(key), key)], issuer="sihha-queue", grants=TERMINAL_ROLES)
+    service = Service(database, signer, TokenIssuer.from_directory(keys))
+    service.verifier.issuers.pop("sihha-dev")
+    trusted = IssuerKeys(TrustedIssuer(issuer="sihha-dev", jwks=str(keys / "jwks.json")))
+    service.verifier.trust(trusted)
+    service.verifier.load_now()
+    capsys.readouterr()
+    try:
+        async with serving(service.app) as base:
+            arguments = ["enrol", "--service", base, "--establishment", CLINIC, "--dir", str(keys)]
+            status = await asyncio.to_thread(main, [*arguments, "--role", "display"])
+            captured = capsys.readouterr()
+            assert status == 0, captured.err
+            code = captured.out.strip()
+            assert len(code) >= 16 and "terminal" in captured.err
+            claimed = await service.client.post(
+                "/auth/terminals/enrol", json={"enrolment_code": code}
+            )
+            assert claimed.status_code == 200
+
+            status = await asyncio.to_thread(main, [*arguments, "--role", "kiosk", "--claim"])
+            credential = capsys.readouterr().out.strip()
+            assert status == 0
+            issued = await service.client.post(
+                "/auth/terminal-token", json={"device_credential": credential}
+            )
+            caller = await service.verifier.verify(issued.json()["access_token"])
+            assert caller.roles == {Role.kiosk} and caller.establishments == {CLINIC}
+
+            with pytest.raises(SystemExit) as refused:  # not a terminal role
+                main([*arguments, "--role", "admin"])
+            assert refused.value.code == 2
+    finally:
+        await service.client.aclose()
+        await service.engine.dispose()
