@@ -26,6 +26,7 @@ lint:
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy libs/contracts/src libs/kit/src
+	$(UV) run --frozen lint-imports --no-cache --no-logo
 
 docs:  ## regenerate the event JSON Schemas and the AsyncAPI document
 	$(UV) run --frozen python -m sihha_contracts.export
