@@ -21,7 +21,7 @@ from sihha_kit import metrics
 from sihha_kit.auth import TokenVerifier, document_bearer_auth, install_verifier
 from sihha_kit.logs import configure_logging, get_logger
 from sihha_kit.middleware import ServiceMiddleware
-from sihha_kit.problems import install_problem_handlers
+from sihha_kit.problems import document_problems, install_problem_handlers
 from sihha_kit.responses import JSONResponse
 from sihha_kit.runtime import ServiceRuntime
 from sihha_kit.settings import ServiceSettings
@@ -121,6 +121,7 @@ def create_service_app(
     #: set by `sihha_kit.serve` for a service process; tests start many apps in one process
     app.state.settle_garbage_collector = False
     install_problem_handlers(app)
+    document_problems(app)
     app.add_middleware(
         ServiceMiddleware, service=settings.service_name, max_body_bytes=settings.max_body_bytes
     )
