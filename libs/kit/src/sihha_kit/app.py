@@ -43,7 +43,16 @@ def health_router() -> APIRouter:
     async def live() -> dict[str, str]:
         return {"status": "alive"}
 
-    @router.get("/health/ready", summary="Readiness: database reachable; broker state reported")
+    @router.get(
+        "/health/ready",
+        summary="Readiness: database reachable; broker state reported",
+        responses={
+            503: {
+                "description": "Not ready (the database is unreachable): the same report",
+                "content": {"application/json": {}},
+            }
+        },
+    )
     async def ready(request: Request) -> JSONResponse:
         runtime: ServiceRuntime = request.app.state.runtime
         report = await runtime.readiness()

@@ -262,7 +262,7 @@ async def fuzz_api(
     establishments: Sequence[str],
     path_values: Mapping[str, Sequence[str]] | None = None,
     exclude: Sequence[Exclusion] = (),
-    max_examples: int = 20,
+    max_examples: int = 30,
 ) -> FuzzReport:
     """Run schemathesis over every operation of `app`'s OpenAPI document (see the module
     docstring); `max_examples` requests at most per operation. The app is served on the
