@@ -27,7 +27,16 @@ INIT_SCRIPT = ROOT / "deploy/compose/postgres-init.sql"
 #: each service's HTTP port (its `<NAME>_HTTP_PORT` default, README.md)
 PORTS = {"queue": 8101, "appointments": 8102, "records": 8103, "emergency": 8104, "reporting": 8105}
 #: settings every service container is given, after its `<NAME>_` prefix
-REQUIRED = ("HTTP_HOST", "HTTP_PORT", "DATABASE_URL", "AMQP_URL", "JWT_PUBLIC_KEY_PATH")
+REQUIRED = (
+    "HTTP_HOST",
+    "HTTP_PORT",
+    "DATABASE_URL",
+    "AMQP_URL",
+    "JWT_PUBLIC_KEY_PATH",
+    "PSEUDONYM_KEY",
+    "OTLP_ENDPOINT",
+    "LOG_FORMAT",
+)
 
 
 def _run(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -105,6 +114,8 @@ def cross_check(doc: dict[str, Any]) -> list[str]:
         problems += [f"{name}: {prefix}{s} is not set" for s in REQUIRED if prefix + s not in env]
         port = str(PORTS[name])
         dockerfile = (ROOT / "services" / name / "Dockerfile").read_text(encoding="utf-8")
+        if env.get(prefix + "HTTP_HOST") != "0.0.0.0":
+            problems.append(f"{name}: {prefix}HTTP_HOST is not 0.0.0.0: unreachable from outside")
         if env.get(prefix + "HTTP_PORT") != port:
             problems.append(f"{name}: {prefix}HTTP_PORT is not {port}")
         if f"127.0.0.1:{port}:{port}" not in service.get("ports", []):
@@ -164,6 +175,10 @@ BROKEN: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
     "a missing setting": (
         lambda d: d["services"]["queue"]["environment"].pop("QUEUE_AMQP_URL"),
         "queue: QUEUE_AMQP_URL is not set",
+    ),
+    "a loopback host": (
+        lambda d: d["services"]["queue"]["environment"].update(QUEUE_HTTP_HOST="127.0.0.1"),
+        "queue: QUEUE_HTTP_HOST is not 0.0.0.0",
     ),
     "another port": (
         lambda d: d["services"]["queue"]["environment"].update(QUEUE_HTTP_PORT="8102"),
