@@ -58,8 +58,8 @@ def test_current_traceparent_is_what_the_w3c_propagator_writes() -> None:
 # -- the spans of a request, from the maintained instrumentations --------------------------
 
 import uuid  # noqa: E402
-from typing import Any  # noqa: E402
 from collections.abc import Awaitable, Callable  # noqa: E402
+from typing import Any  # noqa: E402
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402

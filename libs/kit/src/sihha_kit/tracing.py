@@ -110,7 +110,7 @@ def instrument_database() -> None:
         return
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
-    AsyncPGInstrumentor(capture_parameters=False).instrument()
+    AsyncPGInstrumentor(capture_parameters=False).instrument()  # type: ignore[no-untyped-call]
     _database_instrumented = True
 
 

@@ -50,12 +50,14 @@ from sihha_kit.auth.callers import Caller, ensure_establishment, ensure_wilaya_w
 from sihha_kit.auth.errors import AccessDenied, Unauthenticated
 from sihha_kit.auth.roles import Role
 from sihha_kit.auth.verification import TokenVerifier
+from sihha_kit.problems import declare_problems
 
 __all__ = [
     "Access",
     "Authorizer",
     "Scope",
     "access_of",
+    "bearer_security",
     "bearer_token",
     "document_bearer_auth",
     "install_verifier",
@@ -72,7 +74,9 @@ BEARER_SCHEME: Final = {
     "scheme": "bearer",
     "bearerFormat": "JWT",
     "description": "JWT signed with RS256 by a trusted issuer (`sihha-dev token` on a "
-    "developer machine; a terminal's from `POST /auth/terminal-token`).",
+    "developer machine; a terminal's from `POST /auth/terminal-token`). An operation's "
+    "security requirement lists the roles it admits: the caller's token must hold one of "
+    "them (none listed: any valid token).",
 }
 
 
@@ -227,9 +231,12 @@ def route_accesses(app: FastAPI) -> dict[tuple[str, str], Access | None]:
 
 
 def document_bearer_auth(app: FastAPI) -> None:
-    """Declare the bearer scheme in the app's OpenAPI document, and require it on every
-    operation whose caller dependency needs a token (the Authorize button of /docs keeps
-    working)."""
+    """Declare the bearer scheme in the app's OpenAPI document and, on every operation
+    whose caller dependency needs a token, require it with the roles the dependency
+    admits (OpenAPI 3.1 lets an HTTP scheme's requirement list role names: here the
+    caller must hold one of them) and declare its problems, 401 and 403. An operation that
+    declares its security itself (`bearer_security`) gets the problems too. The Authorize
+    button of /docs keeps working."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -243,8 +250,22 @@ def document_bearer_auth(app: FastAPI) -> None:
         for (method, path), access in route_accesses(app).items():
             operation = paths.get(path, {}).get(method.lower())
             if access is not None and operation is not None:
-                operation["security"] = [{"bearer": []}]
+                operation["security"] = [{"bearer": sorted(access.roles)}]
+        for operations in paths.values():
+            for operation in operations.values():
+                if any("bearer" in requirement for requirement in operation.get("security", ())):
+                    declare_problems(schema, operation, 401, 403)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def bearer_security(dependency: CallerDependency) -> list[dict[str, list[str]]]:
+    """The OpenAPI `security` of a route that calls an `Authorizer` dependency itself
+    instead of declaring it (`openapi_extra={"security": bearer_security(reception)}`).
+    Such a route's access is not readable from the app (`route_accesses` sees no caller
+    check): prefer declaring the dependency."""
+    access = getattr(dependency, "access", None)
+    roles = access.roles if isinstance(access, Access) else frozenset()
+    return [{"bearer": sorted(roles)}]

@@ -53,6 +53,7 @@ from sihha_kit.auth.roles import Role
 from sihha_kit.auth.schema import auth_revocations, auth_terminals
 from sihha_kit.auth.signing import TokenSigner
 from sihha_kit.errors import BadRequest, NotFound
+from sihha_kit.problems import problems
 
 __all__ = ["TERMINAL_SUBJECT_PREFIX", "TerminalEnrolment"]
 
@@ -396,6 +397,7 @@ class TerminalEnrolment:
             "/terminals/enrol",
             summary="A terminal claims its device credential with its one-time enrolment code "
             "(public)",
+            responses=problems(401),
         )
         async def claim_credential(body: ClaimIn) -> DeviceCredential:
             return await self.claim(body.enrolment_code)
@@ -404,6 +406,7 @@ class TerminalEnrolment:
             "/terminal-token",
             summary="A terminal exchanges its device credential for a short-lived access token "
             "(public)",
+            responses=problems(401),
         )
         async def terminal_token(body: TokenRequest) -> AccessToken:
             return await self.token(body.device_credential)
@@ -411,6 +414,7 @@ class TerminalEnrolment:
         @router.post(
             "/terminals/{terminal_id}/revoke",
             summary="Revoke a terminal: its credential and its current tokens stop working",
+            responses=problems(404),
         )
         async def revoke_terminal(terminal_id: uuid.UUID, caller: ItUnit) -> Terminal:
             return await self.revoke_terminal(terminal_id, caller)

@@ -117,10 +117,16 @@ def dev_auth_settings(dev_keys: Path, *, issuer: str | None = None) -> dict[str,
 
 
 @pytest.fixture(scope="session")
-def mint(dev_keys: Path) -> Callable[..., str]:
+def token_issuer(dev_keys: Path) -> TokenIssuer:
+    """Mints tokens the services under test accept (the run's development key set)."""
+    return TokenIssuer.from_directory(dev_keys)
+
+
+@pytest.fixture(scope="session")
+def mint(token_issuer: TokenIssuer) -> Callable[..., str]:
     """`mint(Role.receptionist, establishments=["31-PC-001"])` → a bearer token of the
     development issuer."""
-    issuer = TokenIssuer.from_directory(dev_keys)
+    issuer = token_issuer
 
     def make(
         *roles: Role,
