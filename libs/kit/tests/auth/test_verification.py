@@ -599,3 +599,41 @@ def test_wildcard_and_empty_are_not_establishments() -> None:
 async def test_wilaya_group_token_round_trip(issuer: TokenIssuer, verifier: TokenVerifier) -> None:
     caller = await verifier.verify(issuer.mint("dsp-oran", [Role.wilaya_group], ["*"]))
     ensure_establishment(caller, OTHER_CLINIC)
+
+
+async def test_a_key_set_is_fetched_from_its_issuer_s_url(
+    key: RSAPrivateKey, other_key: RSAPrivateKey
+) -> None:
+    from fastapi import FastAPI
+
+    from sihha_kit.auth import jwks_router
+    from sihha_kit.testing.apps import serving
+
+    appointments = TokenSigner(
+        [(key_id(other_key), other_key)], issuer="sihha-appointments", grants={Role.citizen}
+    )
+    app = FastAPI()
+    app.include_router(jwks_router(appointments))
+    citizen = appointments.issue(
+        "citizen:1", [Role.citizen], [], patient_key=PATIENT_KEY, ttl=timedelta(minutes=5)
+    )
+    async with serving(app) as base:
+        trusted = IssuerKeys(
+            TrustedIssuer(
+                issuer="sihha-appointments",
+                jwks=f"{base}/.well-known/jwks.json",
+                roles=frozenset({Role.citizen}),
+            )
+        )
+        verifier = _verifier(key)
+        verifier.trust(trusted)
+        verifier.load_now()  # a URL is not read at start-up: the service starts without it
+        assert trusted.keys == {}
+        # the first token naming an unknown key fetches the set
+        assert (await verifier.verify(citizen)).patient_key == PATIENT_KEY
+        assert list(trusted.keys) == [appointments.key_id]
+    # the issuer away: the keys already known are kept, the error is reported
+    await verifier.refresh()
+    assert list(trusted.keys) == [appointments.key_id] and trusted.error
+    assert verifier.status()["issuers"]["sihha-appointments"]["error"]
+    assert (await verifier.verify(citizen)).subject == "citizen:1"
