@@ -2,7 +2,8 @@
 
 One small service app — the kit's middleware (metrics, body limit), problem handlers,
 and a route that reads its path, parses a JSON body and runs one statement on
-PostgreSQL through asyncpg — is driven in process through ASGI, one request after
+PostgreSQL through a SQLAlchemy connection of the kit's engine (asyncpg underneath),
+as the services' repositories do — is driven in process through ASGI, one request after
 another (no network, no client in the figures), in three variants:
 
 - ``none``: no tracing at all (FastAPI's telemetry off, asyncpg not instrumented): the
@@ -30,17 +31,18 @@ import sys
 import time
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.config import BenchConfig
-from sihha_kit.db import asyncpg_dsn, drop_database, ensure_database
+from sihha_kit.db import create_engine, drop_database, ensure_database
 
 VARIANTS = ("none", "unrecorded", "recorded")
 BODY = json.dumps({"note": "x" * 40}).encode()
 
 
-def _app(variant: str, pool: asyncpg.Pool) -> FastAPI:
+def _app(variant: str, engine: AsyncEngine) -> FastAPI:
     from sihha_kit.app import TELEMETRY
     from sihha_kit.middleware import ServiceMiddleware
     from sihha_kit.problems import install_problem_handlers
@@ -52,7 +54,8 @@ def _app(variant: str, pool: asyncpg.Pool) -> FastAPI:
 
     @app.post("/establishments/{facility_id}/items", status_code=201)
     async def add(facility_id: str, body: dict[str, str], request: Request) -> dict[str, Any]:
-        value = await pool.fetchval("SELECT length($1::text)", body["note"])
+        async with engine.connect() as connection:
+            value = await connection.scalar(text("SELECT length(:note)"), {"note": body["note"]})
         return {"facility_id": facility_id, "length": value}
 
     return app
@@ -103,15 +106,15 @@ async def _child(variant: str, database_url: str, n: int) -> dict[str, float]:
             """Receives every ended span (so they are recorded) and keeps none."""
 
         configure_tracing("bench", "0", extra_processor=Drop() if variant == "recorded" else None)
-    pool = await asyncpg.create_pool(asyncpg_dsn(database_url), min_size=1, max_size=1)
+    engine = create_engine(database_url, pool_size=1)
     try:
-        app = _app(variant, pool)
+        app = _app(variant, engine)
         await _drive(app, 300)  # warm-up: imports, caches, prepared statement
         cpu, wall = time.process_time(), time.perf_counter()
         await _drive(app, n)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     finally:
-        await pool.close()
+        await engine.dispose()
     return {"cpu_us": cpu / n * 1e6, "wall_us": wall / n * 1e6}
 
 
