@@ -21,3 +21,7 @@ class QueueSettings(ServiceSettings):
     #: ticket opens `<public_base_url>/terminals/ticket/<id>`); None: the address the
     #: kiosk itself used, right only when the kiosk and the phones see the same one
     public_base_url: AnyHttpUrl | None = None
+    #: the establishments' Ed25519 keys that sign prescriptions (`<code>.pem` each)
+    prescription_keys_dir: Path = Path(".dev/keys/prescriptions")
+    #: create a missing establishment key on first use (development); off in production
+    prescription_keys_create: bool = True
