@@ -35,7 +35,11 @@ def test_the_excerpt_is_read_whole() -> None:
         "CETIRIZINE DICHLORHYDRATE",
         "ARTIZ",
     )
-    assert (first.form, first.dosage, first.packaging) == ("COMPRIME PELLICULE SECABLE", "10MG", "B/10")
+    assert (first.form, first.dosage, first.packaging) == (
+        "COMPRIME PELLICULE SECABLE",
+        "10MG",
+        "B/10",
+    )
     assert first.list_class is ListClass.LIST_II
     assert first.community and first.hospital and first.generic
     assert first.manufactured_locally is True

@@ -292,7 +292,7 @@ class Prescription(Aggregate):
 
     def cancel(self, reason: str, at: datetime) -> None:
         if self.status is not PrescriptionStatus.ACTIVE:
-            raise Conflict("prescription-not-cancellable", status=self.status.value)
+            raise Conflict("prescription-not-cancellable", current_status=self.status.value)
         self.status = PrescriptionStatus.CANCELLED
         self.cancelled_at = at
         self.cancel_reason = reason

@@ -186,7 +186,7 @@ async def _item(
     assert draft.code is not None
     products = await uow.nomenclature.products_with_code(edition_id, draft.code)
     if not products:
-        raise BadRequest("dci-code-not-in-edition", line=line_no, code=draft.code)
+        raise BadRequest("dci-code-not-in-edition", line=line_no, nomenclature_code=draft.code)
     strictest = max(products, key=lambda p: _STRICTNESS.index(p.list_class))
     return _item_of(CodedBy.DCI, strictest)
 
@@ -212,7 +212,7 @@ async def _ticket_in_service(
     if ticket is None or ticket.facility_id != facility_id:
         raise NotFound("ticket-not-found", ticket_id=str(ticket_id))
     if ticket.status not in {TicketStatus.IN_SERVICE, TicketStatus.COMPLETED}:
-        raise Conflict("prescription-ticket-not-served", status=ticket.status.value)
+        raise Conflict("prescription-ticket-not-served", current_status=ticket.status.value)
     return ticket.visit_id, ticket.patient_key
 
 
@@ -451,7 +451,7 @@ async def _dispensed_item(
             "substitution-not-equivalent",
             line=draft.line_no,
             prescribed_code=line.item.code,
-            code=product.code,
+            dispensed_code=product.code,
         )
     substituted = line.item.registration is not None and registration != line.item.registration
     return DispensedItem(
