@@ -48,7 +48,14 @@ def build_context(settings: QueueSettings, *, clock: Clock | None = None) -> Que
 
 
 def create_app(settings: QueueSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    from sihha_queue.entrypoints import http, http_admin, pages, pharmacy_http, prescriptions_http
+    from sihha_queue.entrypoints import (
+        http,
+        http_admin,
+        pages,
+        pharmacy_http,
+        prescription_pages,
+        prescriptions_http,
+    )
 
     settings = settings or QueueSettings()
     context = build_context(settings, clock=clock)
@@ -68,6 +75,7 @@ def create_app(settings: QueueSettings | None = None, *, clock: Clock | None = N
             pages.router,
             prescriptions_http.router,
             pharmacy_http.router,
+            prescription_pages.router,
         ],
         title="Sihha — file d'attente des polycliniques / طوابير العيادات متعددة الخدمات",
         description="Tickets, counters, routing and display boards of Oran's polyclinics.",

@@ -5,10 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sihha_kit.i18n import Catalogue
+from sihha_kit.i18n import N_, Catalogue
 from sihha_queue.domain.nomenclature import Product
 from sihha_queue.domain.prescription import Prescription
 from sihha_queue.domain.prescription_warnings import Warning
+
+#: the status of a prescription as people read it (`Prescription.state_at`)
+STATUS_TEXTS = {
+    "active": N_("prescription.status.active"),
+    "partially_dispensed": N_("prescription.status.partially_dispensed"),
+    "dispensed": N_("prescription.status.dispensed"),
+    "cancelled": N_("prescription.status.cancelled"),
+    "expired": N_("prescription.status.expired"),
+}
 
 
 def product_view(product: Product) -> dict[str, Any]:
