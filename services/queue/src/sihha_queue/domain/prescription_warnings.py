@@ -152,7 +152,9 @@ def parse_strength(dosage: str) -> Strength | None:
     """The strength a nomenclature DOSAGE states, where it is plain enough:
     ``500MG`` → (500,) per unit; ``325MG/37,5MG`` → (325, 37.5) per unit;
     ``2MG/5ML`` → (0.4,) per ml; ``10MG/ML`` → (10,) per ml. Anything else → None."""
-    text = re.sub(r"\(.*?\)", "", dosage.upper()).replace(",", ".").replace(" ", "")
+    text = (
+        re.sub(r"\(.*?\)", "", dosage.replace("µ", "U").upper()).replace(",", ".").replace(" ", "")
+    )
     if not text:
         return None
     tokens = [t for t in text.split("/") if t not in _UNIT_WORDS]

@@ -6,6 +6,8 @@
   var terminal = null;
   var code = null;
   var prescription = null;
+  // keys marked in service_layer/prescription_views.py (STATUS_TEXTS)
+  var STATUS_KEY = "prescription.status.";
 
   function $(id) { return document.getElementById(id); }
   function pharmacyPath() { return "/pharmacies/" + encodeURIComponent(terminal.facility); }
@@ -29,7 +31,7 @@
   function show(data) {
     prescription = data;
     $("ph-prescription").hidden = false;
-    $("ph-status").textContent = t("prescription.status." + data.status);
+    $("ph-status").textContent = t(STATUS_KEY + data.status);
     $("ph-status").className = "pill status-" + data.status;
     $("ph-meta").textContent = t("pharmacy.page.meta", {
       facility: data.facility_id,

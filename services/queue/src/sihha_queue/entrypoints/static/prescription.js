@@ -11,6 +11,8 @@
   var signed = null;       // the signed prescription
   var searchTimer = null;
   var searchSeq = 0;
+  // keys marked in adapters/prescription_pdf.py (LIST_TEXTS)
+  var LIST_KEY = "prescription.list.";
 
   function $(id) { return document.getElementById(id); }
   function facilityPath() { return "/establishments/" + encodeURIComponent(terminal.facility); }
@@ -73,7 +75,7 @@
   function addLine(line) {
     var node = $("rx-line-template").content.firstElementChild.cloneNode(true);
     node.querySelector(".rx-name").textContent = line.name;
-    node.querySelector(".rx-list").textContent = t("prescription.list." + line.list_class);
+    node.querySelector(".rx-list").textContent = t(LIST_KEY + line.list_class);
     node.querySelector(".rx-remove").addEventListener("click", function () {
       lines = lines.filter(function (l) { return l !== line; });
       node.remove();
