@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, select, text, update
 
 from sihha_contracts.events.queue import CodedBy, ListClass
 from sihha_kit.db import Executor
@@ -50,8 +50,8 @@ def search_terms(product: Product) -> set[str]:
     """The normalised prefixes a product is found by: its brand, its DCI, and every
     word-start of either (``CHLORHYDRATE DE TRAMADOL`` is found by ``TRAM``)."""
     terms: set[str] = set()
-    for text in (product.brand, product.dci):
-        words = normalise(text).split()
+    for written in (product.brand, product.dci):
+        words = normalise(written).split()
         for index, word in enumerate(words):
             if word not in _STOP_WORDS:
                 terms.add(" ".join(words[index:])[:200])
@@ -463,19 +463,51 @@ class PrescriptionRepository(Repository):
         )
         return [r.prescription_id for r in rows]
 
-    async def counts(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        """Per establishment: prescriptions issued, lines, cancelled, dispenses in
-        [start, end) — the figures reporting's reconciliation compares with."""
-        issued = await self.session.execute(
-            select(
-                prescriptions.c.facility_id,
-                func.count().label("issued"),
-                func.count().filter(prescriptions.c.status == "cancelled").label("cancelled"),
-            )
-            .where(prescriptions.c.issued_at >= start, prescriptions.c.issued_at < end)
-            .group_by(prescriptions.c.facility_id)
+    async def daily_counts(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Per establishment (the prescriber's) and Algiers day, in [start, end): the
+        prescriptions issued and their lines, the dispenses and the cancellations, each
+        on the day it happened — what reporting's projection counts from the events."""
+        result = await self.session.execute(
+            text(
+                """
+                WITH happened AS (
+                    SELECT p.facility_id, (p.issued_at AT TIME ZONE 'Africa/Algiers')::date AS day,
+                           1 AS issued, (SELECT count(*) FROM prescription_lines l
+                                         WHERE l.prescription_id = p.prescription_id) AS lines,
+                           0 AS dispenses, 0 AS cancelled
+                    FROM prescriptions p WHERE p.issued_at >= :start AND p.issued_at < :end
+                    UNION ALL
+                    SELECT p.facility_id, (d.dispensed_at AT TIME ZONE 'Africa/Algiers')::date,
+                           0, 0, 1, 0
+                    FROM prescription_dispenses d
+                    JOIN prescriptions p ON p.prescription_id = d.prescription_id
+                    WHERE d.dispensed_at >= :start AND d.dispensed_at < :end
+                    UNION ALL
+                    SELECT p.facility_id, (p.cancelled_at AT TIME ZONE 'Africa/Algiers')::date,
+                           0, 0, 0, 1
+                    FROM prescriptions p
+                    WHERE p.cancelled_at >= :start AND p.cancelled_at < :end
+                )
+                SELECT facility_id, day, sum(issued) AS prescriptions_issued,
+                       sum(lines) AS prescription_lines_issued,
+                       sum(dispenses) AS prescription_dispenses,
+                       sum(cancelled) AS prescriptions_cancelled
+                FROM happened GROUP BY facility_id, day ORDER BY facility_id, day
+                """
+            ),
+            {"start": start, "end": end},
         )
-        return [dict(r._mapping) for r in issued]
+        return [
+            {
+                "facility_id": r.facility_id,
+                "day": r.day.isoformat(),
+                "prescriptions_issued": int(r.prescriptions_issued),
+                "prescription_lines_issued": int(r.prescription_lines_issued),
+                "prescription_dispenses": int(r.prescription_dispenses),
+                "prescriptions_cancelled": int(r.prescriptions_cancelled),
+            }
+            for r in result
+        ]
 
 
 def _line_row(prescription_id: UUID, line: PrescriptionLine) -> dict[str, Any]:

@@ -12,6 +12,7 @@ Who may do what:
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -19,13 +20,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from sihha_kit.auth import Caller, Role, ensure_establishment
-from sihha_kit.errors import NotFound
+from sihha_kit.clock import ALGIERS
+from sihha_kit.errors import BadRequest, NotFound
 from sihha_kit.i18n import as_language
 from sihha_kit.problems import catalogue_of, language_of
 from sihha_kit.responses import JSONResponse
 from sihha_queue.adapters.prescription_fhir import prescription_bundle
 from sihha_queue.adapters.prescription_pdf import render_prescription
-from sihha_queue.entrypoints.deps import ContextDep, FacilityPath, require
+from sihha_queue.entrypoints.deps import ContextDep, FacilityPath, MonitorDep, require
 from sihha_queue.entrypoints.prescription_schemas import (
     CancelPrescriptionRequest,
     NomenclatureCode,
@@ -329,3 +331,25 @@ async def visit_prescriptions(
             if p is not None and p.facility_id == facility_id
         ]
     )
+
+
+@router.get(
+    "/counts/prescriptions",
+    tags=["counts"],
+    summary="Per establishment and Algiers day, from this service's own records: prescriptions "
+    "issued and their lines, dispenses, cancellations (reporting's reconciliation)",
+    responses=problems(s422="An impossible period"),
+)
+async def prescription_counts(
+    ctx: ContextDep,
+    caller: MonitorDep,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+) -> JSONResponse:
+    if end < start or end - start > timedelta(days=366):
+        raise BadRequest("prescription-counts-period", start=start.isoformat(), end=end.isoformat())
+    begin = datetime.combine(start, time(0), ALGIERS)
+    finish = datetime.combine(end + timedelta(days=1), time(0), ALGIERS)
+    async with ctx.uow() as uow:
+        rows = await uow.prescriptions.daily_counts(begin, finish)
+    return JSONResponse(rows)
