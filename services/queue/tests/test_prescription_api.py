@@ -588,3 +588,45 @@ async def test_search_as_you_type_ignores_accents_and_case(clinic: Clinic) -> No
         "/nomenclature/codes/03 B 005/products", headers=clinic.pharmacist
     )
     assert {"DOLI-BIEN", "DOLYC"} <= {p["brand"] for p in brands.json()["products"]}
+
+
+async def test_the_service_counts_its_prescriptions_for_reconciliation(
+    clinic: Clinic, mint: Callable[..., str]
+) -> None:
+    ticket = await clinic.served_ticket()
+    kept = await clinic.prescribe(ticket, [line(DOLI_BIEN), line(DOLEX)])
+    dropped = await clinic.prescribe(ticket, [line(DOLI_BIEN)])
+    await clinic.dispense(kept["code"], [{"line_no": 1, "quantity": 1}])
+    await clinic.dispense(kept["code"], [{"line_no": 2, "quantity": 1}])
+    await clinic.client.post(
+        f"/establishments/{CLINIC}/prescriptions/{dropped['prescription_id']}/cancel",
+        json={"reason": "issued_in_error"},
+        headers=clinic.doctor,
+    )
+    it_unit = bearer(mint(Role.it_unit, establishments=["*"]))
+    counts = await clinic.client.get(
+        "/counts/prescriptions", params={"from": "2026-11-25", "to": "2026-11-25"}, headers=it_unit
+    )
+    assert counts.status_code == 200, counts.text
+    assert counts.json() == [
+        {
+            "facility_id": CLINIC,
+            "day": "2026-11-25",
+            "prescriptions_issued": 2,
+            "prescription_lines_issued": 3,
+            "prescription_dispenses": 2,
+            "prescriptions_cancelled": 1,
+        }
+    ]
+    # the same figures as the events the service sent
+    assert len(await outbox(clinic.context, "queue.prescription.dispensed")) == 2
+    refused = await clinic.client.get(
+        "/counts/prescriptions", params={"from": "2026-11-25", "to": "2026-11-01"}, headers=it_unit
+    )
+    assert refused.status_code == 422 and refused.json()["code"] == "prescription-counts-period"
+    denied = await clinic.client.get(
+        "/counts/prescriptions",
+        params={"from": "2026-11-25", "to": "2026-11-25"},
+        headers=clinic.doctor,
+    )
+    assert denied.status_code == 403
