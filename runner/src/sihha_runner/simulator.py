@@ -22,6 +22,7 @@ import httpx
 
 from sihha_kit.auth import Role, TokenIssuer
 from sihha_kit.clock import ALGIERS, Clock
+from sihha_runner.prescription_traffic import PrescriptionTraffic
 from sihha_runner.traffic import Patient
 
 #: counters staffed per service (the registry loader creates two per service)
@@ -89,6 +90,8 @@ class Day:
             for c in clinics
         }
         self.client: httpx.AsyncClient | None = None
+        #: consultations' prescriptions and pharmacies' dispensing (`prescription_traffic`)
+        self.prescriptions: PrescriptionTraffic | None = PrescriptionTraffic(issuer, seed)
         # tickets known to wait per (clinic, service): counters sleep until there is one,
         # instead of polling the service (a real counter agent looks at the screen)
         self.waiting: dict[tuple[str, str], asyncio.Semaphore] = {}
@@ -209,6 +212,10 @@ class Day:
                 continue
             await self.wait(0.5)  # the patient walks to the counter
             await self.post(f"{ticket_path}/start", token)
+            if self.prescriptions is not None:  # the doctor writes the prescription
+                await self.prescriptions.after_consultation(
+                    self.post, clinic, service, ticket["ticket_id"], token, self.clock()
+                )
             minutes = visit.patient.service_minutes[
                 min(visit.step, len(visit.patient.service_minutes) - 1)
             ]
@@ -254,6 +261,10 @@ class Day:
             self.client = client
             actors = [self.arrivals(), self.clock_ticker()]
             actors += [self.heartbeats(c) for c in self.clinics]
+            if self.prescriptions is not None:
+                actors.append(
+                    self.prescriptions.pharmacy(self.post, self.until, self.closes, self.clock)
+                )
             actors += [
                 self.counter(c, s, n)
                 for c in self.clinics

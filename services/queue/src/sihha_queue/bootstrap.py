@@ -67,6 +67,15 @@ def create_app(settings: QueueSettings | None = None, *, clock: Clock | None = N
             await uow.commit()
         await context.directory.reload()
 
+    async def seed_nomenclature() -> None:
+        from sihha_queue.adapters.nomenclature_import import excerpt_bytes
+        from sihha_queue.service_layer.prescriptions import import_nomenclature
+
+        async with context.uow() as uow:
+            current = await uow.nomenclature.current_edition()
+        if current is None and settings.nomenclature_seed_excerpt:
+            await import_nomenclature(context.uow(), excerpt_bytes(), context.clock())
+
     app = create_service_app(
         context.runtime,
         [
@@ -79,7 +88,7 @@ def create_app(settings: QueueSettings | None = None, *, clock: Clock | None = N
         ],
         title="Sihha — file d'attente des polycliniques / طوابير العيادات متعددة الخدمات",
         description="Tickets, counters, routing and display boards of Oran's polyclinics.",
-        on_startup=[load_establishments],
+        on_startup=[load_establishments, seed_nomenclature],
         catalogue=Catalogue.of("sihha_queue"),
     )
     install_auth(app, settings)

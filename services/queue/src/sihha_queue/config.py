@@ -25,3 +25,7 @@ class QueueSettings(ServiceSettings):
     prescription_keys_dir: Path = Path(".dev/keys/prescriptions")
     #: create a missing establishment key on first use (development); off in production
     prescription_keys_create: bool = True
+    #: import the shipped excerpt of the June 2026 nomenclature at start-up when no
+    #: edition is imported yet (so that a new installation can prescribe at once; the IT
+    #: unit imports the full file with `python -m sihha_queue.adapters.nomenclature_import`)
+    nomenclature_seed_excerpt: bool = True
