@@ -60,6 +60,8 @@ class PrescriptionTraffic:
         }
         self.stats = PrescriptionStats()
         self.pending: asyncio.Queue[tuple[datetime, str]] = asyncio.Queue()
+        #: set once the consultations are over: the pharmacies then serve what is left
+        self.day_over = asyncio.Event()
 
     async def after_consultation(
         self,
@@ -121,9 +123,10 @@ class PrescriptionTraffic:
         clock: Callable[[], datetime],
     ) -> None:
         """The wilaya's pharmacies: each prescription is presented once, at its time (at
-        the latest when the polyclinics close, so that the day's report has it)."""
+        the latest when the polyclinics close, so that the day's report has it), until
+        `day_over` is set and nothing is left to present."""
         visits: list[asyncio.Task[None]] = []
-        while clock() < closes or not self.pending.empty():
+        while not self.day_over.is_set() or not self.pending.empty():
             try:
                 due, code = await asyncio.wait_for(self.pending.get(), timeout=1.0)
             except TimeoutError:

@@ -261,10 +261,13 @@ class Day:
             self.client = client
             actors = [self.arrivals(), self.clock_ticker()]
             actors += [self.heartbeats(c) for c in self.clinics]
-            if self.prescriptions is not None:
-                actors.append(
+            pharmacies = (
+                asyncio.create_task(
                     self.prescriptions.pharmacy(self.post, self.until, self.closes, self.clock)
                 )
+                if self.prescriptions is not None
+                else None
+            )
             actors += [
                 self.counter(c, s, n)
                 for c in self.clinics
@@ -272,5 +275,8 @@ class Day:
                 for n in range(1, STAFFED_COUNTERS.get(s, 1) + 1)
             ]
             await asyncio.gather(*actors, *(extra or []))
+            if pharmacies is not None and self.prescriptions is not None:
+                self.prescriptions.day_over.set()  # the last consultations' too
+                await pharmacies
             self.client = None
         return self.stats
