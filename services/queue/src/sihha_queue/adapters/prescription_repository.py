@@ -172,6 +172,28 @@ class NomenclatureRepository(Repository):
         ).first()
         return _product(row) if row else None
 
+    async def products_named(
+        self, edition_id: int, registrations: Sequence[str], codes: Sequence[str]
+    ) -> tuple[dict[str, Product], dict[str, list[Product]]]:
+        """In one query: the products with these registration numbers, and every product of
+        these codes (a prescription's lines are resolved together)."""
+        rows = await self.session.execute(
+            select(nomenclature_products).where(
+                nomenclature_products.c.edition_id == edition_id,
+                nomenclature_products.c.registration.in_(list(registrations))
+                | nomenclature_products.c.code.in_(list(codes)),
+            )
+        )
+        by_registration: dict[str, Product] = {}
+        by_code: dict[str, list[Product]] = {}
+        wanted_codes = set(codes)
+        for row in rows:
+            product = _product(row)
+            by_registration[product.registration] = product
+            if product.code in wanted_codes:
+                by_code.setdefault(product.code, []).append(product)
+        return by_registration, by_code
+
     async def products_with_code(self, edition_id: int, code: str) -> list[Product]:
         rows = await self.session.execute(
             select(nomenclature_products)

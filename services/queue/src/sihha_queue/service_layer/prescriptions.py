@@ -169,26 +169,39 @@ class Checked:
 _STRICTNESS = [ListClass.NONE, ListClass.LIST_II, ListClass.LIST_I, ListClass.NARCOTIC]
 
 
-async def _item(
-    uow: QueueUnitOfWork, edition_id: int, line_no: int, draft: LineDraft
-) -> PrescribedItem:
-    if (draft.registration is None) == (draft.code is None):
-        raise BadRequest("prescription-line-coding", line=line_no)
-    if draft.registration is not None:
-        product = await uow.nomenclature.product(edition_id, draft.registration)
-        if product is None:
-            if await uow.nomenclature.known_in_earlier_edition(edition_id, draft.registration):
-                raise BadRequest("product-withdrawn", line=line_no, registration=draft.registration)
-            raise BadRequest(
-                "product-not-in-edition", line=line_no, registration=draft.registration
-            )
-        return _item_of(CodedBy.PRODUCT, product)
-    assert draft.code is not None
-    products = await uow.nomenclature.products_with_code(edition_id, draft.code)
-    if not products:
-        raise BadRequest("dci-code-not-in-edition", line=line_no, nomenclature_code=draft.code)
-    strictest = max(products, key=lambda p: _STRICTNESS.index(p.list_class))
-    return _item_of(CodedBy.DCI, strictest)
+async def _items(
+    uow: QueueUnitOfWork, edition_id: int, drafts: Sequence[LineDraft]
+) -> list[PrescribedItem]:
+    """What each line prescribes, from the edition (one query for all the lines)."""
+    for line_no, draft in enumerate(drafts, start=1):
+        if (draft.registration is None) == (draft.code is None):
+            raise BadRequest("prescription-line-coding", line=line_no)
+    by_registration, by_code = await uow.nomenclature.products_named(
+        edition_id,
+        [d.registration for d in drafts if d.registration is not None],
+        [d.code for d in drafts if d.code is not None],
+    )
+    items: list[PrescribedItem] = []
+    for line_no, draft in enumerate(drafts, start=1):
+        if draft.registration is not None:
+            product = by_registration.get(draft.registration)
+            if product is None:
+                if await uow.nomenclature.known_in_earlier_edition(edition_id, draft.registration):
+                    raise BadRequest(
+                        "product-withdrawn", line=line_no, registration=draft.registration
+                    )
+                raise BadRequest(
+                    "product-not-in-edition", line=line_no, registration=draft.registration
+                )
+            items.append(_item_of(CodedBy.PRODUCT, product))
+            continue
+        assert draft.code is not None
+        products = by_code.get(draft.code)
+        if not products:
+            raise BadRequest("dci-code-not-in-edition", line=line_no, nomenclature_code=draft.code)
+        strictest = max(products, key=lambda p: _STRICTNESS.index(p.list_class))
+        items.append(_item_of(CodedBy.DCI, strictest))
+    return items
 
 
 def _item_of(coded_by: CodedBy, product: Product) -> PrescribedItem:
@@ -229,11 +242,12 @@ async def check(
     visit_id, patient_key = await _ticket_in_service(uow, command.facility_id, command.ticket_id)
     edition_id = await current_edition_id(uow)
     roles = frozenset(role.value for role in caller.roles)
-    lines: list[PrescriptionLine] = []
     for line_no, draft in enumerate(command.lines, start=1):
         if draft.quantity < 1:
             raise BadRequest("quantity-not-positive", line=line_no, quantity=draft.quantity)
-        item = await _item(uow, edition_id, line_no, draft)
+    items = await _items(uow, edition_id, command.lines)
+    lines: list[PrescriptionLine] = []
+    for line_no, (draft, item) in enumerate(zip(command.lines, items, strict=True), start=1):
         check_line(
             rules,
             line_no=line_no,
