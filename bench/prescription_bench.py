@@ -105,11 +105,11 @@ async def main() -> None:
 
 
 FIVE_LINES = [
-    ("318/03 B 005/16/23", "1", "tablet", 3),  # paracetamol 500 mg
-    ("235/03 B 026/16/25", "1", "tablet", 2),  # paracetamol/codeine: duplicate + interaction
-    ("352/01 A 003/06/22", "1", "tablet", 1),  # cetirizine
-    ("470/04 B 010/20/25", "1", "tablet", 3),  # ibuprofen
-    ("268/03 F 047/12/22", "1", "capsule", 2),  # tramadol
+    ("318/03 B 005/16/23", 1, "tablet", 3),  # paracetamol 500 mg
+    ("235/03 B 026/16/25", 1, "tablet", 2),  # paracetamol/codeine: duplicate + interaction
+    ("352/01 A 003/06/22", 1, "tablet", 1),  # cetirizine
+    ("470/04 B 010/20/25", 1, "tablet", 3),  # ibuprofen
+    ("268/03 F 047/12/22", 1, "capsule", 2),  # tramadol
 ]
 
 

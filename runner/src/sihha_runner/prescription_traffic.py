@@ -29,15 +29,15 @@ PRESCRIBING = {"MG": 0.7, "PED": 0.6}
 PHARMACIES = tuple(f"31-OFF-{n:04d}" for n in range(1, 6))
 #: (registration, dose, unit, per day, days, packs) of the excerpt (community products)
 COMMON = (
-    ("318/03 B 005/16/23", "1", "tablet", 3, 5, 1),  # paracetamol 500 mg (DOLI-BIEN)
-    ("268/03 B 005/06/21", "1", "tablet", 3, 5, 1),  # paracetamol 500 mg (DOLYC)
-    ("470/04 B 010/20/25", "1", "tablet", 3, 5, 1),  # ibuprofen 400 mg (ADFEN)
-    ("352/01 A 003/06/22", "1", "tablet", 1, 10, 1),  # cetirizine 10 mg (ARTIZ)
-    ("268/03 F 047/12/22", "1", "capsule", 2, 5, 1),  # tramadol 50 mg (DOLEX), Liste I
+    ("318/03 B 005/16/23", 1, "tablet", 3, 5, 1),  # paracetamol 500 mg (DOLI-BIEN)
+    ("268/03 B 005/06/21", 1, "tablet", 3, 5, 1),  # paracetamol 500 mg (DOLYC)
+    ("470/04 B 010/20/25", 1, "tablet", 3, 5, 1),  # ibuprofen 400 mg (ADFEN)
+    ("352/01 A 003/06/22", 1, "tablet", 1, 10, 1),  # cetirizine 10 mg (ARTIZ)
+    ("268/03 F 047/12/22", 1, "capsule", 2, 5, 1),  # tramadol 50 mg (DOLEX), Liste I
 )
 DUPLICATE = (
-    ("318/03 B 005/16/23", "1", "tablet", 3, 5, 1),  # paracetamol 500 mg
-    ("235/03 B 026/16/25", "1", "tablet", 2, 5, 1),  # paracetamol/codeine (COEXPANDOL)
+    ("318/03 B 005/16/23", 1, "tablet", 3, 5, 1),  # paracetamol 500 mg
+    ("235/03 B 026/16/25", 1, "tablet", 2, 5, 1),  # paracetamol/codeine (COEXPANDOL)
 )
 OVERRIDE_REASON = "bénéfice attendu supérieur au risque, patient informé"
 

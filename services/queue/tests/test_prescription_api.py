@@ -52,7 +52,7 @@ ADFEN = "470/04 B 010/20/25"  # ibuprofen 400 mg, another code
 
 def line(registration: str | None = None, code: str | None = None, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "dose": "1",
+        "dose": 1,
         "dose_unit": "tablet",
         "route": "oral",
         "frequency_per_day": 3,
@@ -164,10 +164,10 @@ async def test_a_doctor_signs_with_warnings_overridden_and_a_pharmacy_dispenses(
 ) -> None:
     ticket = await clinic.served_ticket(nin=NIN)
     lines = [
-        line(DOLI_BIEN, dose="2", frequency_per_day=4),  # paracetamol 4 g a day
-        line(COEXPANDOL, dose="2", frequency_per_day=3),  # + 2.4 g paracetamol, codeine
-        line(DOLEX, dose="1", frequency_per_day=2, instructions="au coucher"),  # tramadol
-        line(BUPRENAL, dose="1", dose_unit="ml", route="intramuscular", frequency_per_day=1),
+        line(DOLI_BIEN, dose=2, frequency_per_day=4),  # paracetamol 4 g a day
+        line(COEXPANDOL, dose=2, frequency_per_day=3),  # + 2.4 g paracetamol, codeine
+        line(DOLEX, dose=1, frequency_per_day=2, instructions="au coucher"),  # tramadol
+        line(BUPRENAL, dose=1, dose_unit="ml", route="intramuscular", frequency_per_day=1),
     ]
     checked = await clinic.client.post(
         f"/establishments/{CLINIC}/prescriptions/check",
@@ -409,7 +409,7 @@ async def test_two_pharmacies_at_the_same_moment_never_exceed_the_quantity(clini
 
 async def test_rules_of_the_lists_and_bad_input_are_refused(clinic: Clinic) -> None:
     ticket = await clinic.served_ticket()
-    narcotic = line(SKENAN, dose="1", dose_unit="capsule", frequency_per_day=2)
+    narcotic = line(SKENAN, dose=1, dose_unit="capsule", frequency_per_day=2)
 
     async def refused(
         lines: list[dict[str, Any]], status: int, problem: str, **extra: Any

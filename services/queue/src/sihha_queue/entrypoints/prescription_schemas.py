@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from sihha_kit.problems import problem_documentation
 from sihha_queue.domain.prescription import Route
 from sihha_queue.domain.prescription_warnings import DoseUnit
 
@@ -33,7 +33,7 @@ class LineRequest(Strict):
 
     registration: Registration | None = None
     code: NomenclatureCode | None = None
-    dose: Decimal = Field(gt=0, le=100000, max_digits=12, decimal_places=4, examples=["1"])
+    dose: float = Field(gt=0, le=100000, examples=[1, 0.5], description="One dose, in `dose_unit`")
     dose_unit: DoseUnit
     route: Route
     frequency_per_day: int = Field(ge=1, le=24, description="Doses a day")
@@ -87,28 +87,9 @@ class DispenseRequest(Strict):
     items: list[DispenseItemRequest] = Field(min_length=1, max_length=20)
 
 
-_PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "code": {"type": "string"},
-        "detail": {"type": "string"},
-        "detail_fr": {"type": "string"},
-        "detail_ar": {"type": "string"},
-        "instance": {"type": "string"},
-    },
-    "required": ["type", "title", "status", "code", "detail_fr", "detail_ar"],
-}
-
-
 def problems(**statuses: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for problem+json answers: ``problems(s404="…", s422="…")``."""
+    """OpenAPI `responses` for the problems a route raises itself, each with what it means
+    here: ``problems(s404="…", s422="…")`` (the kit's shared Problem schema)."""
     return {
-        int(key[1:]): {
-            "description": text,
-            "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}},
-        }
-        for key, text in statuses.items()
+        int(key[1:]): problem_documentation(int(key[1:]), text) for key, text in statuses.items()
     }

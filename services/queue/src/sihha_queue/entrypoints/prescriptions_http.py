@@ -13,6 +13,7 @@ Who may do what:
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -72,7 +73,8 @@ def _command(facility_id: str, body: PrescriptionRequest) -> service.WritePrescr
             service.LineDraft(
                 registration=line.registration,
                 code=line.code,
-                dose=line.dose,
+                # 4 decimal places, as the line stores it
+                dose=Decimal(str(round(line.dose, 4))).normalize(),
                 dose_unit=line.dose_unit,
                 route=line.route,
                 frequency_per_day=line.frequency_per_day,

@@ -111,7 +111,7 @@
       overrides: overrides,
       lines: lines.map(function (line) {
         var out = {
-          dose: value(line, ".rx-dose") || "0",
+          dose: parseFloat(value(line, ".rx-dose")) || 0,
           dose_unit: value(line, ".rx-unit"),
           route: value(line, ".rx-route"),
           frequency_per_day: number(line, ".rx-per-day"),
