@@ -3,6 +3,8 @@ refused with its line and reason; substances; what changed between editions."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from sihha_contracts.events.queue import ListClass
@@ -161,3 +163,35 @@ def test_changes_between_editions() -> None:
     relisted = after[2]
     after[2] = type(relisted)(**{**relisted.__dict__, "list_class": ListClass.NARCOTIC})
     assert relisted.product_key in compare_editions(before, after).relisted
+
+
+@pytest.mark.integration
+async def test_the_command_line_imports_a_file_or_refuses_it_with_its_line(
+    make_database: Any, tmp_path: Any
+) -> None:
+    import asyncio
+    import json
+    import os
+    import sys
+
+    url = await make_database("queue")
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(excerpt_bytes().replace(b";LISTE II;HOP", b";LISTE 9;HOP", 1))
+    env = {**os.environ, "QUEUE_DATABASE_URL": url}
+
+    async def run(*args: str) -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "sihha_queue.nomenclature_cli", *args,
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(process.communicate(), 120)
+        return process.returncode or 0, out.decode()
+
+    status, out = await run(str(broken))
+    assert status == 2
+    refused = json.loads(out)
+    assert refused["refused"] == "nomenclature-file-invalid"
+    assert (refused["line"], refused["reason"]) == (15, "bad-list")
+    status, out = await run("--excerpt")
+    assert status == 0, out
+    assert json.loads(out)["products"] == 386

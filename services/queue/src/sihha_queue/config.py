@@ -27,5 +27,5 @@ class QueueSettings(ServiceSettings):
     prescription_keys_create: bool = True
     #: import the shipped excerpt of the June 2026 nomenclature at start-up when no
     #: edition is imported yet (so that a new installation can prescribe at once; the IT
-    #: unit imports the full file with `python -m sihha_queue.adapters.nomenclature_import`)
+    #: unit imports the full file with `python -m sihha_queue.nomenclature_cli`)
     nomenclature_seed_excerpt: bool = True

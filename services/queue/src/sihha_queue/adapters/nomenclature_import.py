@@ -1,11 +1,7 @@
-"""Import a file of the national nomenclature into the queue service's database.
+"""Files of the national nomenclature: the shipped excerpt and synthetic full-size ones.
 
-    python -m sihha_queue.adapters.nomenclature_import FILE [--published-on YYYY-MM-DD]
-    python -m sihha_queue.adapters.nomenclature_import --excerpt     # the shipped excerpt
-
-Settings come from the ``QUEUE_*`` variables (the database). The file is taken whole
-or refused with its line and reason (exit status 2); the same file twice is imported
-once. Prints the edition and what changed since the previous one, as JSON.
+(Importing a file is `service_layer.prescriptions.import_nomenclature`; from the
+command line, `python -m sihha_queue.nomenclature_cli`.)
 
 ``sihha_queue/data/nomenclature-dz-2026-06.excerpt.csv`` is a verbatim excerpt of the
 ministry's June 2026 edition (386 products), kept as reference and test data.
@@ -15,14 +11,7 @@ benchmarks and the demo (the real file has ~5,000 products).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
-import sys
-from datetime import date, datetime
 from importlib import resources
-from pathlib import Path
-from typing import Any
 
 EXCERPT = "nomenclature-dz-2026-06.excerpt.csv"
 
@@ -61,52 +50,3 @@ def synthetic_edition(
         base[0] = str(n + 1)
         out.append(";".join(base))
     return ("\r\n".join(out) + "\r\n").encode("utf-8")
-
-
-async def run(data: bytes, published_on: date | None) -> dict[str, Any]:
-    from sihha_queue.bootstrap import build_context
-    from sihha_queue.config import QueueSettings
-    from sihha_queue.service_layer.prescriptions import import_nomenclature
-
-    settings = QueueSettings()
-    context = build_context(settings)
-    await context.runtime.prepare()
-    try:
-        report = await import_nomenclature(
-            context.uow(), data, datetime.now().astimezone(), published_on=published_on
-        )
-    finally:
-        await context.runtime.engine.dispose()
-    return {
-        "edition_id": report.edition_id,
-        "published_on": str(report.published_on),
-        "products": report.product_count,
-        "already_imported": report.already_imported,
-        "changes": report.changes.as_dict() if report.changes else None,
-    }
-
-
-def main(argv: list[str] | None = None) -> int:
-    from sihha_queue.domain.nomenclature import NomenclatureFileError  # noqa: F401
-
-    parser = argparse.ArgumentParser(prog="python -m sihha_queue.adapters.nomenclature_import")
-    parser.add_argument("file", nargs="?", type=Path)
-    parser.add_argument("--excerpt", action="store_true", help="import the shipped excerpt")
-    parser.add_argument("--published-on", type=date.fromisoformat, default=None)
-    args = parser.parse_args(argv)
-    if not args.excerpt and args.file is None:
-        parser.error("give a FILE or --excerpt")
-    data = excerpt_bytes() if args.excerpt else args.file.read_bytes()
-    from sihha_kit.errors import DomainProblem
-
-    try:
-        result = asyncio.run(run(data, args.published_on))
-    except DomainProblem as problem:
-        print(json.dumps({"refused": problem.code, **problem.extra}, ensure_ascii=False))
-        return 2
-    print(json.dumps(result, ensure_ascii=False, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

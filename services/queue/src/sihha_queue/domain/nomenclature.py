@@ -1,7 +1,7 @@
 """The national nomenclature of pharmaceutical products, as the ministry publishes it.
 
 Pure domain: it reads the text of the published file and compares editions; the
-database adapter (`adapters.nomenclature_import`) stores what this module returns.
+service layer (`service_layer.prescriptions.import_nomenclature`) stores what this module returns.
 
 The file (``NOMENCLATURE NATIONALE DES PRODUITS PHARMACEUTIQUES A USAGE DE LA MEDECINE
 HUMAINE AU <date>``, Ministry of the Pharmaceutical Industry) is semicolon-separated
