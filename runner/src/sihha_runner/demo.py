@@ -183,6 +183,12 @@ async def run_day(
 
     extra = [outage()] if args.outage_seconds > 0 else []
     stats = await day.run(extra)
+    if day.prescriptions is not None:
+        rx = day.prescriptions.stats
+        progress.note(
+            f"prescriptions: {rx.issued} signed ({rx.with_override} with a warning overridden), "
+            f"{rx.dispensed_full} dispensed in full, {rx.dispensed_partial} in part"
+        )
     return {"stats": stats, "operating": operating, "inspections": inspections, "group": group}
 
 

@@ -48,6 +48,22 @@ def render_daily(report: dict[str, Any], reconciliation: dict[str, Any], stats: 
             o=totals.get("routed", "—"),
         )
     )
+    prescribed = report.get("prescriptions") or []
+    if prescribed:
+        issued = sum(r.get("issued", 0) for r in prescribed)
+        top = ", ".join(
+            t["substance"] for t in (report.get("prescription_top_substances") or [])[:3]
+        )
+        lines.append(
+            " Ordonnances / الوصفات:  émises {i}  délivrées {d} (en entier {f})  "
+            "signées malgré une alerte {o}  DCI en tête : {top}".format(
+                i=issued,
+                d=sum(r.get("dispensed", 0) for r in prescribed),
+                f=sum(r.get("fully_dispensed", 0) for r in prescribed),
+                o=sum(r.get("issued_with_override", 0) for r in prescribed),
+                top=top or "—",
+            )
+        )
     lines.append("")
     lines.append(
         f" {'établissement':<34}{'tickets':>8}{'servis':>8}{'absents':>8}"

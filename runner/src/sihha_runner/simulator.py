@@ -23,6 +23,7 @@ import httpx
 from sihha_kit.auth import Role
 from sihha_kit.clock import ALGIERS, Clock
 from sihha_kit.devtools import TokenIssuer
+from sihha_runner.prescription_traffic import PrescriptionTraffic
 from sihha_runner.traffic import Patient
 
 #: counters staffed per service (the registry loader creates two per service)
@@ -90,6 +91,8 @@ class Day:
             for c in clinics
         }
         self.client: httpx.AsyncClient | None = None
+        #: consultations' prescriptions and pharmacies' dispensing (`prescription_traffic`)
+        self.prescriptions: PrescriptionTraffic | None = PrescriptionTraffic(issuer, seed)
         # tickets known to wait per (clinic, service): counters sleep until there is one,
         # instead of polling the service (a real counter agent looks at the screen)
         self.waiting: dict[tuple[str, str], asyncio.Semaphore] = {}
@@ -210,6 +213,10 @@ class Day:
                 continue
             await self.wait(0.5)  # the patient walks to the counter
             await self.post(f"{ticket_path}/start", token)
+            if self.prescriptions is not None:  # the doctor writes the prescription
+                await self.prescriptions.after_consultation(
+                    self.post, clinic, service, ticket["ticket_id"], token, self.clock()
+                )
             minutes = visit.patient.service_minutes[
                 min(visit.step, len(visit.patient.service_minutes) - 1)
             ]
@@ -255,6 +262,13 @@ class Day:
             self.client = client
             actors = [self.arrivals(), self.clock_ticker()]
             actors += [self.heartbeats(c) for c in self.clinics]
+            pharmacies = (
+                asyncio.create_task(
+                    self.prescriptions.pharmacy(self.post, self.until, self.closes, self.clock)
+                )
+                if self.prescriptions is not None
+                else None
+            )
             actors += [
                 self.counter(c, s, n)
                 for c in self.clinics
@@ -262,5 +276,8 @@ class Day:
                 for n in range(1, STAFFED_COUNTERS.get(s, 1) + 1)
             ]
             await asyncio.gather(*actors, *(extra or []))
+            if pharmacies is not None and self.prescriptions is not None:
+                self.prescriptions.day_over.set()  # the last consultations' too
+                await pharmacies
             self.client = None
         return self.stats

@@ -33,6 +33,11 @@ Icd10Code = Annotated[str, StringConstraints(pattern=r"^[A-Z][0-9]{2}(\.[0-9A-Z]
 #: (column ``CODE`` of the ministry's file), e.g. ``01 A 003``.
 DrugCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2} [A-Z] [0-9]{3}$")]
 
+#: An active substance of a medicine, by its international nonproprietary name as the
+#: national nomenclature writes it, upper case without accents or salt, e.g.
+#: ``PARACETAMOL``, ``ACIDE ACETYLSALICYLIQUE``: a fact about a drug, never about a person.
+Substance = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9 '-]{0,62}[A-Z0-9]$")]
+
 #: A commune by its official (ONS) code: wilaya then commune, e.g. ``3101`` (Oran).
 CommuneCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
 

@@ -8,10 +8,12 @@ from fastapi import FastAPI
 
 from sihha_kit.app import create_service_app, install_auth
 from sihha_kit.clock import Clock
+from sihha_kit.i18n import Catalogue
 from sihha_kit.registry import load_registry
 from sihha_kit.runtime import ServiceRuntime
 from sihha_queue.adapters.board import BoardFeed
 from sihha_queue.adapters.directory import ClinicDirectory
+from sihha_queue.adapters.prescription_keys import EstablishmentKeys
 from sihha_queue.config import QueueSettings
 from sihha_queue.context import QueueContext
 from sihha_queue.domain.policy import CallPolicy
@@ -39,11 +41,21 @@ def build_context(settings: QueueSettings, *, clock: Clock | None = None) -> Que
         board=board,
         directory=directory,
         pseudonym_key=settings.load_pseudonym_key(),
+        prescription_keys=EstablishmentKeys(
+            settings.prescription_keys_dir, create_missing=settings.prescription_keys_create
+        ),
     )
 
 
 def create_app(settings: QueueSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    from sihha_queue.entrypoints import http, http_admin, pages
+    from sihha_queue.entrypoints import (
+        http,
+        http_admin,
+        pages,
+        pharmacy_http,
+        prescription_pages,
+        prescriptions_http,
+    )
 
     settings = settings or QueueSettings()
     context = build_context(settings, clock=clock)
@@ -55,12 +67,29 @@ def create_app(settings: QueueSettings | None = None, *, clock: Clock | None = N
             await uow.commit()
         await context.directory.reload()
 
+    async def seed_nomenclature() -> None:
+        from sihha_queue.adapters.nomenclature_import import excerpt_bytes
+        from sihha_queue.service_layer.prescriptions import import_nomenclature
+
+        async with context.uow() as uow:
+            current = await uow.nomenclature.current_edition()
+        if current is None and settings.nomenclature_seed_excerpt:
+            await import_nomenclature(context.uow(), excerpt_bytes(), context.clock())
+
     app = create_service_app(
         context.runtime,
-        [http.router, http_admin.router, pages.router],
+        [
+            http.router,
+            http_admin.router,
+            pages.router,
+            prescriptions_http.router,
+            pharmacy_http.router,
+            prescription_pages.router,
+        ],
         title="Sihha — file d'attente des polycliniques / طوابير العيادات متعددة الخدمات",
         description="Tickets, counters, routing and display boards of Oran's polyclinics.",
-        on_startup=[load_establishments],
+        on_startup=[load_establishments, seed_nomenclature],
+        catalogue=Catalogue.of("sihha_queue"),
     )
     install_auth(app, settings, terminals=True)
     app.state.context = context

@@ -29,3 +29,11 @@ class QueueSettings(PseudonymKeySettings, TokenIssuingSettings, ServiceSettings)
     #: ticket opens `<public_base_url>/terminals/ticket/<id>`); None: the address the
     #: kiosk itself used, right only when the kiosk and the phones see the same one
     public_base_url: AnyHttpUrl | None = None
+    #: the establishments' Ed25519 keys that sign prescriptions (`<code>.pem` each)
+    prescription_keys_dir: Path = Path(".dev/keys/prescriptions")
+    #: create a missing establishment key on first use (development); off in production
+    prescription_keys_create: bool = True
+    #: import the shipped excerpt of the June 2026 nomenclature at start-up when no
+    #: edition is imported yet (so that a new installation can prescribe at once; the IT
+    #: unit imports the full file with `python -m sihha_queue.nomenclature_cli`)
+    nomenclature_seed_excerpt: bool = True

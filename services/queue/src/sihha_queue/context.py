@@ -9,6 +9,7 @@ from sihha_kit.clock import Clock
 from sihha_kit.runtime import ServiceRuntime
 from sihha_queue.adapters.board import BoardFeed
 from sihha_queue.adapters.directory import ClinicDirectory
+from sihha_queue.adapters.prescription_keys import EstablishmentKeys
 from sihha_queue.config import QueueSettings
 from sihha_queue.domain.policy import CallPolicy
 from sihha_queue.service_layer.unit_of_work import QueueUnitOfWork
@@ -24,3 +25,5 @@ class QueueContext:
     board: BoardFeed
     directory: ClinicDirectory
     pseudonym_key: bytes | None
+    #: the establishments' keys that sign prescriptions
+    prescription_keys: EstablishmentKeys

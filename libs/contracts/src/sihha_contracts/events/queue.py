@@ -12,11 +12,20 @@ from enum import StrEnum
 from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from sihha_contracts.catalogue import register
 from sihha_contracts.envelope import EventPayload
-from sihha_contracts.types import AgeBand, DrugCode, PatientKey, ReasonCode, ServiceCode, Sex
+from sihha_contracts.types import (
+    AgeBand,
+    DrugCode,
+    FacilityCode,
+    PatientKey,
+    ReasonCode,
+    ServiceCode,
+    Sex,
+    Substance,
+)
 
 #: The number shown to the patient: the service's prefix and the day's number.
 TicketNumber = Annotated[
@@ -72,6 +81,54 @@ class TerminalKind(StrEnum):
     COUNTER = "counter"
     DISPLAY = "display"
     RECEPTION = "reception"
+
+
+class ListClass(StrEnum):
+    """The regime of a product in the national nomenclature (its ``LISTE`` column)."""
+
+    NONE = "none"
+    LIST_I = "list_i"
+    LIST_II = "list_ii"
+    NARCOTIC = "narcotic"
+
+
+class CodedBy(StrEnum):
+    """A line names one product (`product`) or a DCI, form and dosage (`dci`), letting
+    the pharmacy choose the brand."""
+
+    PRODUCT = "product"
+    DCI = "dci"
+
+
+class PrescriptionWarningKind(StrEnum):
+    DUPLICATE_DCI = "duplicate-dci"
+    DUPLICATE_ACTIVE = "duplicate-active"
+    DOSE_ABOVE_MAXIMUM = "dose-above-maximum"
+    INTERACTION = "interaction"
+
+
+class PrescribedLine(BaseModel):
+    """What one line of a prescription asks for: drug facts and quantities only."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    drug_code: DrugCode
+    substances: tuple[Substance, ...] = Field(description="Active substances of the line's DCI")
+    list_class: ListClass
+    coded_by: CodedBy
+    quantity: int = Field(ge=1, description="Packs prescribed")
+
+
+class DispensedLine(BaseModel):
+    """What one line of a dispense handed over."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    drug_code: DrugCode = Field(description="Nomenclature code of the product handed over")
+    substances: tuple[Substance, ...]
+    quantity: int = Field(ge=1, description="Packs handed over by this dispense")
+    quantity_remaining: int = Field(ge=0, description="Packs of the line still to dispense")
+    substituted: bool = Field(description="A brand other than the one prescribed was handed over")
 
 
 def _check_codes_fit_lines(drug_codes: tuple[str, ...], line_count: int) -> None:
@@ -239,6 +296,18 @@ class PrescriptionIssuedV1(EventPayload):
     drug_codes: tuple[DrugCode, ...] = Field(
         description="National nomenclature codes of the lines that have one, in line order"
     )
+    lines: tuple[PrescribedLine, ...] | None = Field(
+        default=None, description="The lines' drug facts and quantities, in line order"
+    )
+    warnings_overridden: int | None = Field(
+        default=None, ge=0, description="Warnings the doctor overrode (with a reason) to sign"
+    )
+    warning_kinds: tuple[PrescriptionWarningKind, ...] | None = Field(
+        default=None, description="The kinds of the overridden warnings"
+    )
+    valid_until: AwareDatetime | None = Field(
+        default=None, description="End of the prescription's validity"
+    )
 
     @model_validator(mode="after")
     def _codes_fit_lines(self) -> Self:
@@ -260,6 +329,15 @@ class PrescriptionDispensedV1(EventPayload):
         description="National nomenclature codes of the dispensed lines that have one"
     )
     fully_dispensed: bool = Field(description="False if some lines remain to dispense")
+    dispense_id: UUID | None = Field(
+        default=None, description="This dispense (one per visit to a pharmacy)"
+    )
+    dispensing_facility_id: FacilityCode | None = Field(
+        default=None, description="The pharmacy's establishment code"
+    )
+    lines: tuple[DispensedLine, ...] | None = Field(
+        default=None, description="What this dispense handed over, line by line"
+    )
 
     @model_validator(mode="after")
     def _codes_fit_lines(self) -> Self:
@@ -281,6 +359,9 @@ class PrescriptionCancelledV1(EventPayload):
         description="National nomenclature codes of the lines that have one, in line order"
     )
     reason: ReasonCode = Field(examples=["issued_in_error", "replaced"])
+    lines: tuple[PrescribedLine, ...] | None = Field(
+        default=None, description="The cancelled lines' drug facts and quantities"
+    )
 
     @model_validator(mode="after")
     def _codes_fit_lines(self) -> Self:
@@ -291,12 +372,17 @@ class PrescriptionCancelledV1(EventPayload):
 __all__ = [
     "CallMode",
     "CallReason",
+    "CodedBy",
     "CounterLabel",
+    "DispensedLine",
     "IssueChannel",
+    "ListClass",
     "PatientRoutedV1",
+    "PrescribedLine",
     "PrescriptionCancelledV1",
     "PrescriptionDispensedV1",
     "PrescriptionIssuedV1",
+    "PrescriptionWarningKind",
     "Priority",
     "StaffRole",
     "TerminalHeartbeatV1",

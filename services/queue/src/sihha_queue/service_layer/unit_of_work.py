@@ -14,6 +14,10 @@ from sihha_kit.outbox import build_envelope, wake_relays
 from sihha_kit.tracing import current_traceparent
 from sihha_kit.uow import SqlUnitOfWork
 from sihha_queue.adapters.directory import ClinicDirectory
+from sihha_queue.adapters.prescription_repository import (
+    NomenclatureRepository,
+    PrescriptionRepository,
+)
 from sihha_queue.adapters.repository import (
     ArrivalRepository,
     ClinicRepository,
@@ -34,6 +38,8 @@ class QueueUnitOfWork(SqlUnitOfWork):
     idempotency: IdempotencyRepository
     arrivals: ArrivalRepository
     terminals: TerminalRepository
+    nomenclature: NomenclatureRepository
+    prescriptions: PrescriptionRepository
     core = True  # every queue repository speaks SQLAlchemy Core
 
     def __init__(
@@ -53,6 +59,8 @@ class QueueUnitOfWork(SqlUnitOfWork):
         self.idempotency = IdempotencyRepository(session)
         self.arrivals = ArrivalRepository(session)
         self.terminals = TerminalRepository(session)
+        self.nomenclature = NomenclatureRepository(session)
+        self.prescriptions = PrescriptionRepository(session)
 
     async def commit(self) -> list[Envelope]:
         envelopes = await super().commit()

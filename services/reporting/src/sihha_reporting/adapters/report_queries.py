@@ -278,8 +278,34 @@ class ReportQueries:
         return await self._rows(
             "SELECT facility_id, sum(issued) AS issued, sum(dispensed) AS dispensed, "
             "sum(fully_dispensed) AS fully_dispensed, sum(cancelled) AS cancelled, "
-            "sum(lines_issued) AS lines_issued "
+            "sum(lines_issued) AS lines_issued, sum(lines_dispensed) AS lines_dispensed, "
+            "sum(issued_with_override) AS issued_with_override, "
+            "sum(warnings_overridden) AS warnings_overridden, "
+            "sum(lines_substituted) AS lines_substituted "
             "FROM prescriptions_daily WHERE day BETWEEN :start AND :end GROUP BY facility_id ORDER BY facility_id",
+            start=start,
+            end=end,
+        )
+
+    async def top_substances(self, start: date, end: date, limit: int = 10) -> list[Row]:
+        """The substances on most prescription lines of the wilaya in the period (top DCIs)."""
+        return await self._rows(
+            "SELECT substance, sum(lines) AS lines, sum(packs_prescribed) AS packs_prescribed, "
+            "sum(packs_dispensed) AS packs_dispensed FROM prescription_substances_daily "
+            "WHERE day BETWEEN :start AND :end GROUP BY substance "
+            "ORDER BY sum(lines) DESC, substance LIMIT :limit",
+            start=start,
+            end=end,
+            limit=limit,
+        )
+
+    async def prescriptions_by_day(self, start: date, end: date) -> list[Row]:
+        """Per establishment and day, what the queue service counts in /counts/prescriptions."""
+        return await self._rows(
+            "SELECT facility_id, day, issued AS prescriptions_issued, "
+            "lines_issued AS prescription_lines_issued, dispensed AS prescription_dispenses, "
+            "cancelled AS prescriptions_cancelled FROM prescriptions_daily "
+            "WHERE day BETWEEN :start AND :end ORDER BY facility_id, day",
             start=start,
             end=end,
         )
@@ -327,6 +353,12 @@ class ReportQueries:
                 },
             )
             entry["tickets_called"] += int(row["tickets_called"])
+        for row in await self.prescriptions_by_day(start, end):
+            entry = rows.setdefault(
+                (row["facility_id"], row["day"]),
+                {"facility_id": row["facility_id"], "day": row["day"]},
+            )
+            entry.update({k: int(v) for k, v in row.items() if k not in ("facility_id", "day")})
         return [rows[k] for k in sorted(rows)]
 
 

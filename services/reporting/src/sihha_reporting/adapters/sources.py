@@ -3,7 +3,9 @@
 The queue service answers `GET /counts/activity?from=&to=` (per establishment and
 Algiers day: tickets issued, called, no-shows, cancelled, routed, visits
 completed); a queue service that does not have it yet answers 404, and then
-`GET /counts/tickets-issued` (tickets issued only) is used instead.
+`GET /counts/tickets-issued` (tickets issued only) is used instead. Its
+`GET /counts/prescriptions?from=&to=` adds the electronic prescriptions
+(issued, their lines, dispenses, cancelled); without it (404) they are not compared.
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ ACTIVITY_METRICS = (
     "cancelled",
     "routed",
     "visits_completed",
+)
+
+
+PRESCRIPTION_METRICS = (
+    "prescriptions_issued",
+    "prescription_lines_issued",
+    "prescription_dispenses",
+    "prescriptions_cancelled",
 )
 
 
@@ -75,7 +85,25 @@ class QueueCounts:
                 counts[(row["facility_id"], day)] = {
                     m: int(row.get(m) or 0) for m in ACTIVITY_METRICS
                 }
-            return SourceCounts("queue", "/counts/activity", ACTIVITY_METRICS, counts)
+            metrics = ACTIVITY_METRICS
+            try:
+                prescribed = await client.get(
+                    "/counts/prescriptions",
+                    params={"from": start.isoformat(), "to": end.isoformat()},
+                )
+                if prescribed.status_code != 404:
+                    prescribed.raise_for_status()
+                    metrics = ACTIVITY_METRICS + PRESCRIPTION_METRICS
+                    for row in _rows(prescribed):
+                        key = (row["facility_id"], date.fromisoformat(row["day"]))
+                        entry = counts.setdefault(key, {m: 0 for m in ACTIVITY_METRICS})
+                        entry.update({m: int(row.get(m) or 0) for m in PRESCRIPTION_METRICS})
+            except httpx.HTTPError as error:
+                raise SourceUnavailable(f"queue: {error}") from error
+            for entry in counts.values():
+                for metric in metrics:
+                    entry.setdefault(metric, 0)
+            return SourceCounts("queue", "/counts/activity", metrics, counts)
 
     async def _tickets_issued(
         self, client: httpx.AsyncClient, start: date, end: date

@@ -273,7 +273,19 @@ prescriptions_daily = Table(
     *_counts(
         "issued", "lines_issued", "dispensed", "fully_dispensed", "lines_dispensed", "cancelled"
     ),
+    *_counts("issued_with_override", "warnings_overridden", "lines_substituted"),
     PrimaryKeyConstraint("facility_id", "day"),
+)
+
+#: lines and packs per active substance (the top DCIs), per establishment and day
+prescription_substances_daily = Table(
+    "prescription_substances_daily",
+    metadata,
+    Column("facility_id", String(32), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("substance", String(64), nullable=False),
+    *_counts("lines", "packs_prescribed", "packs_dispensed"),
+    PrimaryKeyConstraint("facility_id", "day", "substance"),
 )
 
 # -- source data of the reporting service itself ---------------------------------------------

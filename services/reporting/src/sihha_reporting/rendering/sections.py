@@ -96,6 +96,16 @@ T: dict[str, tuple[str, str]] = {
     "prescriptions": ("Ordonnances électroniques", "الوصفات الإلكترونية"),
     "issued": ("Émises", "صادرة"),
     "dispensed": ("Délivrées", "مسلَّمة"),
+    "lines_issued": ("Lignes", "الأسطر"),
+    "fully_dispensed": ("Délivrées en entier", "مسلَّمة كاملة"),
+    "share_fully_dispensed": ("Part délivrée en entier", "نسبة المسلَّمة كاملة"),
+    "share_overridden": ("Part signée malgré une alerte", "نسبة الموقَّعة رغم تنبيه"),
+    "lines_substituted": ("Lignes substituées", "أسطر مستبدلة"),
+    "prescription_top_substances": ("DCI les plus prescrites", "أكثر التسميات الدولية وصفًا"),
+    "substance": ("DCI", "التسمية الدولية"),
+    "lines": ("Lignes", "الأسطر"),
+    "packs_prescribed": ("Boîtes prescrites", "العلب الموصوفة"),
+    "packs_dispensed": ("Boîtes délivrées", "العلب المسلَّمة"),
     "silent": ("Établissements silencieux", "المؤسسات الصامتة"),
     "silent_opening_hours": ("Heures d'ouverture sans événement", "ساعات عمل دون أحداث"),
     "last_event_in_opening_hours": (
@@ -349,9 +359,32 @@ def wilaya_sections(document: dict[str, Any], lang: str) -> list[Section]:
                 "prescriptions",
                 lang,
                 document["prescriptions"],
-                ["issued", "dispensed", "cancelled"],
+                [
+                    "issued",
+                    "lines_issued",
+                    "dispensed",
+                    "fully_dispensed",
+                    "cancelled",
+                    "share_fully_dispensed",
+                    "share_overridden",
+                    "lines_substituted",
+                ],
             )
         )
+    if document.get("prescription_top_substances"):
+        top = Section(
+            "prescription_top_substances",
+            tr("prescription_top_substances", lang),
+            [
+                Column(k, tr(k, lang))
+                for k in ("substance", "lines", "packs_prescribed", "packs_dispensed")
+            ],
+        )
+        for row in document["prescription_top_substances"]:
+            top.rows.append(
+                [row["substance"], row["lines"], row["packs_prescribed"], row["packs_dispensed"]]
+            )
+        sections.append(top)
     silent = _table(
         "silent",
         lang,

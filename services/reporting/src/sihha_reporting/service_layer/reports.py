@@ -321,10 +321,18 @@ async def wilaya_report(
         if keep(r["facility_id"])
     ]
     prescriptions = [
-        {**label(r["facility_id"]), **{k: int(v) for k, v in r.items() if k != "facility_id"}}
+        _prescription_row(label(r["facility_id"]), r)
         for r in await queries.prescriptions_by_facility(period.start, period.end)
         if keep(r["facility_id"])
     ]
+    top_substances = (
+        [
+            {k: (int(v) if k != "substance" else v) for k, v in r.items()}
+            for r in await queries.top_substances(period.start, period.end)
+        ]
+        if facility_id is None
+        else []
+    )
 
     # silence, completeness and freshness, as of the end of the period (or now)
     last_events = {r["facility_id"]: r for r in await queries.last_events_until(period.end)}
@@ -400,6 +408,7 @@ async def wilaya_report(
         "appointments": appointments,
         "records": records,
         "prescriptions": prescriptions,
+        "prescription_top_substances": top_substances,
         "silent": {
             "definition": METRICS["silent"].ref,
             "threshold_hours": rules_.silent_after_hours,
@@ -480,6 +489,23 @@ def _emergency_figures(row: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- the ministry report ---------------------------------------------------------------
+
+
+def _prescription_row(labelled: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """A establishment's prescriptions, with the share fully dispensed and the share signed
+    with a warning overridden (of those issued; None when none was issued)."""
+    counts = {k: int(v or 0) for k, v in row.items() if k != "facility_id"}
+    issued = counts.get("issued", 0)
+    return {
+        **labelled,
+        **counts,
+        "share_fully_dispensed": round(counts.get("fully_dispensed", 0) / issued, 3)
+        if issued
+        else None,
+        "share_overridden": round(counts.get("issued_with_override", 0) / issued, 3)
+        if issued
+        else None,
+    }
 
 
 def _column(key: str, fr: str, ar: str, definition: str) -> dict[str, str]:
@@ -857,10 +883,29 @@ async def ministry_report(
             polyclinics,
             [
                 _column("issued", "Émises", "صادرة", "prescriptions"),
+                _column("lines_issued", "Lignes prescrites", "الأسطر الموصوفة", "prescriptions"),
                 _column("dispensed", "Délivrées", "مسلَّمة", "prescriptions"),
+                _column("fully_dispensed", "Délivrées en entier", "مسلَّمة كاملة", "prescriptions"),
                 _column("cancelled", "Annulées", "ملغاة", "prescriptions"),
+                _column(
+                    "issued_with_override",
+                    "Signées malgré une alerte",
+                    "موقَّعة رغم تنبيه",
+                    "prescriptions",
+                ),
             ],
-            _by_kind(prescription_rows, kinds, ("issued", "dispensed", "cancelled")),
+            _by_kind(
+                prescription_rows,
+                kinds,
+                (
+                    "issued",
+                    "lines_issued",
+                    "dispensed",
+                    "fully_dispensed",
+                    "cancelled",
+                    "issued_with_override",
+                ),
+            ),
             row_totals=False,
         )
     )

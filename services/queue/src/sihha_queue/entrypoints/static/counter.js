@@ -91,6 +91,13 @@
       "cancel-reason": status === "called"
     };
     Object.keys(enable).forEach(function (id) { $(id).disabled = busy || !enable[id]; });
+    // the doctor writes the prescription of the patient being served (prescription.js)
+    var prescribe = $("btn-prescribe");
+    prescribe.hidden = status !== "in_service";
+    if (has) {
+      prescribe.href = "/terminals/prescription?ticket=" + encodeURIComponent(current.ticket.ticket_id) +
+        "&lang=" + Sihha.lang;
+    }
     document.querySelectorAll(".call-this").forEach(function (button) {
       button.disabled = busy || has;
     });
