@@ -216,14 +216,9 @@ async def test_referrals_and_urgent_places(
 
     nin = "109876543210987654"
     key = pseudonymise_nin(nin, load_pseudonym_key(dev_keys / "pseudonym.key"))
-    from .conftest import patient_key  # noqa: F401 - the NIN's own key is used here
-
     await publish(client, scheduler, specialty="CARDIO", practitioner="dr-cardio-01")
     doctor = bearer_of(Role.doctor, CLINIC)
-    holder = {"Authorization": citizen("x")["Authorization"]}
-    from sihha_kit.testing.plugin import bearer as _bearer
-
-    mint_citizen = _TOKENS  # noqa: F841
+    holder = citizen("someone-else")
     headers = _citizen_with_key(key)
     slots = await free_slots(client, headers, specialty="CARDIO")
     problem(
@@ -295,7 +290,6 @@ async def test_referrals_and_urgent_places(
     assert refused["next_free"]
     taken = await book(client, headers, urgent_slot["slot_id"], referral_code=urgent.json()["code"])
     assert taken["slot_id"] == urgent_slot["slot_id"]
-    _ = _bearer
 
 
 _MINT: dict[str, Callable[..., str]] = {}

@@ -77,15 +77,18 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> None:
+    def _spawn(self) -> subprocess.Popen[bytes]:
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
+            return subprocess.Popen(
                 [sys.executable, "-m", "sihha_appointments"],
                 cwd=REPOSITORY,
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+
+    async def start(self) -> None:
+        self.process = await asyncio.to_thread(self._spawn)
         async with httpx.AsyncClient(base_url=self.url) as probe:
             for _ in range(300):
                 if self.process.poll() is not None:
@@ -181,7 +184,7 @@ async def test_a_hold_and_a_waitlist_offer_expire_after_a_kill_and_restart(
 
             result = await wait_until(settled, timeout=30)
             assert result, "the timers did not fire after the restart"
-            amel, entries = result
+            _, entries = result
             assert entries["djamel"]["offer_booking_id"] != entries["chahra"]["offer_booking_id"]
             # the expired hold's slot is free again
             again = await free_slots(api, citizen("someone"))
