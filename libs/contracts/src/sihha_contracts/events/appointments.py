@@ -111,9 +111,7 @@ class AppointmentBookedV1(EventPayload):
     booked_via: BookingChannel
     age_band: AgeBand | None = None
     sex: Sex | None = None
-    referral: bool | None = Field(
-        default=None, description="Booked with a referral code"
-    )
+    referral: bool | None = Field(default=None, description="Booked with a referral code")
     urgent: bool | None = Field(
         default=None, description="Booked on a place kept for urgent referrals"
     )
@@ -136,9 +134,7 @@ class AppointmentCancelledV1(EventPayload):
     appointment_id: UUID
     cancelled_by: Actor
     reason: ReasonCode = Field(examples=["citizen_request", "specialist_absent", "unspecified"])
-    slot_start: AwareDatetime | None = Field(
-        default=None, description="Start of the slot given up"
-    )
+    slot_start: AwareDatetime | None = Field(default=None, description="Start of the slot given up")
 
 
 @register
@@ -152,9 +148,7 @@ class AppointmentRescheduledV1(EventPayload):
     slot_start: AwareDatetime = Field(description="Start of the new slot")
     slot_end: AwareDatetime = Field(description="End of the new slot")
     rescheduled_by: Actor
-    reason: ReasonCode | None = Field(
-        default=None, description="Why, when the clinic moved it"
-    )
+    reason: ReasonCode | None = Field(default=None, description="Why, when the clinic moved it")
 
     @model_validator(mode="after")
     def _slot_in_order(self) -> Self:
