@@ -43,16 +43,11 @@ from sihha_appointments.entrypoints.views import (
 from sihha_appointments.service_layer import commands, handlers, signin
 from sihha_contracts.events.appointments import Actor
 from sihha_kit.clock import ALGIERS, local_day
+from sihha_kit.problems import problems
 
 router = APIRouter()
 
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {
-        "description": "problem+json (French and Arabic)",
-        "content": {"application/problem+json": {}},
-    }
-    for code in (401, 403, 404, 409, 422, 429)
-}
+_PROBLEMS = problems(404, 409, 422, 429)
 
 
 def _patient(caller: Any) -> str:

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from sihha_appointments.domain.errors import (
     BookingAtAnotherEstablishment,
@@ -44,16 +44,11 @@ from sihha_appointments.entrypoints.views import booking_view
 from sihha_appointments.service_layer import commands, handlers
 from sihha_contracts.events.appointments import Actor
 from sihha_kit.auth import ensure_establishment
+from sihha_kit.problems import problems
 
 router = APIRouter(tags=["clinic"])
 
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {
-        "description": "problem+json (French and Arabic)",
-        "content": {"application/problem+json": {}},
-    }
-    for code in (401, 403, 404, 409, 422)
-}
+_PROBLEMS = problems(404, 409, 422)
 
 
 def _schedule_view(schedule: Schedule, slot_count: int | None = None) -> dict[str, Any]:
@@ -182,7 +177,9 @@ async def change(
 )
 async def absent(
     facility_id: FacilityPath,
-    practitioner_ref: str,
+    practitioner_ref: Annotated[
+        str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{3,63}$", examples=["dr-derma-01"])
+    ],
     body: AbsenceRequest,
     ctx: ContextDep,
     caller: SchedulerDep,
@@ -255,11 +252,14 @@ async def day_view(
     responses=_PROBLEMS,
 )
 async def by_code(
-    facility_id: FacilityPath, booking_code: str, ctx: ContextDep, caller: DeskDep
+    facility_id: FacilityPath,
+    booking_code: Annotated[str, Path(pattern=r"^[A-Za-z0-9]{6,16}$", examples=["K7Q2M9XA"])],
+    ctx: ContextDep,
+    caller: DeskDep,
 ) -> dict[str, Any]:
     ensure_establishment(caller, facility_id)
     async with ctx.uow() as uow:
-        booking = await uow.bookings.by_code(booking_code.strip().upper()[:16])
+        booking = await uow.bookings.by_code(booking_code.upper())
     if booking is None or booking.status.value == "held":
         raise BookingNotFound()
     if booking.facility_id != facility_id:
