@@ -152,8 +152,8 @@ class AppointmentsDay:
             httpx.AsyncClient(base_url=self.queue_url, timeout=30) as queue,
         ):
             await self.publish(api)
-            for number, name in enumerate([f"orl-{n}" for n in range(10)] + ["waitlisted"]):
-                await self.sign_in(api, name, number)
+            names = [f"orl-{n}" for n in range(10)] + ["waitlisted"]
+            await asyncio.gather(*(self.sign_in(api, name, n) for n, name in enumerate(names)))
             await self.book_morning(api)
             await asyncio.gather(
                 *(self.check_in(queue, booking) for booking in self.today()),
