@@ -19,6 +19,7 @@ from sihha_reporting.entrypoints.deps import (
     FacilityQuery,
     GroupDep,
     WilayaDep,
+    WilayaWideDep,
     check_scope,
 )
 from sihha_reporting.service_layer import reports as report_rules
@@ -164,7 +165,7 @@ async def list_inspections(
 )
 async def reconciliation(
     ctx: ContextDep,
-    caller: WilayaDep,
+    caller: WilayaWideDep,
     start: FromQuery = None,
     end: ToQuery = None,
     source: Annotated[
@@ -173,6 +174,5 @@ async def reconciliation(
     ] = "queue",
 ) -> dict[str, Any]:
     period = _period(ctx, start, end, default_days=7)
-    check_scope(ctx, caller, None)
     result = await reconcile(ctx.uow, SOURCES[source](ctx.settings), period.start, period.end)
     return result.as_dict()
