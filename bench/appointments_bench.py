@@ -42,9 +42,10 @@ import httpx
 
 from bench.config import BenchConfig
 from bench.http_app import CREATE_TABLE, DATABASE_ENV, POOL_SIZE_ENV
-from sihha_kit.auth import Role, TokenIssuer
+from sihha_kit.auth import Role
 from sihha_kit.clock import ALGIERS
 from sihha_kit.db import asyncpg_dsn, drop_database, ensure_database
+from sihha_kit.devtools import TokenIssuer, dev_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 SEARCH_P99_TARGET_MS = 50.0
@@ -228,7 +229,7 @@ async def run(
         stdout=asyncio.subprocess.DEVNULL,
     )
     await process.wait()
-    issuer = TokenIssuer.from_file(keys / "jwt-private.pem")
+    issuer = TokenIssuer.from_directory(keys)
     port = _free_port()
     env = {
         **os.environ,
@@ -236,10 +237,9 @@ async def run(
         "APPOINTMENTS_AMQP_URL": config.amqp_url,
         "APPOINTMENTS_BROKER_NAMESPACE": config.namespace("appointments"),
         "APPOINTMENTS_HTTP_PORT": str(port),
-        "APPOINTMENTS_JWT_PUBLIC_KEY_PATH": str(keys / "jwt-public.pem"),
+        **dev_environment("APPOINTMENTS_", keys, issuer="appointments"),
         "APPOINTMENTS_PSEUDONYM_KEY_PATH": str(keys / "pseudonym.key"),
         "APPOINTMENTS_SECRET_PATH": str(keys / "secret.key"),
-        "APPOINTMENTS_CITIZEN_SIGNING_KEY_PATH": str(keys / "citizen.pem"),
         "APPOINTMENTS_SMS_SINK_PATH": str(keys / "sms.jsonl"),
         "APPOINTMENTS_HOLD_MINUTES": "120",
         "APPOINTMENTS_SEARCHES_PER_MINUTE": "10000000",

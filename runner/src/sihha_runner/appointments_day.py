@@ -34,8 +34,9 @@ from typing import Any
 
 import httpx
 
-from sihha_kit.auth import Role, TokenIssuer
+from sihha_kit.auth import Role
 from sihha_kit.clock import ALGIERS, Clock
+from sihha_kit.devtools import TokenIssuer
 
 PILOTS = ("31-PC-001", "31-PC-002")
 SPECIALTIES = ("DERMA", "PED", "ORL")

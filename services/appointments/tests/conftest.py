@@ -19,7 +19,7 @@ from sihha_appointments.config import AppointmentsSettings
 from sihha_kit.auth import Role
 from sihha_kit.clock import ALGIERS
 from sihha_kit.testing.apps import FixedClock, running
-from sihha_kit.testing.plugin import bearer
+from sihha_kit.testing.plugin import bearer, dev_auth_settings
 from sihha_kit.testing.servers import Servers
 
 CLINIC = "31-PC-001"  # Colonel Lotfi (pilot)
@@ -49,10 +49,9 @@ async def appointments_settings(
         database_url=await make_database("appointments"),
         amqp_url=servers.amqp_url,
         broker_namespace=f"{clean_broker_namespace}{uuid.uuid4().hex[:6]}.",
-        jwt_public_key_path=dev_keys / "jwt-public.pem",
         pseudonym_key_path=dev_keys / "pseudonym.key",
         secret_path=tmp_path / "keys" / "appointments-secret.key",
-        citizen_signing_key_path=dev_keys / "appointments-citizen-signing.pem",
+        **dev_auth_settings(dev_keys, issuer="appointments"),
         sms_sink_path=tmp_path / "sms.jsonl",
         outbox_poll_seconds=0.5,
         timer_poll_seconds=0.2,

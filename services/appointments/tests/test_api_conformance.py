@@ -8,7 +8,7 @@ import pytest
 
 from sihha_appointments.bootstrap import create_app
 from sihha_appointments.config import AppointmentsSettings
-from sihha_kit.auth import TokenIssuer
+from sihha_kit.devtools import TokenIssuer
 from sihha_kit.testing.api_fuzz import fuzz_api
 from sihha_kit.testing.apps import FixedClock
 

@@ -28,7 +28,7 @@ from sihha_appointments.config import AppointmentsSettings
 from sihha_kit.auth import Role
 from sihha_kit.clock import ALGIERS
 from sihha_kit.testing.apps import FixedClock, serving, wait_until
-from sihha_kit.testing.plugin import bearer
+from sihha_kit.testing.plugin import bearer, dev_auth_settings
 from sihha_kit.testing.servers import Servers
 from sihha_queue.bootstrap import create_app as create_queue_app
 from sihha_queue.config import QueueSettings
@@ -67,9 +67,9 @@ async def test_a_citizen_books_the_kiosk_checks_in_the_scheduler_sees_the_arriva
         database_url=await make_database("queue"),
         amqp_url=servers.amqp_url,
         broker_namespace=appointments_settings.broker_namespace,
-        jwt_public_key_path=dev_keys / "jwt-public.pem",
         pseudonym_key_path=dev_keys / "pseudonym.key",
         outbox_poll_seconds=0.5,
+        **dev_auth_settings(dev_keys, issuer="queue"),
     )
     kiosk = bearer(mint(Role.kiosk, establishments=[CLINIC], subject="kiosk:31-PC-001:1"))
     scheduler_token = scheduler["Authorization"].removeprefix("Bearer ")

@@ -29,6 +29,7 @@ import pytest
 from sihha_appointments.bootstrap import create_app
 from sihha_appointments.config import AppointmentsSettings
 from sihha_kit.db import asyncpg_dsn
+from sihha_kit.devtools import dev_environment
 from sihha_kit.testing.apps import FixedClock, running, wait_until
 
 from .conftest import CLINIC, book, free_slots, publish
@@ -58,10 +59,11 @@ class ServiceProcess:
             "APPOINTMENTS_AMQP_URL": settings.amqp_url,
             "APPOINTMENTS_BROKER_NAMESPACE": settings.broker_namespace,
             "APPOINTMENTS_HTTP_PORT": str(self.port),
-            "APPOINTMENTS_JWT_PUBLIC_KEY_PATH": str(settings.jwt_public_key_path),
+            **dev_environment(
+                "APPOINTMENTS_", settings.pseudonym_key_path.parent, issuer="appointments"
+            ),
             "APPOINTMENTS_PSEUDONYM_KEY_PATH": str(settings.pseudonym_key_path),
             "APPOINTMENTS_SECRET_PATH": str(settings.secret_path),
-            "APPOINTMENTS_CITIZEN_SIGNING_KEY_PATH": str(settings.citizen_signing_key_path),
             "APPOINTMENTS_SMS_SINK_PATH": str(settings.sms_sink_path),
             "APPOINTMENTS_CLOCK_START": start,
             "APPOINTMENTS_CLOCK_SPEED": str(SPEED),

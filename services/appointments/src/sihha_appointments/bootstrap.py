@@ -8,11 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from sihha_appointments.adapters.citizen_tokens import (
-    CitizenAwareVerifier,
-    CitizenTokens,
-    load_or_create_signing_key,
-)
+from sihha_appointments.adapters.citizen_tokens import CitizenTokens
 from sihha_appointments.adapters.phones import PhoneVault, load_or_create_secret
 from sihha_appointments.adapters.ratelimit import RateLimiter
 from sihha_appointments.adapters.sms import HttpSmsGateway, SinkSmsGateway, SmsGateway
@@ -24,8 +20,7 @@ from sihha_appointments.entrypoints.workers import NotificationDispatcher, Timer
 from sihha_appointments.service_layer.handlers import Deps, Throttled
 from sihha_appointments.service_layer.signin import SignInSettings
 from sihha_appointments.service_layer.unit_of_work import AppointmentsUnitOfWork
-from sihha_kit.app import create_service_app
-from sihha_kit.auth import TokenVerifier, document_bearer_auth, install_verifier, load_public_key
+from sihha_kit.app import create_service_app, install_auth
 from sihha_kit.clock import Clock
 from sihha_kit.i18n import Catalogue
 from sihha_kit.problems import problem_response
@@ -68,10 +63,8 @@ def build_context(
         vault=PhoneVault(
             load_or_create_secret(settings.secret_path, create=settings.create_missing_keys)
         ),
-        tokens=CitizenTokens(
-            load_or_create_signing_key(
-                settings.citizen_signing_key_path, create=settings.create_missing_keys
-            ),
+        tokens=CitizenTokens.from_file(
+            settings.signing_keys_file(settings.service_name),
             audience=settings.jwt_audience,
             ttl=timedelta(minutes=settings.citizen_token_minutes),
         ),
@@ -115,18 +108,7 @@ def create_app(
         "of Oran's polyclinics; citizens book from home.",
         catalogue=context.catalogue,
     )
-    path = settings.jwt_public_key_path
-    if not path.is_file():
-        raise RuntimeError(
-            f"JWT public key not found at {path}: `uv run sihha-dev keys`, or set "
-            "APPOINTMENTS_JWT_PUBLIC_KEY_PATH"
-        )
-    platform_key = load_public_key(path)
-    platform = TokenVerifier(
-        platform_key, issuer=settings.jwt_issuer, audience=settings.jwt_audience
-    )
-    document_bearer_auth(app)
-    install_verifier(app, CitizenAwareVerifier(platform, context.tokens.verifier(), platform_key))
+    install_auth(app, settings, signer=context.tokens.signer)
     app.add_exception_handler(Throttled, _too_many)
     app.state.context = context
     return app

@@ -9,10 +9,10 @@ from pydantic import Field, SecretStr
 
 from sihha_appointments.adapters.ratelimit import Limits
 from sihha_appointments.domain.rules import BookingRules
-from sihha_kit.settings import ServiceSettings, service_settings_config
+from sihha_kit.settings import ServiceSettings, TokenIssuingSettings, service_settings_config
 
 
-class AppointmentsSettings(ServiceSettings):
+class AppointmentsSettings(TokenIssuingSettings, ServiceSettings):
     model_config = service_settings_config("APPOINTMENTS_")
 
     service_name: str = "appointments"
@@ -53,10 +53,9 @@ class AppointmentsSettings(ServiceSettings):
     # -- citizens: sign-in and phone numbers ---------------------------------------------
     #: this service's own secret (hex): phone encryption and index, sign-in code digests
     secret_path: Path = Path(".dev/keys/appointments-secret.key")
-    #: make the secret and the signing key on first start if missing (development only)
+    #: make the secret on first start if missing (development only); the key set that
+    #: signs citizens' tokens is `signing_keys_path` (`sihha-dev keys` makes it)
     create_missing_keys: bool = True
-    #: RSA key that signs citizens' tokens (its public half is served as a JWK set)
-    citizen_signing_key_path: Path = Path(".dev/keys/appointments-citizen-signing.pem")
     citizen_token_minutes: int = Field(default=30, ge=5, le=24 * 60)
     sign_in_code_minutes: int = Field(default=10, ge=1, le=60)
     sign_in_max_attempts: int = Field(default=5, ge=1, le=20)

@@ -146,15 +146,6 @@ async def verify_sign_in(
     )
 
 
-@router.get(
-    "/.well-known/jwks.json",
-    tags=["sign-in"],
-    summary="The public keys of the citizens' tokens (RFC 7517)",
-)
-async def jwks(ctx: ContextDep) -> dict[str, Any]:
-    return ctx.tokens.jwks()
-
-
 # -- finding a slot --------------------------------------------------------------------------
 
 
