@@ -48,7 +48,7 @@ def build_context(
         rules=settings.rules(),
         calendar=HolidayCalendar(),
         registry=load_registry(settings.registry_path),
-        pseudonym_key=runtime.pseudonym_key(),
+        pseudonym_key=settings.load_pseudonym_key(),
     )
 
     def uow() -> AppointmentsUnitOfWork:

@@ -9,10 +9,15 @@ from pydantic import Field, SecretStr
 
 from sihha_appointments.adapters.ratelimit import Limits
 from sihha_appointments.domain.rules import BookingRules
-from sihha_kit.settings import ServiceSettings, TokenIssuingSettings, service_settings_config
+from sihha_kit.settings import (
+    PseudonymKeySettings,
+    ServiceSettings,
+    TokenIssuingSettings,
+    service_settings_config,
+)
 
 
-class AppointmentsSettings(TokenIssuingSettings, ServiceSettings):
+class AppointmentsSettings(PseudonymKeySettings, TokenIssuingSettings, ServiceSettings):
     model_config = service_settings_config("APPOINTMENTS_")
 
     service_name: str = "appointments"
