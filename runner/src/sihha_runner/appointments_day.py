@@ -228,17 +228,26 @@ class AppointmentsDay:
         that its day is full), the others at random."""
         for n in range(10):  # Front de Mer's ENT morning: 08:30 … 11:40
             await self.book(api, f"orl-{n}", "31-PC-002", "ORL", pick=0)
-        for n in range(self.citizens):
-            facility_id = self.rng.choice(PILOTS)
-            specialty = self.rng.choice(SPECIALTIES[:2])
-            await self.book(api, f"c-{n}", facility_id, specialty, pick=self.rng.randrange(30))
+        choices = [
+            (self.rng.choice(PILOTS), self.rng.choice(SPECIALTIES[:2]), self.rng.randrange(30))
+            for _ in range(self.citizens)
+        ]
+        gate = asyncio.Semaphore(8)
+
+        async def one(n: int, facility_id: str, specialty: str, pick: int) -> None:
+            async with gate:
+                await self.book(api, f"c-{n}", facility_id, specialty, pick=pick)
+
+        await asyncio.gather(*(one(n, *choice) for n, choice in enumerate(choices)))
 
     async def check_in(self, queue: httpx.AsyncClient, booking: Booking) -> None:
         """Most come a few minutes early and check in at the kiosk; one in six never comes."""
-        if booking.citizen in ("orl-3", "orl-9") or self.rng.random() < 1 / 6:
+        if booking.citizen == "orl-3" or self.rng.random() < 1 / 6:
             self.stats.counts["stayed_away"] += 1
             return
         await self.until(booking.starts_at - timedelta(minutes=self.rng.randint(3, 15)))
+        if booking not in self.bookings and booking.citizen != "waitlisted":
+            return  # cancelled meanwhile
         kiosk = self.staff(Role.kiosk, booking.facility_id)
         for _ in range(20):  # the queue may not have heard of a very recent booking yet
             answer = await queue.post(
@@ -266,10 +275,18 @@ class AppointmentsDay:
         )
         if not self._count(joined, "waitlist_joined"):
             return
-        # 09:30: the ENT patient booked for 11:40 phones the clinic, which cancels; the
+        # 09:30: the ENT patient booked last today phones the clinic, which cancels; the
         # place goes to the waitlist at once
         await self.until(self.at(9, 30))
-        late = [b for b in self.bookings if b.citizen == "orl-9"]
+        soon = self.clock() + timedelta(minutes=30)
+        late = sorted(
+            (
+                b
+                for b in self.today()
+                if b.specialty == "ORL" and b.facility_id == "31-PC-002" and b.starts_at > soon
+            ),
+            key=lambda b: b.starts_at,
+        )[-1:]
         if late:
             cancelled = await api.post(
                 f"/establishments/31-PC-002/bookings/{late[0].booking_id}/cancel",
