@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -39,6 +40,7 @@ from sihha_kit.clock import ALGIERS, simulated_clock
 from sihha_kit.db import drop_database
 from sihha_kit.devtools import TokenIssuer
 from sihha_kit.registry import load_registry
+from sihha_runner.appointments_day import AppointmentsDay
 from sihha_runner.launcher import SERVICES, Platform, PlatformConfig, platform, running_services
 from sihha_runner.progress import Progress
 from sihha_runner.simulator import Day
@@ -48,6 +50,7 @@ DEMO_DAY = date(2026, 12, 15)
 NAMESPACE = "demo."
 OUT = Path("out/demo")
 STARTUP_SECONDS = 25.0
+SMS_SINK = OUT / "sms.jsonl"
 
 
 def demo_config(speed: float, anchor: float) -> PlatformConfig:
@@ -62,6 +65,13 @@ def demo_config(speed: float, anchor: float) -> PlatformConfig:
                 f"{spec.prefix}OUTBOX_POLL_SECONDS": "0.5",
             }
         )
+    # the appointments service's text messages go to a file the demo prints from
+    extra["APPOINTMENTS_SMS_SINK_PATH"] = str(SMS_SINK.resolve())
+    # every simulated citizen books from this one machine: the per-address limits are
+    # for the Internet, not for the demo
+    extra["APPOINTMENTS_SEARCHES_PER_MINUTE"] = "100000"
+    extra["APPOINTMENTS_HOLDS_PER_HOUR"] = "100000"
+    extra["APPOINTMENTS_SIGN_INS_PER_HOUR"] = "100000"
     # the ministry's DHIS2 payload needs a mapping: the example one shipped with the service
     extra["REPORTING_DHIS2_MAPPING_PATH"] = str(
         Path("services/reporting/dhis2-mapping.example.yaml").resolve()
@@ -73,6 +83,7 @@ def demo_config(speed: float, anchor: float) -> PlatformConfig:
 
 async def reset(config: PlatformConfig) -> None:
     """A demo starts from nothing: its databases and its broker queues are dropped."""
+    SMS_SINK.unlink(missing_ok=True)
     for spec in SERVICES:
         with contextlib.suppress(Exception):
             await drop_database(config.database_url(spec.name))
@@ -181,7 +192,24 @@ async def run_day(
         )
         await asyncio.to_thread(broker_outage, args.outage_seconds, progress)
 
-    extra = [outage()] if args.outage_seconds > 0 else []
+    appointments = AppointmentsDay(
+        appointments_url=running.url("appointments"),
+        queue_url=running.url("queue"),
+        issuer=issuer,
+        clock=clock,
+        speed=args.speed,
+        day=DEMO_DAY,
+        seed=args.seed,
+        sms_sink=SMS_SINK,
+    )
+    appointment_stats: dict[str, Any] = {}
+
+    async def appointments_day() -> None:
+        appointment_stats["stats"] = await appointments.run()
+
+    extra = [appointments_day()]
+    if args.outage_seconds > 0:
+        extra.append(outage())
     stats = await day.run(extra)
     if day.prescriptions is not None:
         rx = day.prescriptions.stats
@@ -189,15 +217,27 @@ async def run_day(
             f"prescriptions: {rx.issued} signed ({rx.with_override} with a warning overridden), "
             f"{rx.dispensed_full} dispensed in full, {rx.dispensed_partial} in part"
         )
-    return {"stats": stats, "operating": operating, "inspections": inspections, "group": group}
+    return {
+        "stats": stats,
+        "appointments": appointment_stats.get("stats"),
+        "operating": operating,
+        "inspections": inspections,
+        "group": group,
+    }
 
 
 async def wait_for_reporting(
-    running: Platform, group: str, progress: Progress, timeout: float = 90
+    running: Platform,
+    group: str,
+    progress: Progress,
+    timeout: float = 90,
+    *,
+    source: str = "queue",
 ) -> dict[str, Any]:
-    """Until the reporting service's counts equal the queue service's own (or time runs out)."""
+    """Until the reporting service's counts equal the source service's own (or time runs
+    out): the queue's, or with `source="appointments"` the appointments service's."""
     headers = {"Authorization": f"Bearer {group}"}
-    params = {"from": DEMO_DAY.isoformat(), "to": DEMO_DAY.isoformat()}
+    params = {"from": DEMO_DAY.isoformat(), "to": DEMO_DAY.isoformat(), "source": source}
     deadline = time.monotonic() + timeout
     result: dict[str, Any] = {}
     async with httpx.AsyncClient(base_url=running.url("reporting"), timeout=30) as reporting:
@@ -209,11 +249,46 @@ async def wait_for_reporting(
                     break
             await asyncio.sleep(1)
     progress.note(
-        "reporting caught up with the sources"
+        f"reporting caught up with the {source} service"
         if result and not result.get("differences")
-        else "reporting did not catch up in time"
+        else f"reporting did not catch up with the {source} service in time"
     )
     return result
+
+
+def print_appointments(stats: Any, reconciliation: dict[str, Any]) -> None:
+    """The appointments day: what happened, the reconciliation, and the text messages the
+    local SMS sink received (what a gateway would have sent)."""
+    counts = stats.counts if stats is not None else {}
+    print("\nRendez-vous de spécialistes / مواعيد الأخصائيين (31-PC-001, 31-PC-002):")
+    print(
+        "  plannings {s}  rendez-vous pris {b}  annulés {c}  arrivées à la borne {a}  "
+        "absents attendus {n}  liste d'attente : proposée {o}, acceptée {w}".format(
+            s=counts.get("schedules_published", 0),
+            b=counts.get("booked", 0) + counts.get("waitlist_accepted", 0),
+            c=counts.get("cancelled", 0),
+            a=counts.get("checked_in", 0),
+            n=counts.get("stayed_away", 0),
+            o=counts.get("waitlist_offered", 0),
+            w=counts.get("waitlist_accepted", 0),
+        )
+    )
+    if stats is not None and stats.errors:
+        print(f"  refusals / الرفض: {dict(stats.errors)}")
+    if reconciliation:
+        print(
+            "  rapprochement / المطابقة (report = appointments service): "
+            f"{reconciliation.get('compared', 0)} figures compared, "
+            f"{len(reconciliation.get('differences', []))} differences"
+        )
+    messages = (
+        [json.loads(line) for line in SMS_SINK.read_text(encoding="utf-8").splitlines() if line]
+        if SMS_SINK.is_file()
+        else []
+    )
+    print(f"  SMS (local sink {SMS_SINK}): {len(messages)}")
+    for message in [m for m in messages if not re.search(r"\b\d{6}\b", m["text"])][:4]:
+        print(f"    {message['to']}: {message['text']}")
 
 
 async def write_files(running: Platform, group: str) -> list[tuple[str, bytes]]:
@@ -303,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
         issuer = TokenIssuer.from_directory(config.keys_dir)
         outcome = asyncio.run(run_day(running, issuer, args, anchor, progress))
         reconciliation = asyncio.run(wait_for_reporting(running, outcome["group"], progress))
+        appointments_reconciliation = asyncio.run(
+            wait_for_reporting(running, outcome["group"], progress, source="appointments")
+        )
         OUT.mkdir(parents=True, exist_ok=True)
         files = []
         for name, content in asyncio.run(write_files(running, outcome["group"])):
@@ -312,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         report_file = OUT / "wilaya-daily.json"
         report = json.loads(report_file.read_text()) if report_file.exists() else {}
         print_report(report, reconciliation, outcome["stats"])
+        print_appointments(outcome["appointments"], appointments_reconciliation)
         print("\nFiles / الملفات:")
         for path in files:
             print(f"  {path}")
@@ -325,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
         (OUT / "wilaya-group.token").write_text(group)
         print(f"\nDone in {time.monotonic() - started:.0f} s.")
         differences = len(reconciliation.get("differences", [])) if reconciliation else -1
+        if appointments_reconciliation.get("differences") or not appointments_reconciliation:
+            differences = max(differences, 1)
         if args.exit:
             return 0 if differences == 0 else 1
         print("Services keep running; Ctrl-C to stop / للإيقاف Ctrl-C")

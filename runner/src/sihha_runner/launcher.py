@@ -43,7 +43,7 @@ class ServiceSpec:
 
 SERVICES = (
     ServiceSpec("queue", 8101),
-    ServiceSpec("appointments", 8102, pending="a later issue (remote specialist booking)"),
+    ServiceSpec("appointments", 8102),
     ServiceSpec("records", 8103, pending="a later issue (digital medical record)"),
     ServiceSpec("emergency", 8104, pending="a later issue (emergency department flow)"),
     ServiceSpec("reporting", 8105),

@@ -145,3 +145,53 @@ async def test_reconciliation_lists_differences_and_falls_back_to_tickets_issued
     assert command.returncode == 0, command.stderr[-2000:]
     assert json.loads(command.stdout)["ok"] is True
     assert local_day(algiers(DAY, 23, 59)) == DAY
+
+
+def appointments_stub(rows: list[dict[str, Any]]) -> Starlette:
+    async def counts(request: Request) -> Response:
+        assert request.headers["authorization"].startswith("Bearer ")
+        return JSONResponse(rows)
+
+    return Starlette(routes=[Route("/counts/appointments", counts)])
+
+
+async def test_reconciliation_of_the_appointments_service_counts(
+    reporting_app: tuple[FastAPI, httpx.AsyncClient],
+    reporting_settings: ReportingSettings,
+    group: dict[str, str],
+) -> None:
+    app, client = reporting_app
+    factory = EventFactory()
+    events = factory.appointment("31-PC-001", algiers(date(2026, 10, 1), 10), algiers(DAY, 9))
+    events += factory.appointment(
+        "31-PC-001", algiers(date(2026, 10, 1), 11), algiers(DAY, 10), attended=False
+    )
+    await publish(reporting_settings, events)
+    assert await wait_for_archive(reporting_settings, len(events)) == len(events)
+    # what a correct appointments service counts: per day of each event
+    rows = [
+        {"facility_id": "31-PC-001", "day": "2026-10-01", "booked": 2, "cancelled": 0,
+         "arrived": 0, "no_shows": 0, "places_offered": 40},
+        {"facility_id": "31-PC-001", "day": DAY.isoformat(), "booked": 0, "cancelled": 0,
+         "arrived": 1, "no_shows": 1, "places_offered": 40},
+    ]  # fmt: skip
+    params = {"from": "2026-10-01", "to": "2026-10-31", "source": "appointments"}
+    async with http_server(appointments_stub(rows)) as base:
+        app.state.context.settings = reporting_settings.model_copy(
+            update={"appointments_url": base}
+        )
+        clean = (await client.get("/reconciliation", params=params, headers=group)).json()
+        rows[1]["arrived"] = 2
+        found = (await client.get("/reconciliation", params=params, headers=group)).json()
+    assert clean["source"] == "appointments" and clean["ok"], clean
+    assert clean["compared"] == 2 * 4
+    assert found["differences"] == [
+        {
+            "facility_id": "31-PC-001",
+            "day": DAY.isoformat(),
+            "metric": "arrived",
+            "source": 2,
+            "reporting": 1,
+            "difference": 1,
+        }
+    ]

@@ -26,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     reconcile.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
     reconcile.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
+    reconcile.add_argument(
+        "--source", choices=["queue", "appointments"], default="queue", help="whose counts"
+    )
     dead = commands.add_parser("replay-dead-letters", help="move dead letters back into the inbox")
     dead.add_argument("--consumer", default="reporting")
     dead.add_argument("--limit", type=int, default=100_000)
@@ -94,9 +97,10 @@ async def _run(args: argparse.Namespace) -> int:
             return 0
         if args.command == "reconcile":
             from sihha_reporting.service_layer.reconciliation import reconcile
-            from sihha_reporting.service_layer.sources import queue_source
+            from sihha_reporting.service_layer.sources import SOURCES
 
-            outcome = await reconcile(context.uow, queue_source(settings), args.start, args.end)
+            source = SOURCES[args.source](settings)
+            outcome = await reconcile(context.uow, source, args.start, args.end)
             print(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2))
             return 0 if outcome.ok else 1
         if args.command == "report":

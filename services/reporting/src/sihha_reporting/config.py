@@ -55,6 +55,8 @@ class ReportingSettings(ServiceSettings):
 
     # -- reconciliation ----------------------------------------------------------------------
     queue_url: str = "http://127.0.0.1:8101"
+    #: the appointments service, whose `GET /counts/appointments` is reconciled too
+    appointments_url: str = "http://127.0.0.1:8102"
     #: bearer token (role it_unit) the reconciliation presents to the producing services
     service_token: SecretStr | None = None
     #: development only: mint that token with this private key set when no token is set

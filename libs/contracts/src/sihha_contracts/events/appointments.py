@@ -79,6 +79,14 @@ class SchedulePublishedV1(EventPayload):
     first_day: date = Field(description="First local day of the schedule")
     last_day: date = Field(description="Last local day of the schedule (inclusive)")
     slot_count: int = Field(ge=0, description="Bookable slots in the schedule")
+    place_count: int | None = Field(
+        default=None, ge=0, description="Places (patients) over all the slots"
+    )
+    places_by_day: dict[date, int] | None = Field(
+        default=None,
+        description="Places per local day; a later `sequence` of the same schedule (a revision: "
+        "days closed, capacity changed) replaces the earlier figures",
+    )
 
     @model_validator(mode="after")
     def _days_in_order(self) -> Self:
@@ -103,6 +111,13 @@ class AppointmentBookedV1(EventPayload):
     booked_via: BookingChannel
     age_band: AgeBand | None = None
     sex: Sex | None = None
+    referral: bool | None = Field(default=None, description="Booked with a referral code")
+    urgent: bool | None = Field(
+        default=None, description="Booked on a place kept for urgent referrals"
+    )
+    from_waitlist: bool | None = Field(
+        default=None, description="A waitlist offer the patient accepted"
+    )
 
     @model_validator(mode="after")
     def _slot_in_order(self) -> Self:
@@ -119,6 +134,7 @@ class AppointmentCancelledV1(EventPayload):
     appointment_id: UUID
     cancelled_by: Actor
     reason: ReasonCode = Field(examples=["citizen_request", "specialist_absent", "unspecified"])
+    slot_start: AwareDatetime | None = Field(default=None, description="Start of the slot given up")
 
 
 @register
@@ -132,6 +148,7 @@ class AppointmentRescheduledV1(EventPayload):
     slot_start: AwareDatetime = Field(description="Start of the new slot")
     slot_end: AwareDatetime = Field(description="End of the new slot")
     rescheduled_by: Actor
+    reason: ReasonCode | None = Field(default=None, description="Why, when the clinic moved it")
 
     @model_validator(mode="after")
     def _slot_in_order(self) -> Self:

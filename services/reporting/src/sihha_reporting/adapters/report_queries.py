@@ -321,6 +321,17 @@ class ReportQueries:
 
     # -- reconciliation ------------------------------------------------------------------
 
+    async def appointment_counts(self, start: date, end: date) -> list[Row]:
+        """Per establishment and day of the event, what the appointments service counts in
+        /counts/appointments."""
+        return await self._rows(
+            "SELECT facility_id, day, sum(booked) AS booked, sum(cancelled) AS cancelled, "
+            "sum(arrived) AS arrived, sum(no_shows) AS no_shows FROM appointments_daily "
+            "WHERE day BETWEEN :start AND :end GROUP BY facility_id, day",
+            start=start,
+            end=end,
+        )
+
     async def activity_counts(self, start: date, end: date) -> list[Row]:
         """Per establishment and day, the figures the queue service counts in /counts/activity."""
         daily = await self.polyclinic_by_day(start, end)

@@ -1,5 +1,8 @@
 """The producing services' own counts, read through their HTTP APIs (for reconciliation).
 
+The appointments service answers `GET /counts/appointments?from=&to=` (per establishment
+and Algiers day of each event: bookings made, cancelled, arrived, no-shows).
+
 The queue service answers `GET /counts/activity?from=&to=` (per establishment and
 Algiers day: tickets issued, called, no-shows, cancelled, routed, visits
 completed); a queue service that does not have it yet answers 404, and then
@@ -116,6 +119,42 @@ class QueueCounts:
             if start <= day <= end:
                 counts[(row["facility_id"], day)] = {"tickets_issued": int(row["tickets_issued"])}
         return SourceCounts("queue", "/counts/tickets-issued", ("tickets_issued",), counts)
+
+
+#: what the appointments service counts per establishment and Algiers day of the event
+#: (its `GET /counts/appointments`), and reporting from the same events
+APPOINTMENT_METRICS = ("booked", "cancelled", "arrived", "no_shows")
+
+
+class AppointmentsCounts:
+    """The appointments service's own counts: `GET /counts/appointments?from=&to=`."""
+
+    def __init__(
+        self, base_url: str, token: str | None, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.headers = {"authorization": f"Bearer {token}"} if token else {}
+        self.transport = transport
+
+    async def fetch(self, start: date, end: date) -> SourceCounts:
+        async with httpx.AsyncClient(
+            base_url=self.base_url, headers=self.headers, timeout=30.0, transport=self.transport
+        ) as client:
+            try:
+                response = await client.get(
+                    "/counts/appointments",
+                    params={"from": start.isoformat(), "to": end.isoformat()},
+                )
+                response.raise_for_status()
+            except httpx.HTTPError as error:
+                raise SourceUnavailable(f"appointments: {error}") from error
+        counts: dict[tuple[str, date], dict[str, int]] = {}
+        for row in _rows(response):
+            day = date.fromisoformat(row["day"])
+            values = {m: int(row.get(m) or 0) for m in APPOINTMENT_METRICS}
+            if any(values.values()):
+                counts[(row["facility_id"], day)] = values
+        return SourceCounts("appointments", "/counts/appointments", APPOINTMENT_METRICS, counts)
 
 
 def _rows(response: httpx.Response) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query
@@ -24,7 +24,7 @@ from sihha_reporting.entrypoints.deps import (
 )
 from sihha_reporting.service_layer import reports as report_rules
 from sihha_reporting.service_layer.reconciliation import reconcile
-from sihha_reporting.service_layer.sources import queue_source
+from sihha_reporting.service_layer.sources import SOURCES
 
 router = APIRouter()
 
@@ -164,8 +164,15 @@ async def list_inspections(
     responses=problems(503),
 )
 async def reconciliation(
-    ctx: ContextDep, caller: WilayaWideDep, start: FromQuery = None, end: ToQuery = None
+    ctx: ContextDep,
+    caller: WilayaWideDep,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    source: Annotated[
+        Literal["queue", "appointments"],
+        Query(description="Whose counts: the queue service's (default) or the appointments'"),
+    ] = "queue",
 ) -> dict[str, Any]:
     period = _period(ctx, start, end, default_days=7)
-    result = await reconcile(ctx.uow, queue_source(ctx.settings), period.start, period.end)
+    result = await reconcile(ctx.uow, SOURCES[source](ctx.settings), period.start, period.end)
     return result.as_dict()

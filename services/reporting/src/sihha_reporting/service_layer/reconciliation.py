@@ -53,7 +53,10 @@ async def reconcile(
 ) -> Reconciliation:
     theirs = await source.fetch(start, end)
     async with uow() as work:
-        ours_rows = await work.queries.activity_counts(start, end)
+        if theirs.source == "appointments":
+            ours_rows = await work.queries.appointment_counts(start, end)
+        else:
+            ours_rows = await work.queries.activity_counts(start, end)
     ours = {(r["facility_id"], r["day"]): r for r in ours_rows}
     result = Reconciliation(start, end, theirs.source, theirs.endpoint, theirs.metrics, 0)
     for key in sorted(set(ours) | set(theirs.counts)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sihha_kit.auth import Role
 from sihha_kit.devtools import TokenIssuer
-from sihha_reporting.adapters.sources import QueueCounts
+from sihha_reporting.adapters.sources import AppointmentsCounts, QueueCounts
 from sihha_reporting.config import ReportingSettings
 
 
@@ -21,3 +21,11 @@ def service_token(settings: ReportingSettings) -> str | None:
 
 def queue_source(settings: ReportingSettings) -> QueueCounts:
     return QueueCounts(settings.queue_url, service_token(settings))
+
+
+def appointments_source(settings: ReportingSettings) -> AppointmentsCounts:
+    return AppointmentsCounts(settings.appointments_url, service_token(settings))
+
+
+#: the sources `reconcile` can be asked for, by name
+SOURCES = {"queue": queue_source, "appointments": appointments_source}

@@ -1,0 +1,46 @@
+"""Citizens' tokens: signed by this service's own keys (`sihha_kit.auth.TokenSigner`).
+
+A citizen who signed in with their NIN and a code sent to their phone gets a short-lived
+RS256 token (role `citizen` only, their pseudonymous patient key), issuer
+``sihha-appointments``, signed with the first key of this service's key set
+(`APPOINTMENTS_SIGNING_KEYS_PATH`; `sihha-dev keys` makes the development one). The
+kit serves its public half at `GET /.well-known/jwks.json`; this service trusts its own
+keys, and the other services accept these tokens once configured to trust
+``sihha-appointments`` for the `citizen` role (`<SERVICE>_TRUSTED_ISSUERS`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sihha_kit.auth import Role, TokenSigner
+
+CITIZEN_ISSUER = "sihha-appointments"
+
+
+class CitizenTokens:
+    def __init__(self, signer: TokenSigner, *, ttl: timedelta) -> None:
+        self.signer = signer
+        self.ttl = ttl
+
+    @classmethod
+    def from_file(cls, path: Path, *, audience: str, ttl: timedelta) -> CitizenTokens:
+        if not path.is_file():
+            raise RuntimeError(
+                f"signing keys not found at {path}: `uv run sihha-dev keys` (development), "
+                "or set APPOINTMENTS_SIGNING_KEYS_PATH"
+            )
+        signer = TokenSigner.from_file(
+            path, issuer=CITIZEN_ISSUER, audience=audience, grants={Role.citizen}
+        )
+        return cls(signer, ttl=ttl)
+
+    def mint(self, patient_key: str) -> str:
+        return self.signer.issue(
+            f"citizen:{patient_key[:12]}",
+            [Role.citizen],
+            [],
+            ttl=self.ttl,
+            patient_key=patient_key,
+        )

@@ -1,0 +1,3 @@
+from sihha_kit.alembic_env import run
+
+run()
