@@ -1,8 +1,11 @@
 """OpenTelemetry tracing with the W3C trace context carried through the outbox.
 
 The trace context of the request that changes state is stored with the outbox
-row (`traceparent`), sent as the AMQP header `traceparent` and restored by the
-consumer, so one trace spans HTTP request → outbox → broker → consumer.
+row (`traceparent`). The relay publishes each row under that context, and
+OpenTelemetry's aio-pika instrumentation (`opentelemetry-instrumentation-aio-pika`,
+installed by `configure_tracing`) makes the publish span and writes its context into
+the AMQP header `traceparent`; the consumer continues it. So one trace spans HTTP
+request → outbox → broker (publish span) → consumer.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ def configure_tracing(
         )
         _provider = TracerProvider(resource=resource, sampler=_sampler)
         trace.set_tracer_provider(_provider)
+    instrument_messaging()
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -81,6 +85,16 @@ def configure_tracing(
         _provider.add_span_processor(extra_processor)
         _sampler.recording = True
     return _provider
+
+
+def instrument_messaging() -> None:
+    """aio-pika's publish and consume spans, and the trace context in the message headers
+    (once per process; the instrumentor ignores a second call)."""
+    from opentelemetry.instrumentation.aio_pika import AioPikaInstrumentor
+
+    instrumentor = AioPikaInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument()
 
 
 def tracer(name: str = "sihha") -> trace.Tracer:

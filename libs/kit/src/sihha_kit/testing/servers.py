@@ -8,6 +8,7 @@ starts them. Otherwise the tests that need them fail with a clear message.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -66,6 +67,28 @@ class BrokerControl:
             yield
         finally:
             self.start()
+
+    def clear_policies(self, prefix: str, vhost: str = "/") -> None:
+        """Remove the policies whose name starts with `prefix`."""
+        command = [*self.exec_prefix, "rabbitmqctl", "-q", "list_policies", "-p", vhost]
+        command += ["--formatter", "json"]
+        result = subprocess.run(command, check=True, capture_output=True, text=True, timeout=60)
+        for policy in json.loads(result.stdout or "[]"):
+            if policy["name"].startswith(prefix):
+                self._ctl("clear_policy", "-p", vhost, policy["name"])
+
+    def set_memory_watermark(self, fraction: float) -> None:
+        """`vm_memory_high_watermark` of the running node: a tiny one raises the memory
+        alarm (publishing connections are blocked) until it is set back."""
+        self._ctl("set_vm_memory_high_watermark", str(fraction))
+
+    def list_connections(self) -> list[dict[str, Any]]:
+        """The node's client connections: name, client properties, state, channels."""
+        command = [*self.exec_prefix, "rabbitmqctl", "-q", "list_connections"]
+        command += ["name", "client_properties", "state", "channels"]
+        command += ["--formatter", "json"]
+        result = subprocess.run(command, check=True, capture_output=True, text=True, timeout=60)
+        return list(json.loads(result.stdout or "[]"))
 
     def list_names(self, kind: str) -> list[str]:
         command = [*self.exec_prefix, "rabbitmqctl", "-q", f"list_{kind}", "name"]
