@@ -326,13 +326,15 @@ class EventConsumer:
         except Exception as error:
             if trust_connection_errors and is_connection_lost(error):
                 raise DatabaseUnavailable(f"{type(error).__name__}: {error}"[:300]) from error
-            if len(pending) > 1:
-                log.warning(
-                    "consumer.batch_failed",
-                    consumer=self.name,
-                    size=len(pending),
-                    error=str(error)[:300],
-                )
+            if len(pending) == 1:  # it failed alone: no need to try it again at once
+                await self._requeue(pending.pop(), error)
+                return
+            log.warning(
+                "consumer.batch_failed",
+                consumer=self.name,
+                size=len(pending),
+                error=str(error)[:300],
+            )
             for delivery in list(pending):
                 try:
                     await self._commit([delivery])

@@ -114,7 +114,8 @@ class Rig:
             except (asyncio.CancelledError, Exception):
                 pass
         await self.broker.close()
-        await self.consumer_broker.close()
+        if self.consumer_broker is not self.broker:
+            await self.consumer_broker.close()
         await self.engine.dispose()
 
 
@@ -138,6 +139,7 @@ async def build_rig(
     delivery_limit: int = 3,
     relay_batch: int = 200,
     declare: bool = True,
+    shared_broker: bool = False,
     statement_timeout_seconds: float | None = 30.0,
 ) -> Rig:
     """Migrate `database_url` and wire a relay and a consumer under `namespace`; apply the
@@ -147,8 +149,16 @@ async def build_rig(
         database_url, pool_size=5, statement_timeout_seconds=statement_timeout_seconds
     )
     sessions = session_factory(engine)
-    broker = Broker(servers.amqp_url, Topology(namespace), client_name="rig-producer")
-    consumer_broker = Broker(servers.amqp_url, Topology(namespace), client_name="rig-consumer")
+    broker = Broker(
+        servers.amqp_url,
+        Topology(namespace),
+        client_name=f"rig-{namespace}" if shared_broker else "rig-producer",
+    )
+    consumer_broker = (
+        broker
+        if shared_broker  # one process's broker, as in a service
+        else Broker(servers.amqp_url, Topology(namespace), client_name="rig-consumer")
+    )
     relay = OutboxRelay(
         engine, database_url, broker, "queue", batch_size=relay_batch, poll_seconds=0.5
     )
