@@ -134,7 +134,7 @@ async def test_a_channel_lost_mid_batch_postpones_the_batch_and_the_relay_recove
     async with rig.engine.begin() as db:
         await db.execute(text("UPDATE outbox SET next_attempt_at = now()"))
     # the consumer's bindings went with the exchange: restore them as a restart would
-    rig.consumer._inbox_queue = None  # noqa: SLF001 - the rig's own consumer, declared anew
+    rig.consumer._inbox_queue = None
     await rig.consumer.declare()
     for _ in range(50):
         if await rig.relay.relay_once() and await rig.unpublished() == 0:
@@ -213,7 +213,7 @@ async def test_every_connection_has_a_statement_timeout(rig: Rig) -> None:
     async with rig.engine.connect() as db:
         assert await db.scalar(text("SHOW statement_timeout")) == "30s"
     rig.relay.statement_timeout_ms = 30_000
-    relay_connection = await rig.relay._connection_for_claims()  # noqa: SLF001 - our own
+    relay_connection = await rig.relay._connection_for_claims()
     assert await relay_connection.fetchval("SHOW statement_timeout") == "30s"
     pool = StatementPool(rig.database_url, 1, statement_timeout_seconds=2.5)
     try:

@@ -34,6 +34,7 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import (
+    AbstractChannel,
     AbstractRobustChannel,
     AbstractRobustConnection,
     AbstractRobustExchange,
@@ -367,7 +368,8 @@ class Broker:
         self._declared = [
             item
             for item in self._declared
-            if item is not channel and getattr(item, "channel", None) is not channel
+            if item is not channel
+            and (isinstance(item, AbstractChannel) or item.channel is not channel)
         ]
         with contextlib.suppress(Exception):
             await channel.close()

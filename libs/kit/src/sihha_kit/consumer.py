@@ -48,7 +48,7 @@ from opentelemetry import trace
 from sqlalchemy import Integer, String, bindparam, cast, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from structlog.contextvars import bound_contextvars
 
 from sihha_contracts.catalogue import InvalidEvent, UnknownEvent, decode
@@ -597,6 +597,32 @@ class EventConsumer:
             await delivery.message.reject(requeue=True)
 
 
+async def recent_conflicts(
+    executor: AsyncSession | AsyncConnection, *, limit: int = 20
+) -> tuple[int, list[dict[str, Any]]]:
+    """(how many conflicts the inbox keeps, the newest `limit` of them): copies of an
+    applied event under another event id, each with the event it collided with. For the
+    IT unit's monitor; ids, types, establishment and times only, never a payload."""
+    total = await executor.scalar(select(func.count()).select_from(inbox_conflicts))
+    rows = await executor.execute(
+        select(
+            inbox_conflicts.c.consumer,
+            inbox_conflicts.c.event_id,
+            inbox_conflicts.c.event_type,
+            inbox_conflicts.c.producer,
+            inbox_conflicts.c.aggregate_id,
+            inbox_conflicts.c.sequence,
+            inbox_conflicts.c.facility_id,
+            inbox_conflicts.c.kept_event_id,
+            inbox_conflicts.c.kept_event_type,
+            inbox_conflicts.c.received_at,
+        )
+        .order_by(inbox_conflicts.c.id.desc())
+        .limit(limit)
+    )
+    return int(total or 0), [dict(row._mapping) for row in rows]
+
+
 def _header(message: AbstractIncomingMessage, name: str) -> str | None:
     value: Any = (message.headers or {}).get(name)
     if isinstance(value, bytes):
@@ -609,4 +635,13 @@ def _delivery_count(message: AbstractIncomingMessage) -> int:
     return int(value) if isinstance(value, int | str) else 0
 
 
-__all__ = ["BatchHandler", "ConsumerStats", "EventConsumer", "Handler", "UnknownHandler"]
+__all__ = [
+    "BatchHandler",
+    "ConsumerStats",
+    "DatabaseUnavailable",
+    "EventConsumer",
+    "Handler",
+    "UnknownHandler",
+    "is_connection_lost",
+    "recent_conflicts",
+]
