@@ -11,6 +11,9 @@ from datetime import timedelta
 
 import aio_pika
 import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from sqlalchemy import text
 
 from sihha_kit.broker_admin import Rabbitmqctl
@@ -27,6 +30,7 @@ from sihha_kit.runtime import ServiceRuntime
 from sihha_kit.settings import ServiceSettings
 from sihha_kit.testing.messaging_rig import MIGRATIONS, Rig, build_rig
 from sihha_kit.testing.servers import Servers
+from sihha_kit.tracing import configure_tracing, tracer
 
 pytestmark = pytest.mark.integration
 
@@ -269,3 +273,33 @@ async def test_a_service_runtime_sets_the_timeout_and_reports_its_broker_in_read
         assert set(runtime.housekeeper.retentions) == {"outbox", "inbox", "inbox_conflicts"}
     finally:
         await runtime.stop()
+
+
+async def test_the_relay_publishes_each_event_under_the_trace_context_stored_with_it(
+    rig: Rig,
+) -> None:
+    """The aio-pika instrumentation makes the publish span; the relay runs it under the
+    context of the request that wrote the row, so the message's `traceparent` header
+    continues that request's trace (and the consumer continues the header's)."""
+    spans = InMemorySpanExporter()
+    configure_tracing("kit-tests", "0", extra_processor=SimpleSpanProcessor(spans))
+    sink = f"{rig.broker.topology.namespace}traced"
+    connection = await aio_pika.connect(rig.servers.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(
+            rig.broker.topology.events_exchange("queue"), aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        queue = await channel.declare_queue(sink, durable=True)
+        await queue.bind(exchange, "queue.ticket.*")
+    with tracer().start_as_current_span("POST /tickets") as request:
+        await rig.issue(1)
+    assert await rig.relay.relay_once() == 1
+    [message] = await received(rig, sink)
+    _, trace_id, span_id, _ = str(message.headers["traceparent"]).split("-")
+    context = request.get_span_context()
+    assert int(trace_id, 16) == context.trace_id
+    assert int(span_id, 16) != context.span_id  # the publish span's own
+    [publish] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.PRODUCER]
+    assert publish.parent is not None and publish.parent.span_id == context.span_id
+    assert publish.context.span_id == int(span_id, 16)

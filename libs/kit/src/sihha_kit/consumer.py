@@ -370,10 +370,16 @@ class EventConsumer:
             delay = min(delay * 2, self.max_backoff_seconds)
         log.info("consumer.database_back", consumer=self.name, probes=probes)
         metrics.consumer_database_unavailable.labels(self.name).set(0)
-        with contextlib.suppress(Exception):  # the broker away: aio-pika restores it later
-            await self._start_consuming()
-        self.state = "consuming"
-        return probes > 1
+        delay = 0.5
+        while True:  # the broker may be away too: consume again as soon as it is back
+            try:
+                await self._start_consuming()
+            except Exception as error:
+                log.warning("consumer.resume_failed", consumer=self.name, error=str(error)[:300])
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff_seconds)
+            else:
+                return probes > 1
 
     async def _database_answers(self) -> bool:
         try:

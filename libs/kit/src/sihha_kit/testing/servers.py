@@ -162,7 +162,9 @@ class PrivatePostgres:
 
     @classmethod
     def available(cls) -> bool:
-        return (cls.BIN / "initdb").is_file() and (os.geteuid() != 0 or shutil.which("runuser"))
+        return (cls.BIN / "initdb").is_file() and (
+            os.geteuid() != 0 or shutil.which("runuser") is not None
+        )
 
     def _run(self, *command: str, timeout: float = 120) -> None:
         subprocess.run(
