@@ -1,8 +1,9 @@
 """The FastAPI application every service starts from.
 
-`create_service_app` installs, once for all services: problem+json errors,
-the request middleware (tracing, metrics, body limit), `/health/live`,
-`/health/ready`, `/metrics`, and a lifespan that prepares the database and
+`create_service_app` installs, once for all services: problem+json errors in
+French and Arabic from the service's message catalogue, the request middleware
+(tracing, metrics, body limit), `/health/live`, `/health/ready`, `/metrics`,
+`/i18n/{language}.json` (the catalogue, for the pages), and a lifespan that prepares the database and
 starts the runtime's background work (relay, consumers).
 """
 
@@ -11,17 +12,20 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sihha_kit import metrics
 from sihha_kit.auth import TokenVerifier, document_bearer_auth, install_verifier
+from sihha_kit.i18n import Catalogue, Language
 from sihha_kit.logs import configure_logging, get_logger
 from sihha_kit.middleware import ServiceMiddleware
-from sihha_kit.problems import install_problem_handlers
+from sihha_kit.problems import catalogue_of, install_problem_handlers
 from sihha_kit.responses import JSONResponse
 from sihha_kit.runtime import ServiceRuntime
 from sihha_kit.settings import ServiceSettings
@@ -44,6 +48,16 @@ def health_router() -> APIRouter:
         runtime: ServiceRuntime = request.app.state.runtime
         report = await runtime.readiness()
         return JSONResponse(report, status_code=200 if report["ready"] else 503)
+
+    @router.get(
+        "/i18n/{language}.json",
+        summary="Every text of the service's message catalogue in one language, for its pages",
+        tags=["i18n"],
+    )
+    async def catalogue(
+        request: Request, language: Annotated[Language, PathParam(examples=["ar"])]
+    ) -> dict[str, str]:
+        return catalogue_of(request).as_json(language)
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def prometheus(request: Request) -> Response:
@@ -88,7 +102,10 @@ def create_service_app(
     description: str = "",
     prepare_database: bool = True,
     on_startup: Sequence[Callable[[], Awaitable[None]]] = (),
+    catalogue: Catalogue | None = None,
 ) -> FastAPI:
+    """The service's app; `catalogue` holds its user-facing texts (by default the kit's
+    alone; a service passes ``Catalogue.of("sihha_<service>")``)."""
     settings = runtime.settings
     configure_logging(settings.service_name, settings.log_format, settings.log_level)
     configure_tracing(settings.service_name, settings.service_version, settings.otlp_endpoint)
@@ -118,6 +135,7 @@ def create_service_app(
         default_response_class=JSONResponse,
     )
     app.state.runtime = runtime
+    app.state.catalogue = catalogue or Catalogue.of()
     #: set by `sihha_kit.serve` for a service process; tests start many apps in one process
     app.state.settle_garbage_collector = False
     install_problem_handlers(app)

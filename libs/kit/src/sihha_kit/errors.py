@@ -3,22 +3,31 @@
 A `DomainProblem` carries everything `sihha_kit.problems` needs to render an
 `application/problem+json` body: the HTTP `status`, a stable machine-readable
 `code` (kebab-case, part of the API contract: clients branch on it), a short
-English `title`, the `detail` in French and in Arabic, and `extra` members
-added to the body (they must be JSON-serialisable and must never carry
-personal data: no name, NIN, phone or date of birth).
+English `title`, and `extra` members added to the body (they must be
+JSON-serialisable and must never carry personal data: no name, NIN, phone or
+date of birth). The `detail` shown to people is not in the code: `code` is its key
+in the message catalogues (`sihha_kit.i18n`), rendered in French and in Arabic
+with the problem's `extra` members and `params` as its fields::
 
-The generic subclasses fix the status so that call sites read as what
-happened::
+    raise NotFound("ticket-not-found", ticket_id=str(ticket_id))
 
-    raise NotFound("ticket-not-found", "Ticket introuvable.", "التذكرة غير موجودة.",
-                   ticket_id=str(ticket_id))
+    # locales/fr/LC_MESSAGES/messages.po
+    msgid "ticket-not-found"
+    msgstr "Ticket {ticket_id} introuvable."
+
+`params` are fields for the text only, not members of the body (a label, a
+`sihha_kit.i18n.Message` rendered in the same language). The generic subclasses fix
+the status so that call sites read as what happened.
 
 Authentication and authorisation errors are `sihha_kit.auth.AuthError`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
+
+from sihha_kit.i18n import Catalogue
 
 __all__ = [
     "BadRequest",
@@ -41,18 +50,20 @@ class DomainProblem(Exception):
     status: int
     code: str
     title: str
-    detail_fr: str
-    detail_ar: str
     extra: dict[str, Any]
+    params: dict[str, Any]
+    #: texts given in the code by callers not yet moved to the catalogues (transitional)
+    legacy_detail: tuple[str, str] | None
 
     def __init__(
         self,
         status: int,
         code: str,
-        detail_fr: str,
-        detail_ar: str,
+        detail_fr: str | None = None,
+        detail_ar: str | None = None,
         *,
         title: str | None = None,
+        params: Mapping[str, Any] | None = None,
         **extra: Any,
     ) -> None:
         if not 400 <= status <= 599:
@@ -61,16 +72,33 @@ class DomainProblem(Exception):
             raise ValueError("a problem needs a machine-readable code")
         # Exception.__init__ explicitly, not super(): subclasses may also derive from
         # exceptions whose constructors take other arguments (see middleware.BodyTooLarge).
-        Exception.__init__(self, status, code, detail_fr)
+        Exception.__init__(self, status, code)
         self.status = status
         self.code = code
         self.title = title or _title_from_code(code)
-        self.detail_fr = detail_fr
-        self.detail_ar = detail_ar
         self.extra = dict(extra)
+        self.params = dict(params or {})
+        self.legacy_detail = (
+            (detail_fr, detail_ar) if detail_fr is not None and detail_ar is not None else None
+        )
+
+    def detail_in(self, language: str, catalogue: Catalogue | None = None) -> str:
+        """The text people read, in `language` (``fr`` or ``ar``)."""
+        if self.legacy_detail is not None:
+            return self.legacy_detail[1] if language == "ar" else self.legacy_detail[0]
+        catalogue = catalogue or Catalogue.of()
+        return catalogue.text(language, self.code, **{**self.extra, **self.params})
+
+    @property
+    def detail_fr(self) -> str:
+        return self.detail_in("fr")
+
+    @property
+    def detail_ar(self) -> str:
+        return self.detail_in("ar")
 
     def __str__(self) -> str:
-        return f"{self.status} {self.code}: {self.detail_fr}"
+        return f"{self.status} {self.code}: {self.detail_in('fr')}"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status}, code={self.code!r})"
@@ -97,13 +125,16 @@ class _FixedStatus(DomainProblem):
     def __init__(
         self,
         code: str,
-        detail_fr: str,
-        detail_ar: str,
+        detail_fr: str | None = None,
+        detail_ar: str | None = None,
         *,
         title: str | None = None,
+        params: Mapping[str, Any] | None = None,
         **extra: Any,
     ) -> None:
-        super().__init__(self.fixed_status, code, detail_fr, detail_ar, title=title, **extra)
+        super().__init__(
+            self.fixed_status, code, detail_fr, detail_ar, title=title, params=params, **extra
+        )
 
 
 class BadRequest(_FixedStatus):

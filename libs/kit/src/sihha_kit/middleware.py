@@ -38,8 +38,6 @@ class BodyTooLarge(DomainProblem, StarletteHTTPException):
             self,
             413,
             "body-too-large",
-            f"Le corps de la requête dépasse la limite de {limit} octets.",
-            f"حجم محتوى الطلب يتجاوز الحد المسموح به ({limit} بايت).",
             title="Body too large",
             limit_bytes=limit,
         )

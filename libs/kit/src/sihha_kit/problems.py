@@ -2,8 +2,9 @@
 
 Every error body is `application/problem+json` with `type`, `title`, `status`,
 `detail` and `instance`, plus `code` (stable, machine-readable), `detail_fr`
-and `detail_ar` (the same message in both working languages; `detail` is the
-one the caller asked for with `Accept-Language`, French by default).
+and `detail_ar` (the same message in both working languages, from the app's
+message catalogue where `code` is the key; `detail` is the one the caller asked
+for with `Accept-Language`, French by default).
 Never a stack trace: unexpected errors are logged with their trace id and the
 caller gets a 500 problem that names that trace id.
 """
@@ -18,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sihha_kit.errors import DomainProblem
+from sihha_kit.i18n import N_, Catalogue, Language, negotiate
 from sihha_kit.logs import get_logger
 from sihha_kit.tracing import current_trace_id
 
@@ -26,51 +28,62 @@ log = get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://sihha.sante.dz/problems/"
 
-#: generic messages for HTTP statuses raised by the framework itself
-_HTTP_MESSAGES: dict[int, tuple[str, str, str]] = {
-    400: ("bad-request", "Requête invalide.", "طلب غير صالح."),
-    401: ("unauthenticated", "Authentification requise.", "المصادقة مطلوبة."),
-    403: ("forbidden", "Accès refusé.", "الوصول مرفوض."),
-    404: ("not-found", "Ressource introuvable.", "المورد غير موجود."),
-    405: ("method-not-allowed", "Méthode non autorisée.", "الطريقة غير مسموح بها."),
-    409: ("conflict", "Conflit avec l'état actuel.", "تعارض مع الحالة الحالية."),
-    413: (
-        "body-too-large",
-        "Le corps de la requête est trop volumineux.",
-        "حجم محتوى الطلب كبير جدًا.",
-    ),
-    415: (
-        "unsupported-media-type",
-        "Type de contenu non pris en charge.",
-        "نوع المحتوى غير مدعوم.",
-    ),
-    422: ("invalid-input", "Données invalides.", "بيانات غير صالحة."),
-    429: ("too-many-requests", "Trop de requêtes.", "طلبات كثيرة جدًا."),
-    503: ("unavailable", "Service momentanément indisponible.", "الخدمة غير متاحة مؤقتًا."),
+#: the problem code of each HTTP status the framework itself raises (texts in the
+#: kit's catalogue)
+_HTTP_CODES: dict[int, str] = {
+    400: N_("bad-request"),
+    401: N_("unauthenticated"),
+    403: N_("forbidden"),
+    404: N_("not-found"),
+    405: N_("method-not-allowed"),
+    409: N_("conflict"),
+    413: N_("body-too-large"),
+    415: N_("unsupported-media-type"),
+    422: N_("invalid-input"),
+    429: N_("too-many-requests"),
+    503: N_("unavailable"),
 }
 
 
-def wants_arabic(request: Request) -> bool:
-    language = request.headers.get("accept-language", "")
-    return language.strip().lower().startswith("ar")
+def language_of(request: Request) -> Language:
+    """The working language the caller asked for with ``Accept-Language`` (French by
+    default); see `sihha_kit.i18n.negotiate`."""
+    return negotiate(request.headers.get("accept-language"))
+
+
+def catalogue_of(request: Request) -> Catalogue:
+    """The catalogue of the app serving `request` (the kit's alone if it set none)."""
+    catalogue = getattr(request.app.state, "catalogue", None)
+    return catalogue if isinstance(catalogue, Catalogue) else Catalogue.of()
 
 
 def problem_response(
     request: Request,
     status: int,
     code: str,
-    detail_fr: str,
-    detail_ar: str,
     *,
     title: str | None = None,
+    params: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    texts: tuple[str, str] | None = None,
+    key: str | None = None,
 ) -> JSONResponse:
+    """The problem+json response for `code`: its text from the app's catalogue (under
+    `key`, by default the code itself; fields from `extra` and `params`), in the
+    caller's language and in both."""
+    if texts is None:
+        catalogue = catalogue_of(request)
+        fields = {**(extra or {}), **(params or {})}
+        detail_fr = catalogue.text("fr", key or code, **fields)
+        detail_ar = catalogue.text("ar", key or code, **fields)
+    else:
+        detail_fr, detail_ar = texts
     body: dict[str, Any] = {
         "type": TYPE_BASE + code,
         "title": title or code.replace("-", " ").capitalize(),
         "status": status,
-        "detail": detail_ar if wants_arabic(request) else detail_fr,
+        "detail": detail_ar if language_of(request) == "ar" else detail_fr,
         "detail_fr": detail_fr,
         "detail_ar": detail_ar,
         "code": code,
@@ -82,8 +95,9 @@ def problem_response(
 
 
 def generic_problem(request: Request, status: int, **extra: Any) -> JSONResponse:
-    code, fr, ar = _HTTP_MESSAGES.get(status, ("error", "Erreur.", "خطأ."))
-    return problem_response(request, status, code, fr, ar, extra=extra or None)
+    return problem_response(
+        request, status, _HTTP_CODES.get(status, N_("error")), extra=extra or None
+    )
 
 
 async def _domain_problem(request: Request, error: Exception) -> JSONResponse:
@@ -93,11 +107,11 @@ async def _domain_problem(request: Request, error: Exception) -> JSONResponse:
         request,
         error.status,
         error.code,
-        error.detail_fr,
-        error.detail_ar,
         title=error.title,
+        params=error.params,
         extra=error.extra,
         headers=headers,
+        texts=error.legacy_detail,
     )
 
 
@@ -116,8 +130,9 @@ async def _validation_problem(request: Request, error: Exception) -> JSONRespons
         request,
         422,
         "invalid-input",
-        f"Données invalides : {fields}.",
-        f"بيانات غير صالحة: {fields}.",
+        title="Invalid input",
+        key=N_("invalid-input-fields"),
+        params={"fields": fields},
         extra={"errors": errors},
     )
 
@@ -133,11 +148,9 @@ async def _unexpected_problem(request: Request, error: Exception) -> JSONRespons
     return problem_response(
         request,
         500,
-        "internal-error",
-        "Erreur interne. L'incident est journalisé"
-        + (f" (trace {trace_id})." if trace_id else "."),
-        "خطأ داخلي. تم تسجيل الحادث" + (f" (trace {trace_id})." if trace_id else "."),
-        extra={"trace_id": trace_id} if trace_id else None,
+        N_("internal-error"),
+        title="Internal error",
+        extra={"trace_id": trace_id or "-"},
     )
 
 

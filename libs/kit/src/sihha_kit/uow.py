@@ -1,15 +1,17 @@
 """The unit of work: the only place that commits.
 
 It opens a session, lets repositories work in it, and on `commit()` collects
-the events recorded by the aggregates it has seen and writes them to the
-outbox in the same transaction. Leaving the block without `commit()` rolls
-everything back, events included.
+the events recorded by every aggregate its repositories handed out or took in
+(`Repository.track`, as in cosmicpython's unit of work) and writes them to the
+outbox in the same transaction. A handler cannot forget to pass an aggregate:
+what a repository loaded or added is collected. Leaving the block without
+`commit()` rolls everything back, events included.
 """
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -18,6 +20,26 @@ from sihha_contracts.envelope import Envelope, Producer
 from sihha_kit.db import Executor
 from sihha_kit.domain import Aggregate
 from sihha_kit.outbox import Outbox, wake_relays
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class Repository:
+    """Base for a service's repositories: statements run on the unit of work's session,
+    and every aggregate the repository returns or takes in is tracked, so that the unit
+    of work writes its recorded events on commit.
+
+    A subclass calls `track` on what it loads (``return self.track(ticket)``) and on
+    what it adds or saves."""
+
+    def __init__(self, session: Executor) -> None:
+        self.session = session
+        self.seen: list[Aggregate] = []
+
+    def track(self, aggregate: A) -> A:
+        if all(aggregate is not known for known in self.seen):
+            self.seen.append(aggregate)
+        return aggregate
 
 
 class SqlUnitOfWork:
@@ -58,12 +80,25 @@ class SqlUnitOfWork:
         """Subclasses create their repositories on the session here."""
 
     def seen(self, aggregate: Aggregate) -> None:
-        """Track an aggregate whose recorded events must be written on commit."""
+        """Track an aggregate no repository handed out (transitional: repositories
+        track what they load and add)."""
         if all(aggregate is not known for known in self._seen):
             self._seen.append(aggregate)
 
+    def repositories(self) -> list[Repository]:
+        """The repositories `open_repositories` created (attributes of this unit of work)."""
+        return [value for value in vars(self).values() if isinstance(value, Repository)]
+
+    def _tracked(self) -> list[Aggregate]:
+        tracked = list(self._seen)
+        for repository in self.repositories():
+            for aggregate in repository.seen:
+                if all(aggregate is not known for known in tracked):
+                    tracked.append(aggregate)
+        return tracked
+
     async def commit(self) -> list[Envelope]:
-        events = [event for aggregate in self._seen for event in aggregate.pop_events()]
+        events = [event for aggregate in self._tracked() for event in aggregate.pop_events()]
         envelopes = await Outbox(self.session, self.producer).add(
             events, correlation_id=self.correlation_id, causation_id=self.causation_id
         )
@@ -75,7 +110,7 @@ class SqlUnitOfWork:
 
     async def rollback(self) -> None:
         await self.session.rollback()
-        for aggregate in self._seen:
+        for aggregate in self._tracked():
             aggregate.pop_events()
 
     async def __aexit__(
