@@ -131,7 +131,8 @@ class ServiceRuntime:
         return None
 
     async def prepare_broker_node(self) -> None:
-        """Apply the inboxes' policies and read the feature flags (see `broker_admin`)."""
+        """Apply the inboxes' policies and read the feature flags (see `broker_admin`);
+        never raises (what failed is in `self.node`, shown by readiness)."""
         self.node = await prepare_node(
             self.broker_admin(),
             self.settings.amqp_url,
@@ -144,12 +145,26 @@ class ServiceRuntime:
             self._spawn("outbox-relay", self.relay.run)
         if self.consumers:
             self.broker.consuming.start()
-            self._spawn("broker-node", self.prepare_broker_node)
+            node_prepared = asyncio.create_task(self.prepare_broker_node(), name="broker-node")
+            self._tasks.append(node_prepared)
         for consumer in self.consumers:
-            self._spawn(f"consumer-{consumer.name}", consumer.run)
+            self._spawn(f"consumer-{consumer.name}", self._after(node_prepared, consumer.run))
         self._spawn("retention", self.housekeeper.run)
         for name, run in self._background:
             self._spawn(name, run)
+
+    @staticmethod
+    def _after(
+        step: asyncio.Task[None], run: Callable[[], Awaitable[None]]
+    ) -> Callable[[], Awaitable[None]]:
+        """`run`, once `step` is over: a consumer starts after its inbox's policy is set
+        (a message rejected before it would find no dead-letter exchange and be dropped)."""
+
+        async def after() -> None:
+            await asyncio.wait([step])
+            await run()
+
+        return after
 
     def _spawn(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         self._tasks.append(asyncio.create_task(self._supervise(name, run), name=name))
