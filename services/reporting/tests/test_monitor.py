@@ -131,3 +131,24 @@ async def test_the_monitor_lists_a_copy_under_a_new_event_id_as_a_conflict(
                 a=issued.aggregate_id,
             )
             assert archived == [{"n": 1}]
+
+
+async def test_replaying_the_dead_letters_of_an_unknown_consumer_is_a_404(
+    reporting_app: tuple[Any, httpx.AsyncClient], it_unit: dict[str, str]
+) -> None:
+    # found by the API fuzzer: both used to end in a 500 (the broker closed the channel)
+    _, client = reporting_app
+    unknown = await client.post(
+        "/monitor/dead-letters/replay", params={"consumer": "nobody"}, headers=it_unit
+    )
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"
+    assert unknown.json()["code"] == "unknown-consumer"
+    # a monitored consumer whose queues this broker namespace has not declared yet
+    undeclared = await client.post(
+        "/monitor/dead-letters/replay", params={"consumer": "queue"}, headers=it_unit
+    )
+    assert (undeclared.status_code, undeclared.json()["code"]) == (
+        404,
+        "consumer-queues-not-found",
+    )

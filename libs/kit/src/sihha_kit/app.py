@@ -25,7 +25,7 @@ from sihha_kit.auth import TokenVerifier, document_bearer_auth, install_verifier
 from sihha_kit.i18n import Catalogue, Language
 from sihha_kit.logs import configure_logging, get_logger
 from sihha_kit.middleware import ServiceMiddleware
-from sihha_kit.problems import catalogue_of, install_problem_handlers
+from sihha_kit.problems import catalogue_of, document_problems, install_problem_handlers
 from sihha_kit.responses import JSONResponse
 from sihha_kit.runtime import ServiceRuntime
 from sihha_kit.settings import ServiceSettings
@@ -43,7 +43,16 @@ def health_router() -> APIRouter:
     async def live() -> dict[str, str]:
         return {"status": "alive"}
 
-    @router.get("/health/ready", summary="Readiness: database reachable; broker state reported")
+    @router.get(
+        "/health/ready",
+        summary="Readiness: database reachable; broker state reported",
+        responses={
+            503: {
+                "description": "Not ready (the database is unreachable): the same report",
+                "content": {"application/json": {}},
+            }
+        },
+    )
     async def ready(request: Request) -> JSONResponse:
         runtime: ServiceRuntime = request.app.state.runtime
         report = await runtime.readiness()
@@ -139,6 +148,7 @@ def create_service_app(
     #: set by `sihha_kit.serve` for a service process; tests start many apps in one process
     app.state.settle_garbage_collector = False
     install_problem_handlers(app)
+    document_problems(app)
     app.add_middleware(
         ServiceMiddleware, service=settings.service_name, max_body_bytes=settings.max_body_bytes
     )

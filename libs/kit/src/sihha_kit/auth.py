@@ -76,6 +76,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from sihha_kit.errors import DomainProblem
+from sihha_kit.problems import declare_problems
 
 __all__ = [
     "ALGORITHM",
@@ -89,6 +90,7 @@ __all__ = [
     "Role",
     "TokenIssuer",
     "TokenVerifier",
+    "bearer_security",
     "ensure_establishment",
     "install_verifier",
     "load_private_key",
@@ -541,7 +543,9 @@ BEARER_SCHEME = {
     "type": "http",
     "scheme": "bearer",
     "bearerFormat": "JWT",
-    "description": "JWT signed with RS256 (`sihha-dev token` on a developer machine).",
+    "description": "JWT signed with RS256 (`sihha-dev token` on a developer machine). "
+    "An operation's security requirement lists the roles it admits: the caller's token "
+    "must hold one of them (none listed: any valid token).",
 }
 
 CallerDependency = Callable[..., Awaitable[Caller]]
@@ -556,9 +560,12 @@ def bearer_token(request: Request) -> str | None:
 
 
 def document_bearer_auth(app: FastAPI) -> None:
-    """Declare the bearer scheme in the app's OpenAPI document, and require it on every
-    operation whose dependencies include an `Authorizer` check (the Authorize button of
-    /docs keeps working)."""
+    """Declare the bearer scheme in the app's OpenAPI document and, on every operation
+    whose dependencies include an `Authorizer` check, require it with the roles the
+    check admits (OpenAPI 3.1 lets an HTTP scheme's requirement list role names: here
+    the caller must hold one of them) and declare its problems, 401 and 403. An
+    operation that declares its security itself (`bearer_security`) gets the problems
+    too. The Authorize button of /docs keeps working."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -572,21 +579,39 @@ def document_bearer_auth(app: FastAPI) -> None:
             route = context.original_route
             if not isinstance(route, APIRoute):
                 continue
-            if _needs_token(getattr(context, "dependant", route.dependant)):
-                operations = schema.get("paths", {}).get(context.path_format, {})
-                for method in route.methods or ():
-                    if method.lower() in operations:
-                        operations[method.lower()]["security"] = [{"bearer": []}]
+            roles = _required_roles(getattr(context, "dependant", route.dependant))
+            if roles is None:
+                continue
+            operations = schema.get("paths", {}).get(context.path_format, {})
+            for method in route.methods or ():
+                if method.lower() in operations:
+                    operations[method.lower()]["security"] = [{"bearer": sorted(roles)}]
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                if any("bearer" in requirement for requirement in operation.get("security", ())):
+                    declare_problems(schema, operation, 401, 403)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _needs_token(dependant: Dependant) -> bool:
-    if getattr(dependant.call, "requires_bearer_token", False):
-        return True
-    return any(_needs_token(sub) for sub in dependant.dependencies)
+def bearer_security(dependency: CallerDependency) -> list[dict[str, list[str]]]:
+    """The OpenAPI `security` of a route that calls an `Authorizer` dependency itself
+    instead of declaring it (`openapi_extra={"security": bearer_security(reception)}`)."""
+    roles: frozenset[Role] = getattr(dependency, "required_roles", frozenset())
+    return [{"bearer": sorted(roles)}]
+
+
+def _required_roles(dependant: Dependant) -> frozenset[Role] | None:
+    """The roles an operation's `Authorizer` checks admit (empty: any caller), or None
+    when it has no such check."""
+    found: frozenset[Role] | None = getattr(dependant.call, "required_roles", None)
+    for sub in dependant.dependencies:
+        more = _required_roles(sub)
+        if more is not None:
+            found = more if found is None else found | more
+    return found
 
 
 def install_verifier(app: FastAPI, verifier: TokenVerifier) -> None:
@@ -640,5 +665,5 @@ class Authorizer:
             return caller
 
         caller_dependency.__name__ = f"require_{'_or_'.join(sorted(wanted)) or 'caller'}"
-        caller_dependency.requires_bearer_token = True  # type: ignore[attr-defined]
+        caller_dependency.required_roles = wanted  # type: ignore[attr-defined]
         return caller_dependency

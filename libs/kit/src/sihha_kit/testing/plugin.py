@@ -91,9 +91,15 @@ def dev_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def mint(dev_keys: Path) -> Callable[..., str]:
+def token_issuer(dev_keys: Path) -> TokenIssuer:
+    """Mints tokens the services under test accept (the run's development key pair)."""
+    return TokenIssuer((dev_keys / "jwt-private.pem").read_bytes())
+
+
+@pytest.fixture(scope="session")
+def mint(token_issuer: TokenIssuer) -> Callable[..., str]:
     """`mint(Role.receptionist, establishments=["31-PC-001"])` → a bearer token."""
-    issuer = TokenIssuer((dev_keys / "jwt-private.pem").read_bytes())
+    issuer = token_issuer
 
     def make(
         *roles: Role,

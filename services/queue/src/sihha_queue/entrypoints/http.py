@@ -14,9 +14,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from sihha_contracts.events.queue import StaffRole
-from sihha_kit.auth import Caller, Role, ensure_establishment
+from sihha_kit.auth import Caller, Role, bearer_security, ensure_establishment
 from sihha_kit.clock import ALGIERS
 from sihha_kit.errors import BadRequest, NotFound
+from sihha_kit.problems import problems
 from sihha_kit.responses import JSONResponse
 from sihha_queue.entrypoints.deps import (
     ContextDep,
@@ -63,7 +64,7 @@ IDEMPOTENCY_KEY_PARAMETER = {
     "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX},
 }
 #: what the busiest route declares itself (see `issue_ticket`)
-ISSUE_OPENAPI = {"parameters": [IDEMPOTENCY_KEY_PARAMETER], "security": [{"bearer": []}]}
+ISSUE_OPENAPI = {"parameters": [IDEMPOTENCY_KEY_PARAMETER], "security": bearer_security(reception)}
 
 
 def idempotency_key(request: Request) -> str | None:
@@ -134,6 +135,7 @@ async def _idempotent(
     tags=["reception"],
     summary="Issue a ticket for a service (reception desk or kiosk)",
     openapi_extra=ISSUE_OPENAPI,
+    responses=problems(409),
 )
 async def issue_ticket(
     facility_id: FacilityPath, body: IssueTicketRequest, request: Request
@@ -183,6 +185,7 @@ async def issue_ticket(
     summary="Check in with a booking code: an appointment-holder ticket, even with the "
     "appointments service down",
     openapi_extra={"parameters": [IDEMPOTENCY_KEY_PARAMETER]},
+    responses=problems(409),
 )
 async def check_in(
     facility_id: FacilityPath,
@@ -292,6 +295,7 @@ async def counter_current(
     "/establishments/{facility_id}/counters/{counter_id}/call-next",
     tags=["counter"],
     summary="Call the next ticket by the fair rule (priority weights plus ageing, capped wait)",
+    responses=problems(409),
 )
 async def call_next(
     facility_id: FacilityPath, counter_id: UUID, ctx: ContextDep, caller: CounterDep
@@ -317,6 +321,7 @@ async def call_next(
     "/establishments/{facility_id}/counters/{counter_id}/call",
     tags=["counter"],
     summary="Call a specific ticket, with a reason",
+    responses=problems(409),
 )
 async def call_ticket(
     facility_id: FacilityPath,
@@ -340,6 +345,7 @@ async def call_ticket(
     "/establishments/{facility_id}/tickets/{ticket_id}/recall",
     tags=["counter"],
     summary="Announce a called ticket again",
+    responses=problems(409),
 )
 async def recall(
     facility_id: FacilityPath, ticket_id: UUID, ctx: ContextDep, caller: CounterDep
@@ -354,6 +360,7 @@ async def recall(
     "/establishments/{facility_id}/tickets/{ticket_id}/no-show",
     tags=["counter"],
     summary="The patient did not come after the recall window (requeued once if the clinic says so)",
+    responses=problems(409),
 )
 async def no_show(
     facility_id: FacilityPath, ticket_id: UUID, ctx: ContextDep, caller: CounterDep
@@ -370,6 +377,7 @@ async def no_show(
     "/establishments/{facility_id}/tickets/{ticket_id}/start",
     tags=["counter"],
     summary="The patient is at the counter: service starts",
+    responses=problems(409),
 )
 async def start(
     facility_id: FacilityPath, ticket_id: UUID, ctx: ContextDep, caller: CounterDep
@@ -386,6 +394,7 @@ async def start(
     "/establishments/{facility_id}/tickets/{ticket_id}/complete",
     tags=["counter"],
     summary="Service done; the visit ends with its last open ticket",
+    responses=problems(409),
 )
 async def complete(
     facility_id: FacilityPath, ticket_id: UUID, ctx: ContextDep, caller: CounterDep
@@ -402,6 +411,7 @@ async def complete(
     "/establishments/{facility_id}/tickets/{ticket_id}/cancel",
     tags=["counter"],
     summary="Cancel a waiting or called ticket, with a reason",
+    responses=problems(409),
 )
 async def cancel(
     facility_id: FacilityPath,
@@ -422,6 +432,7 @@ async def cancel(
     "/establishments/{facility_id}/tickets/{ticket_id}/route",
     tags=["counter"],
     summary="From a consultation, send the patient on to another service in the same visit",
+    responses=problems(409),
 )
 async def route(
     facility_id: FacilityPath,
@@ -467,6 +478,7 @@ async def heartbeat(
     tags=["terminals"],
     summary="Live feed of called tickets for the waiting-room display (Server-Sent Events). "
     "The first event is the current state. Token in `access_token` (EventSource sends no headers).",
+    responses=problems(401, 403),
 )
 async def board(
     facility_id: FacilityPath,

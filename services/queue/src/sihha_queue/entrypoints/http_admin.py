@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from sihha_kit.auth import ensure_establishment
 from sihha_kit.errors import BadRequest, Conflict, NotFound
+from sihha_kit.problems import problems
 from sihha_kit.registry import OpeningHours
 from sihha_queue.domain.ticket import Counter
 from sihha_queue.entrypoints.deps import AdminDep, ContextDep, FacilityPath, StaffDep
@@ -96,18 +97,12 @@ async def update_establishment(
 )
 async def put_service(
     facility_id: FacilityPath,
-    service_code: str,
+    service_code: Annotated[str, Path(pattern=r"^[A-Z]{2,8}$", examples=["MG"])],
     body: ServiceUpdate,
     ctx: ContextDep,
     caller: AdminDep,
 ) -> EstablishmentView:
     ensure_establishment(caller, facility_id)
-    if not (2 <= len(service_code) <= 8 and service_code.isalpha() and service_code.isupper()):
-        raise BadRequest(
-            "invalid-service-code",
-            "Code de service invalide (2 à 8 majuscules).",
-            "رمز المصلحة غير صالح (من 2 إلى 8 أحرف كبيرة).",
-        )
     await _view(ctx, facility_id)
     values = body.model_dump()
     values["opening_hours"] = _hours(values["opening_hours"])
@@ -121,6 +116,7 @@ async def put_service(
     "/admin/establishments/{facility_id}/counters",
     status_code=201,
     summary="Add a counter or consultation room to a service",
+    responses=problems(409),
 )
 async def add_counter(
     facility_id: FacilityPath, body: CounterCreate, ctx: ContextDep, caller: AdminDep

@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 
 from sihha_kit.clock import to_local
 from sihha_kit.consumer import recent_conflicts
-from sihha_kit.errors import BadRequest
+from sihha_kit.errors import BadRequest, NotFound
+from sihha_kit.problems import problems
 from sihha_reporting.adapters.broker_admin import queue_depths, replay_dead_letters
 from sihha_reporting.entrypoints.deps import ContextDep, FacilityQuery, MonitorDep
 from sihha_reporting.service_layer.replay import stale_projections
@@ -172,13 +173,24 @@ async def stream(
     )
 
 
-@router.post("/dead-letters/replay", summary="Move a consumer's dead letters back into its inbox")
+@router.post(
+    "/dead-letters/replay",
+    summary="Move a consumer's dead letters back into its inbox",
+    responses=problems(404),
+)
 async def replay(
     ctx: ContextDep,
     caller: MonitorDep,
     consumer: Annotated[str, Query(pattern=r"^[a-z][a-z0-9_-]{1,63}$")] = "reporting",
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> dict[str, Any]:
+    if consumer not in ctx.settings.monitored_consumers:
+        raise NotFound(
+            "unknown-consumer",
+            f"Consommateur inconnu : « {consumer} ».",
+            f"مستهلك غير معروف: «{consumer}».",
+            consumer=consumer,
+        )
     moved = await replay_dead_letters(
         ctx.settings.amqp_url, ctx.runtime.broker.topology, consumer, limit=limit
     )
