@@ -15,13 +15,15 @@ from pydantic import AfterValidator, BaseModel
 from sihha_kit.auth import (
     Authorizer,
     Caller,
+    IssuerKeys,
     Role,
-    TokenIssuer,
     TokenVerifier,
+    TrustedIssuer,
     document_bearer_auth,
     ensure_establishment,
     install_verifier,
 )
+from sihha_kit.devtools import TokenIssuer
 from sihha_kit.errors import Conflict, NotFound
 from sihha_kit.problems import (
     PROBLEM_JSON,
@@ -90,7 +92,11 @@ def _app(verifier: TokenVerifier, *, honest: bool, seen: list[str]) -> FastAPI:
 
 @pytest.fixture(scope="module")
 def verifier(dev_keys: FilePath) -> TokenVerifier:
-    return TokenVerifier((dev_keys / "jwt-public.pem").read_bytes())
+    verifier = TokenVerifier(
+        [IssuerKeys(TrustedIssuer(issuer="sihha-dev", jwks=str(dev_keys / "jwks.json")))]
+    )
+    verifier.load_now()
+    return verifier
 
 
 def test_the_document_declares_the_kits_problems(verifier: TokenVerifier) -> None:

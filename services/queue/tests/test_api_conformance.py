@@ -4,7 +4,7 @@ docs/testing.md)."""
 
 from __future__ import annotations
 
-from sihha_kit.auth import TokenIssuer
+from sihha_kit.devtools import TokenIssuer
 from sihha_kit.testing.api_fuzz import Exclusion, fuzz_api
 from sihha_kit.testing.apps import FixedClock
 from sihha_queue.bootstrap import create_app

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sihha_kit.auth import TokenIssuer
+from sihha_kit.devtools import TokenIssuer
 from sihha_kit.testing.api_fuzz import Exclusion, fuzz_api
 from sihha_reporting.bootstrap import create_app
 from sihha_reporting.config import ReportingSettings

@@ -38,7 +38,7 @@ def build_context(settings: QueueSettings, *, clock: Clock | None = None) -> Que
         policy=CallPolicy(),
         board=board,
         directory=directory,
-        pseudonym_key=runtime.pseudonym_key(),
+        pseudonym_key=settings.load_pseudonym_key(),
     )
 
 
@@ -62,6 +62,6 @@ def create_app(settings: QueueSettings | None = None, *, clock: Clock | None = N
         description="Tickets, counters, routing and display boards of Oran's polyclinics.",
         on_startup=[load_establishments],
     )
-    install_auth(app, settings)
+    install_auth(app, settings, terminals=True)
     app.state.context = context
     return app

@@ -47,7 +47,8 @@ from fastapi import FastAPI
 from hypothesis import strategies as st
 from schemathesis.core.result import Err
 
-from sihha_kit.auth import WIDE_ROLES, Role, TokenIssuer
+from sihha_kit.auth import WIDE_ROLES, Role
+from sihha_kit.devtools import TokenIssuer
 from sihha_kit.testing.apps import serving
 
 #: a patient key for citizen tokens (64 hex digits; nobody's)

@@ -486,7 +486,7 @@ async def board(
     ctx: ContextDep,
     access_token: Annotated[str, Query(min_length=10, max_length=8192)],
 ) -> StreamingResponse:
-    caller = require.authenticate(request, access_token)
+    caller = await require.authenticate(request, access_token)
     if not caller.has_any(
         Role.kiosk,
         Role.receptionist,

@@ -19,6 +19,7 @@ from sihha_reporting.entrypoints.deps import (
     FacilityQuery,
     GroupDep,
     WilayaDep,
+    WilayaWideDep,
     check_scope,
 )
 from sihha_reporting.service_layer import reports as report_rules
@@ -163,9 +164,8 @@ async def list_inspections(
     responses=problems(503),
 )
 async def reconciliation(
-    ctx: ContextDep, caller: WilayaDep, start: FromQuery = None, end: ToQuery = None
+    ctx: ContextDep, caller: WilayaWideDep, start: FromQuery = None, end: ToQuery = None
 ) -> dict[str, Any]:
     period = _period(ctx, start, end, default_days=7)
-    check_scope(ctx, caller, None)
     result = await reconcile(ctx.uow, queue_source(ctx.settings), period.start, period.end)
     return result.as_dict()

@@ -17,9 +17,9 @@ from sihha_reporting.entrypoints.deps import (
     LangQuery,
     MinistryDep,
     WilayaDep,
+    WilayaWideDep,
     check_format,
     check_scope,
-    ensure_wilaya_wide,
     language,
     render,
 )
@@ -147,7 +147,6 @@ async def ministry_monthly(
     lang: LangQuery = None,
 ) -> Response:
     check_format(format, MINISTRY_FORMATS)
-    ensure_wilaya_wide(caller)
     if format == "dhis2":
         ctx.reports.dhis2_mapping()  # a missing mapping is refused before any work
     period = periods.monthly(month, local_day(ctx.clock()))
@@ -161,7 +160,7 @@ async def ministry_monthly(
 
 @router.get("/revisions", summary="Published revisions of the reports (newest first)")
 async def revisions(
-    ctx: ContextDep, caller: WilayaDep, kind: Annotated[str | None, Query(max_length=32)] = None
+    ctx: ContextDep, caller: WilayaWideDep, kind: Annotated[str | None, Query(max_length=32)] = None
 ) -> list[dict[str, Any]]:
     async with ctx.uow() as uow:
         rows = await uow.revisions.history(kind)
@@ -169,7 +168,7 @@ async def revisions(
 
 
 @router.get("/deliveries", summary="Pushes of the ministry report to its endpoint, and their state")
-async def deliveries(ctx: ContextDep, caller: WilayaDep) -> list[dict[str, Any]]:
+async def deliveries(ctx: ContextDep, caller: WilayaWideDep) -> list[dict[str, Any]]:
     async with ctx.uow() as uow:
         rows = await uow.deliveries.list()
     return [_jsonable(row) for row in rows]
