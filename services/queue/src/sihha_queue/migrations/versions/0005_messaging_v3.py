@@ -1,7 +1,7 @@
 """Messaging schema v3: the inbox knows what an event says happened; conflicts; retention indexes.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-30
 
 A copy of an event under a new event id but with the same producer, aggregate and
@@ -11,8 +11,8 @@ sequence is recognised and recorded in `inbox_conflicts` instead of applied agai
 
 from sihha_kit.messaging_schema import drop_messaging_tables_v3, messaging_tables_v3
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
