@@ -99,6 +99,7 @@ def pipeline_rows(pipeline: PipelineResult, raw: RawResult | None) -> list[Row]:
     how = (
         f"N={pipeline.n}, relay batch {settings.relay_batch}, "
         f"consumer batch {settings.consumer_batch}, prefetch {settings.prefetch}"
+        + (", relay in its own process" if settings.relay_process else "")
     )
     baseline = raw.end_to_end_rate if raw is not None else None
     row = Row(
@@ -120,7 +121,11 @@ def pipeline_rows(pipeline: PipelineResult, raw: RawResult | None) -> list[Row]:
             "µs",
             raw.end_to_end_cpu_us if raw is not None else None,
             "raw client CPU" if raw is not None else "",
-            "relay + consumer, one process; steadier than rates on a busy machine",
+            (
+                "relay + consumer, two processes (the relay's own included)"
+                if settings.relay_process
+                else "relay + consumer, one process; steadier than rates on a busy machine"
+            ),
         ),
     ]
     if row.ratio is not None:
@@ -367,6 +372,7 @@ async def main_async(args: argparse.Namespace, loop_name: str) -> int:
                     ("relay_batch", args.relay_batch),
                     ("consumer_batch", args.consumer_batch),
                     ("prefetch", args.prefetch),
+                    ("relay_process", args.relay_process),
                 )
                 if value is not None
             }
@@ -444,6 +450,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--ack-every", type=int, default=100, help="raw: deliveries per (multiple) ack"
     )
     parser.add_argument("--relay-batch", type=int, help="pipeline: outbox rows per relay batch")
+    parser.add_argument(
+        "--relay-process",
+        action="store_true",
+        help="pipeline: the relay in a process of its own (bench.relay_process)",
+    )
     parser.add_argument("--consumer-batch", type=int, help="pipeline: events per inbox commit")
     parser.add_argument("--prefetch", type=int, help="pipeline: consumer prefetch")
     parser.add_argument(

@@ -32,7 +32,7 @@ from pamqp.commands import Basic
 from bench.cleanup import delete_broker_names
 from bench.config import BenchConfig
 from sihha_contracts.envelope import Producer
-from sihha_kit.broker import inbox_queue_arguments
+from sihha_kit.broker import INBOX_QUEUE_ARGUMENTS
 from sihha_kit.outbox import build_envelope
 from sihha_kit.testing.messaging_rig import FakeTicket
 
@@ -181,10 +181,19 @@ async def run_raw(
         exchange = await pub_channel.declare_exchange(
             exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
         )
-        # the arguments of a real inbox queue, dead-letter exchange included (unused here)
+        # a real inbox queue's settings (its policy's keys given here as arguments: the
+        # baseline applies no policy), dead-letter exchange included (unused here)
         await sub_channel.declare_exchange(dlx_name, aio_pika.ExchangeType.FANOUT, durable=True)
         queue = await sub_channel.declare_queue(
-            queue_name, durable=True, arguments=inbox_queue_arguments(dlx_name, 5)
+            queue_name,
+            durable=True,
+            arguments={
+                **INBOX_QUEUE_ARGUMENTS,
+                "x-delivery-limit": 5,
+                "x-dead-letter-exchange": dlx_name,
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            },
         )
         await queue.bind(exchange_name, routing_key="queue.ticket.*")
         # warm-up: a handful through the whole path, not timed

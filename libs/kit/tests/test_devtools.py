@@ -305,3 +305,34 @@ async def test_runs_as_a_module(key_dir: Path) -> None:
         capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
     assert failed.returncode == 1 and failed.stdout == ""
+
+
+def test_broker_policies_prints_the_commands_that_apply_the_inbox_policies(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import shlex
+
+    from sihha_kit.broker import Topology
+    from sihha_kit.broker_admin import inbox_policy
+
+    assert (
+        main(
+            [
+                "broker-policies",
+                "reporting",
+                "queue",
+                "--namespace",
+                "demo.",
+                "--delivery-limit",
+                "7",
+            ]
+        )
+        == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert [shlex.split(line) for line in lines] == [
+        ["rabbitmqctl", *inbox_policy(Topology("demo."), consumer, 7).rabbitmqctl_args("/")]
+        for consumer in ("reporting", "queue")
+    ]
+    assert '"dead-letter-exchange": "demo.reporting.dlx"' in lines[0]
+    assert main(["broker-policies", "reporting", "--delivery-limit", "0"]) == 2

@@ -75,8 +75,10 @@ async def test_unknown_types_and_versions_are_archived_and_counted_not_lost(
     reporting_app: tuple[FastAPI, httpx.AsyncClient], reporting_settings: ReportingSettings
 ) -> None:
     [issued, *_] = EventFactory().ticket_journey("31-PC-003", "MG", algiers(DAY, 9))
-    newer_version = foreign(issued, schema_version=7)
-    new_type = foreign(issued, event_type="queue.ticket.teleported")
+    # later events of the same ticket (their own sequences: the same aggregate and
+    # sequence under a new event id would be a copy of `issued`, a conflict)
+    newer_version = foreign(issued, schema_version=7, sequence=issued.sequence + 1)
+    new_type = foreign(issued, event_type="queue.ticket.teleported", sequence=issued.sequence + 2)
     await publish(reporting_settings, [issued, newer_version, new_type])
     assert await wait_for_archive(reporting_settings, 3) == 3
     archived = await query(

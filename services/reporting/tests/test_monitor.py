@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from datetime import date
 from typing import Any
 
@@ -14,7 +15,7 @@ from sihha_reporting.bootstrap import create_app
 from sihha_reporting.config import ReportingSettings
 from sihha_reporting.synthetic import EventFactory, algiers
 
-from .conftest import consumer_ready, http_server, publish
+from .conftest import consumer_ready, http_server, publish, query
 
 pytestmark = pytest.mark.integration
 
@@ -87,6 +88,49 @@ async def test_the_live_stream_follows_one_establishment_and_shows_no_payload(
                 "/monitor/stream", params={"event_type": "x'; drop"}, headers=it_unit
             )
             assert bad.status_code == 422
+
+
+async def test_the_monitor_lists_a_copy_under_a_new_event_id_as_a_conflict(
+    reporting_settings: ReportingSettings, it_unit: dict[str, str]
+) -> None:
+    """A producer that sends `queue.ticket.issued` again under a new event id (same ticket,
+    same sequence): the ticket is counted once, and the monitor shows the copy."""
+    app = create_app(reporting_settings)
+    [issued, *_] = EventFactory().ticket_journey("31-PC-004", "MG", algiers(date(2026, 10, 7), 9))
+    copy = issued.model_copy(update={"event_id": uuid.uuid4()})
+    async with http_server(app, lifespan="on") as base:
+        await consumer_ready(app)
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            await publish(reporting_settings, [issued, copy])
+            listed: list[dict[str, Any]] = []
+            for _ in range(100):
+                status = (await client.get("/monitor/status", headers=it_unit)).json()
+                listed = [c for c in status["conflicts"] if c["event_id"] == str(copy.event_id)]
+                if listed:
+                    break
+                await asyncio.sleep(0.2)
+            assert listed == [
+                {
+                    "consumer": "reporting",
+                    "event_id": str(copy.event_id),
+                    "event_type": "queue.ticket.issued",
+                    "producer": issued.producer.name,
+                    "aggregate_id": issued.aggregate_id,
+                    "sequence": issued.sequence,
+                    "facility_id": "31-PC-004",
+                    "kept_event_id": str(issued.event_id),
+                    "kept_event_type": "queue.ticket.issued",
+                    "received_at": listed[0]["received_at"],
+                }
+            ]
+            assert status["conflicts_total"] >= 1
+            assert listed[0]["received_at"].endswith("+01:00")
+            archived = await query(
+                reporting_settings,
+                "SELECT count(*) AS n FROM event_archive WHERE aggregate_id = :a",
+                a=issued.aggregate_id,
+            )
+            assert archived == [{"n": 1}]
 
 
 async def test_replaying_the_dead_letters_of_an_unknown_consumer_is_a_404(

@@ -1,65 +1,92 @@
 """Idempotent event consumer (inbox pattern) over a quorum queue.
 
 For each batch of deliveries the consumer, in ONE database transaction:
-inserts `(consumer, event_id)` into the inbox (`ON CONFLICT DO NOTHING`), runs
-the handler of every event that was new, and commits; only then it acks.
-A redelivered event finds its inbox row and is acked without effect.
+inserts `(consumer, event_id, producer, aggregate_id, sequence)` into the inbox
+(`ON CONFLICT DO NOTHING`), runs the handler of every event that was new, and commits;
+only then it acks. A redelivered event finds its inbox row and is acked without effect;
+so is a copy under a new event id of an event already applied (same producer, aggregate
+and sequence): that one is also recorded in `inbox_conflicts` and counted
+(`sihha_consumer_conflicts`), for the IT unit.
 
 What cannot be processed never blocks the queue:
 - an undecodable body or a broken contract is rejected at once (no requeue)
   and the queue dead-letters it into `<consumer>.dead`;
 - an event type/version this consumer does not know goes the same way, unless
   the consumer has an `unknown_handler` (the reporting archive keeps them);
-- a handler that raises gets its message requeued; the quorum queue counts
-  deliveries and dead-letters it after `x-delivery-limit`.
+- a handler that raises gets its message rejected with requeue; the quorum queue counts
+  deliveries and dead-letters it after its delivery limit.
 
 A batch whose transaction fails is retried one message at a time so that one
 poison message does not hold back the valid ones delivered with it.
+
+**A database that is unreachable is not a bad message.** A failure of the connection
+itself (refused, closed, terminated by the server: `is_connection_lost`) makes the
+consumer stop taking deliveries (`basic.cancel`), keep those it holds unacknowledged
+(nothing is returned to the queue, so nothing counts toward the delivery limit), probe
+the database with backoff (0.5 s doubling to 30 s) and, once it answers, process what it
+holds and consume again. See docs/messaging.md for what each RabbitMQ version counts.
+
+The consumer declares its topology until the broker accepts it (a refusal is logged and
+shown in readiness, and retried) and consumes once: a restarted `run()` cancels its
+previous consumer first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
+import sqlalchemy.exc
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustQueue
 from opentelemetry import trace
-from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy import Integer, String, bindparam, cast, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from structlog.contextvars import bound_contextvars
 
 from sihha_contracts.catalogue import InvalidEvent, UnknownEvent, decode
 from sihha_contracts.envelope import Envelope, EventPayload
 from sihha_kit import metrics
-from sihha_kit.broker import Broker
+from sihha_kit.broker import Broker, DeclareFailed
+from sihha_kit.broker_admin import Policy, inbox_policy
 from sihha_kit.logs import get_logger
-from sihha_kit.messaging_schema import inbox
+from sihha_kit.messaging_schema import inbox, inbox_conflicts
 from sihha_kit.tracing import context_from_traceparent, tracer
 
 log = get_logger(__name__)
 
 #: the inbox rows of a whole batch in one statement whose text never changes (compiled and
 #: prepared once, whatever the batch size); returns the event ids that were not there yet
+#: (neither the same event id nor the same producer, aggregate and sequence)
 _fresh_rows = (
     func.unnest(
         cast(bindparam("event_ids"), ARRAY(PG_UUID(as_uuid=True))),
         cast(bindparam("event_types"), ARRAY(String)),
+        cast(bindparam("producers"), ARRAY(String)),
+        cast(bindparam("aggregate_ids"), ARRAY(String)),
+        cast(bindparam("sequences"), ARRAY(Integer)),
     )
-    .table_valued("event_id", "event_type")
+    .table_valued("event_id", "event_type", "producer", "aggregate_id", "sequence")
     .render_derived("fresh")
 )
 _INBOX_INSERT = (
     insert(inbox)
     .from_select(
-        ["consumer", "event_id", "event_type"],
+        ["consumer", "event_id", "event_type", "producer", "aggregate_id", "sequence"],
         select(
-            cast(bindparam("consumer"), String), _fresh_rows.c.event_id, _fresh_rows.c.event_type
+            cast(bindparam("consumer"), String),
+            _fresh_rows.c.event_id,
+            _fresh_rows.c.event_type,
+            _fresh_rows.c.producer,
+            _fresh_rows.c.aggregate_id,
+            _fresh_rows.c.sequence,
         ),
     )
     .on_conflict_do_nothing()
@@ -72,8 +99,60 @@ UnknownHandler = Callable[[Envelope, AsyncSession], Awaitable[None]]
 #: for consumers that write in bulk (the reporting archive and projections)
 BatchHandler = Callable[[list[tuple[Envelope, EventPayload | None]], AsyncSession], Awaitable[None]]
 
+#: asyncpg's errors that mean the server went away or refuses connections for now
+#: (57P01 admin shutdown — a restart or pg_terminate_backend —, 57P02 crash shutdown,
+#: 57P03 cannot connect now: starting up or shutting down; class 08 connection exceptions)
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,  # "connection is closed", "another operation is in progress"
+    ConnectionError,
+    TimeoutError,  # connecting timed out
+)
+#: what an OSError says when the network or the server is away (not a handler's own
+#: file errors)
+_NETWORK_ERRNOS = {
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.ECONNABORTED,
+    errno.EPIPE,
+    errno.ETIMEDOUT,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+    errno.ENOENT,  # a Unix socket that is gone while the server restarts
+}
 
-@dataclass
+
+def is_connection_lost(error: BaseException) -> bool:
+    """Whether `error` (or what caused it) says the database is unreachable, as opposed to
+    a failure of this event's own processing (a constraint, a bug, a statement timeout)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, sqlalchemy.exc.InterfaceError | sqlalchemy.exc.DisconnectionError):
+            return True
+        if isinstance(current, _CONNECTION_ERRORS):
+            return True
+        if isinstance(current, OSError) and current.errno in _NETWORK_ERRNOS:
+            return True
+        if isinstance(current, sqlalchemy.exc.DBAPIError) and current.orig is not None:
+            current = current.orig
+            continue
+        current = current.__cause__ or current.__context__
+    return False
+
+
+class DatabaseUnavailable(Exception):
+    """The consumer's database cannot be reached: wait for it, dead-letter nothing."""
+
+
+@dataclass(eq=False)  # compared by identity: two deliveries of one event are two
 class _Delivery:
     message: AbstractIncomingMessage
     envelope: Envelope
@@ -95,6 +174,11 @@ class ConsumerStats:
 
 
 class EventConsumer:
+    #: a batch that fails with a connection error although the database answers at once,
+    #: this many times in a row, is treated as the batch's own failure (a handler that
+    #: raises ConnectionError itself must not hold the queue forever)
+    MAX_FALSE_OUTAGES = 3
+
     def __init__(
         self,
         name: str,
@@ -110,6 +194,7 @@ class EventConsumer:
         prefetch: int = 256,
         batch_size: int = 128,
         delivery_limit: int = 5,
+        max_backoff_seconds: float = 30.0,
     ) -> None:
         self.name = name
         self.broker = broker
@@ -123,48 +208,90 @@ class EventConsumer:
         self.accept_unknown = accept_unknown or unknown_handler is not None
         self.prefetch = prefetch
         self.batch_size = batch_size
+        #: failed deliveries before a message is dead-lettered (the inbox's policy)
         self.delivery_limit = delivery_limit
+        self.max_backoff_seconds = max_backoff_seconds
         self._pending: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
         self._channel: AbstractRobustChannel | None = None
         self._inbox_queue: AbstractRobustQueue | None = None
         self._dead_queue: AbstractRobustQueue | None = None
-        self._worker: asyncio.Task[None] | None = None
+        self._probe_channel: AbstractRobustChannel | None = None
+        self._consumer_tag: str | None = None
         self.last_occurred_at: datetime | None = None
+        #: "starting", "declaring", "consuming", "waiting-for-database"
+        self.state = "starting"
+
+    def policy(self) -> Policy:
+        """The broker policy of this consumer's inbox (delivery limit, dead-lettering)."""
+        return inbox_policy(self.broker.topology, self.name, self.delivery_limit)
 
     # -- lifecycle ---------------------------------------------------------
 
     async def run(self) -> None:
         """Declare the topology, consume and process until cancelled."""
         await self.declare()
-        assert self._inbox_queue is not None
-        await self._inbox_queue.consume(self._pending.put)
-        log.info("consumer.started", consumer=self.name, queue=self._inbox_queue.name)
-        while True:
-            batch = [await self._pending.get()]
-            while len(batch) < self.batch_size and not self._pending.empty():
-                batch.append(self._pending.get_nowait())
-            await self.process(batch)
+        await self._start_consuming()
+        try:
+            while True:
+                batch = [await self._pending.get()]
+                while len(batch) < self.batch_size and not self._pending.empty():
+                    batch.append(self._pending.get_nowait())
+                await self.process(batch)
+        finally:
+            # a restarted run() consumes again: never two consumers on the queue; the
+            # deliveries still in `_pending` stay held and are processed by the next run
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(5.0):
+                    await self._stop_consuming()
 
     async def declare(self) -> None:
-        if self._channel is None:
-            self._channel = await self.broker.channel(
-                publisher_confirms=False, prefetch=self.prefetch
-            )
-            self._inbox_queue, self._dead_queue = await self.broker.declare_inbox(
-                self._channel, self.name, self.bindings, self.delivery_limit
-            )
+        """Declare the inbox and its dead-letter path, retrying with backoff (1 s doubling to
+        30 s) while the broker refuses (each refusal is in the log and in readiness)."""
+        delay = 1.0
+        while self._inbox_queue is None:
+            self.state = "declaring"
+            try:
+                (
+                    self._channel,
+                    self._inbox_queue,
+                    self._dead_queue,
+                ) = await self.broker.declare_inbox(
+                    self.name, self.bindings, prefetch=self.prefetch
+                )
+            except DeclareFailed as error:
+                log.error(
+                    "consumer.declare_failed", consumer=self.name, error=str(error), retry_in=delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _start_consuming(self) -> None:
+        assert self._inbox_queue is not None
+        if self._consumer_tag is None:
+            self._consumer_tag = await self._inbox_queue.consume(self._pending.put)
+            log.info("consumer.started", consumer=self.name, queue=self._inbox_queue.name)
+        self.state = "consuming"
+
+    async def _stop_consuming(self) -> None:
+        """basic.cancel: the broker sends nothing more; what was delivered stays held,
+        unacknowledged (not returned to the queue)."""
+        tag, self._consumer_tag = self._consumer_tag, None
+        if tag is not None and self._inbox_queue is not None:
+            await self._inbox_queue.cancel(tag)
 
     async def stats(self) -> ConsumerStats:
-        """Depth of the inbox and dead-letter queues (passive declares) and the lag."""
-        await self.declare()
-        assert self._channel is not None
+        """Depth of the inbox and dead-letter queues, as the broker counts them now (a
+        passive declare on a channel of its own: aio-pika's robust channel would answer a
+        passive declare of a queue it knows from its cache), and the lag."""
         topology = self.broker.topology
-        inbox_q = await self._channel.declare_queue(topology.inbox_queue(self.name), passive=True)
-        dead_q = await self._channel.declare_queue(
-            topology.dead_letter_queue(self.name), passive=True
-        )
-        depth = inbox_q.declaration_result.message_count or 0
-        dead = dead_q.declaration_result.message_count or 0
+        if self._probe_channel is None or self._probe_channel.is_closed:
+            connection = await self.broker.consuming.wait_connected()
+            self._probe_channel = await connection.channel(publisher_confirms=False)
+        probe = await self._probe_channel.get_underlay_channel()
+        inbox_q = await probe.queue_declare(topology.inbox_queue(self.name), passive=True)
+        dead_q = await probe.queue_declare(topology.dead_letter_queue(self.name), passive=True)
+        depth = int(inbox_q.message_count or 0)
+        dead = int(dead_q.message_count or 0)
         metrics.queue_depth.labels(self.name).set(depth)
         metrics.dead_letters.labels(self.name).set(dead)
         return ConsumerStats(self.name, depth, dead, self.last_occurred_at)
@@ -172,34 +299,95 @@ class EventConsumer:
     # -- processing --------------------------------------------------------
 
     async def process(self, messages: list[AbstractIncomingMessage]) -> None:
-        deliveries: list[_Delivery] = []
+        """Decode, apply and settle `messages`; while the database is unreachable, hold
+        them and wait for it."""
+        pending: list[_Delivery] = []
         for message in messages:
             delivery = await self._decode(message)
             if delivery is not None:
-                deliveries.append(delivery)
-        if not deliveries:
-            return
+                pending.append(delivery)
+        false_outages = 0
+        while pending:
+            try:
+                await self._settle(
+                    pending, trust_connection_errors=false_outages < self.MAX_FALSE_OUTAGES
+                )
+            except DatabaseUnavailable as outage:
+                if await self._wait_for_database(outage):
+                    false_outages = 0
+                else:
+                    false_outages += 1
+
+    async def _settle(self, pending: list[_Delivery], *, trust_connection_errors: bool) -> None:
+        """Commit and ack `pending`, or each alone when the batch fails; removes what it
+        settled. Raises DatabaseUnavailable, leaving the unsettled ones in `pending`."""
         try:
-            await self._commit(deliveries)
+            await self._commit(pending)
         except Exception as error:
-            if len(deliveries) == 1:
-                await self._requeue(deliveries[0], error)
+            if trust_connection_errors and is_connection_lost(error):
+                raise DatabaseUnavailable(f"{type(error).__name__}: {error}"[:300]) from error
+            if len(pending) == 1:  # it failed alone: no need to try it again at once
+                await self._requeue(pending.pop(), error)
                 return
             log.warning(
                 "consumer.batch_failed",
                 consumer=self.name,
-                size=len(deliveries),
+                size=len(pending),
                 error=str(error)[:300],
             )
-            for delivery in deliveries:
+            for delivery in list(pending):
                 try:
                     await self._commit([delivery])
                 except Exception as single_error:
+                    if trust_connection_errors and is_connection_lost(single_error):
+                        raise DatabaseUnavailable(
+                            f"{type(single_error).__name__}: {single_error}"[:300]
+                        ) from single_error
                     await self._requeue(delivery, single_error)
                 else:
                     await self._ack(delivery.message)
+                pending.remove(delivery)
             return
-        await self._ack_batch(deliveries)
+        await self._ack_batch(pending)
+        pending.clear()
+
+    async def _wait_for_database(self, outage: DatabaseUnavailable) -> bool:
+        """Stop consuming, wait until the database answers (backoff 0.5 s doubling to
+        `max_backoff_seconds`), consume again. Returns False if it answered at the first
+        probe (the connection error may not have been the database's)."""
+        self.state = "waiting-for-database"
+        metrics.consumer_database_unavailable.labels(self.name).set(1)
+        log.warning("consumer.database_unavailable", consumer=self.name, error=str(outage))
+        with contextlib.suppress(Exception):
+            await self._stop_consuming()
+        delay = 0.5
+        probes = 0
+        while True:
+            await asyncio.sleep(delay)
+            probes += 1
+            if await self._database_answers():
+                break
+            delay = min(delay * 2, self.max_backoff_seconds)
+        log.info("consumer.database_back", consumer=self.name, probes=probes)
+        metrics.consumer_database_unavailable.labels(self.name).set(0)
+        delay = 0.5
+        while True:  # the broker may be away too: consume again as soon as it is back
+            try:
+                await self._start_consuming()
+            except Exception as error:
+                log.warning("consumer.resume_failed", consumer=self.name, error=str(error)[:300])
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff_seconds)
+            else:
+                return probes > 1
+
+    async def _database_answers(self) -> bool:
+        try:
+            async with asyncio.timeout(5.0), self.sessions() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
 
     async def _decode(self, message: AbstractIncomingMessage) -> _Delivery | None:
         try:
@@ -225,17 +413,23 @@ class EventConsumer:
                     "consumer": self.name,
                     "event_ids": [d.envelope.event_id for d in deliveries],
                     "event_types": [d.envelope.event_type for d in deliveries],
+                    "producers": [d.envelope.producer.name for d in deliveries],
+                    "aggregate_ids": [d.envelope.aggregate_id for d in deliveries],
+                    "sequences": [d.envelope.sequence for d in deliveries],
                 },
             )
             fresh = set(inserted.scalars().all())
             new: list[_Delivery] = []
+            skipped: list[_Delivery] = []
             for delivery in deliveries:
                 envelope = delivery.envelope
                 if envelope.event_id not in fresh:
-                    metrics.consumer_duplicates.labels(self.name).inc()
+                    skipped.append(delivery)
                     continue
                 fresh.discard(envelope.event_id)  # the same event twice in one batch
                 new.append(delivery)
+            if skipped:
+                await self._record_conflicts(skipped, session)
             if self.batch_handler is not None:
                 await self._handle_batch(new, session)
             else:
@@ -251,10 +445,65 @@ class EventConsumer:
                 (datetime.now(UTC) - self.last_occurred_at).total_seconds()
             )
 
+    async def _record_conflicts(self, skipped: list[_Delivery], session: AsyncSession) -> None:
+        """Sort what the inbox refused: a redelivery (its event id is there: a duplicate)
+        or a copy under a new event id of an event already applied (a conflict, recorded
+        with the event it collides with). The rare path: only for refused rows."""
+        known = set(
+            (
+                await session.execute(
+                    select(inbox.c.event_id).where(
+                        inbox.c.consumer == self.name,
+                        inbox.c.event_id.in_([d.envelope.event_id for d in skipped]),
+                    )
+                )
+            ).scalars()
+        )
+        for delivery in skipped:
+            envelope = delivery.envelope
+            if envelope.event_id in known:
+                metrics.consumer_duplicates.labels(self.name).inc()
+                continue
+            kept = (
+                await session.execute(
+                    select(inbox.c.event_id, inbox.c.event_type).where(
+                        inbox.c.consumer == self.name,
+                        inbox.c.producer == envelope.producer.name,
+                        inbox.c.aggregate_id == envelope.aggregate_id,
+                        inbox.c.sequence == envelope.sequence,
+                    )
+                )
+            ).first()
+            await session.execute(
+                inbox_conflicts.insert().values(
+                    consumer=self.name,
+                    event_id=envelope.event_id,
+                    event_type=envelope.event_type,
+                    producer=envelope.producer.name,
+                    aggregate_id=envelope.aggregate_id,
+                    sequence=envelope.sequence,
+                    facility_id=envelope.facility_id,
+                    kept_event_id=kept.event_id if kept else None,
+                    kept_event_type=kept.event_type if kept else None,
+                )
+            )
+            metrics.consumer_conflicts.labels(self.name).inc()
+            log.warning(
+                "consumer.event_conflict",
+                consumer=self.name,
+                event_id=str(envelope.event_id),
+                event_type=envelope.event_type,
+                aggregate_id=envelope.aggregate_id,
+                sequence=envelope.sequence,
+                kept_event_id=str(kept.event_id) if kept else None,
+            )
+
     async def _handle(self, delivery: _Delivery, session: AsyncSession) -> None:
         envelope = delivery.envelope
+        # the publish span's context (the relay published under the request's), else the
+        # request's own, stored in the envelope
         parent = context_from_traceparent(
-            envelope.traceparent or _header(delivery.message, "traceparent")
+            _header(delivery.message, "traceparent") or envelope.traceparent
         )
         with (
             tracer().start_as_current_span(
@@ -284,7 +533,12 @@ class EventConsumer:
         links = [
             trace.Link(span_context)
             for d in deliveries
-            if (context := context_from_traceparent(d.envelope.traceparent)) is not None
+            if (
+                context := context_from_traceparent(
+                    _header(d.message, "traceparent") or d.envelope.traceparent
+                )
+            )
+            is not None
             and (span_context := trace.get_current_span(context).get_span_context()).is_valid
         ]
         with tracer().start_as_current_span(
@@ -343,8 +597,36 @@ class EventConsumer:
             delivery_limit=self.delivery_limit,
             error=f"{type(error).__name__}: {error}"[:300],
         )
+        # basic.reject, not nack: RabbitMQ 4.3+ counts only a reject toward the delivery
+        # limit (every version before counts both)
         with contextlib.suppress(Exception):
-            await delivery.message.nack(requeue=True)
+            await delivery.message.reject(requeue=True)
+
+
+async def recent_conflicts(
+    executor: AsyncSession | AsyncConnection, *, limit: int = 20
+) -> tuple[int, list[dict[str, Any]]]:
+    """(how many conflicts the inbox keeps, the newest `limit` of them): copies of an
+    applied event under another event id, each with the event it collided with. For the
+    IT unit's monitor; ids, types, establishment and times only, never a payload."""
+    total = await executor.scalar(select(func.count()).select_from(inbox_conflicts))
+    rows = await executor.execute(
+        select(
+            inbox_conflicts.c.consumer,
+            inbox_conflicts.c.event_id,
+            inbox_conflicts.c.event_type,
+            inbox_conflicts.c.producer,
+            inbox_conflicts.c.aggregate_id,
+            inbox_conflicts.c.sequence,
+            inbox_conflicts.c.facility_id,
+            inbox_conflicts.c.kept_event_id,
+            inbox_conflicts.c.kept_event_type,
+            inbox_conflicts.c.received_at,
+        )
+        .order_by(inbox_conflicts.c.id.desc())
+        .limit(limit)
+    )
+    return int(total or 0), [dict(row._mapping) for row in rows]
 
 
 def _header(message: AbstractIncomingMessage, name: str) -> str | None:
@@ -359,4 +641,13 @@ def _delivery_count(message: AbstractIncomingMessage) -> int:
     return int(value) if isinstance(value, int | str) else 0
 
 
-__all__ = ["BatchHandler", "ConsumerStats", "EventConsumer", "Handler", "UnknownHandler"]
+__all__ = [
+    "BatchHandler",
+    "ConsumerStats",
+    "DatabaseUnavailable",
+    "EventConsumer",
+    "Handler",
+    "UnknownHandler",
+    "is_connection_lost",
+    "recent_conflicts",
+]

@@ -18,9 +18,24 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def create_engine(database_url: str, pool_size: int = 20) -> AsyncEngine:
+def server_settings(statement_timeout_seconds: float | None) -> dict[str, str] | None:
+    """What every connection of a service sets when it opens (asyncpg `server_settings`):
+    the statement timeout, in milliseconds."""
+    if not statement_timeout_seconds:
+        return None
+    return {"statement_timeout": str(int(statement_timeout_seconds * 1000))}
+
+
+def create_engine(
+    database_url: str, pool_size: int = 20, *, statement_timeout_seconds: float | None = None
+) -> AsyncEngine:
+    """The service's engine; with `statement_timeout_seconds`, every statement on its
+    connections is cancelled by the server after that long (asyncpg raises
+    `QueryCanceledError`)."""
+    settings = server_settings(statement_timeout_seconds)
     return create_async_engine(
         database_url,
+        connect_args={"server_settings": settings} if settings else {},
         # connections are kept for the whole concurrency a process sees: an overflow
         # connection is closed when it is returned, so a steady load above the pool's size
         # would open and close connections all the time (seen in the queue benchmark at
@@ -49,10 +64,13 @@ class StatementPool:
     connection usable: the implicit transaction rolled back.
     """
 
-    def __init__(self, database_url: str, size: int) -> None:
+    def __init__(
+        self, database_url: str, size: int, *, statement_timeout_seconds: float | None = None
+    ) -> None:
         if size < 1:
             raise ValueError("a statement pool needs at least one connection")
         self.dsn = asyncpg_dsn(database_url)
+        self.server_settings = server_settings(statement_timeout_seconds)
         self.size = size
         self._idle: list[asyncpg.Connection] = []
         self._waiters: collections.deque[asyncio.Future[asyncpg.Connection | None]] = (
@@ -81,7 +99,7 @@ class StatementPool:
             if self._open < self.size:
                 self._open += 1
                 try:
-                    return await asyncpg.connect(self.dsn)
+                    return await asyncpg.connect(self.dsn, server_settings=self.server_settings)
                 except BaseException:
                     self._open -= 1
                     self._wake_one(None)  # a waiter may open one in its turn

@@ -4,6 +4,11 @@ The tables are described once here (SQLAlchemy Core) and created by each
 service's first migration through `create_messaging_tables_v1`. A later change
 to these tables gets a new `..._v2` function and a new migration in every
 service; the v1 function is never edited once landed.
+
+Version 3 (`messaging_tables_v3`): the inbox also records what an event says happened
+(`producer`, `aggregate_id`, `sequence`, unique per consumer), so that a copy with a new
+`event_id` is recognised; such copies are kept in `inbox_conflicts` for the IT unit.
+Each table that grows gets the index its retention deletes by (`sihha_kit.retention`).
 """
 
 from __future__ import annotations
@@ -54,11 +59,42 @@ def _inbox_columns() -> list[Column]:  # type: ignore[type-arg]
     ]
 
 
+def _inbox_identity_columns() -> list[Column]:  # type: ignore[type-arg]
+    """Version 3: what the event says happened (null in rows from before it)."""
+    return [
+        Column("producer", String(64)),
+        Column("aggregate_id", String(128)),
+        Column("sequence", Integer),
+    ]
+
+
+def _inbox_conflict_columns() -> list[Column]:  # type: ignore[type-arg]
+    return [
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("consumer", String(64), nullable=False),
+        #: the copy that was not applied
+        Column("event_id", UUID(as_uuid=True), nullable=False),
+        Column("event_type", String(128), nullable=False),
+        Column("producer", String(64), nullable=False),
+        Column("aggregate_id", String(128), nullable=False),
+        Column("sequence", Integer, nullable=False),
+        Column("facility_id", String(32)),
+        #: the event applied before with the same producer, aggregate and sequence
+        Column("kept_event_id", UUID(as_uuid=True)),
+        Column("kept_event_type", String(128)),
+        Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    ]
+
+
 #: events waiting to be published, written in the same transaction as the change
 outbox = Table("outbox", metadata, *_outbox_columns())
 
-#: events this service has consumed; the primary key makes a redelivery a no-op
-inbox = Table("inbox", metadata, *_inbox_columns())
+#: events this service has consumed; the primary key makes a redelivery a no-op, the
+#: unique (consumer, producer, aggregate_id, sequence) a copy under a new event id
+inbox = Table("inbox", metadata, *_inbox_columns(), *_inbox_identity_columns())
+
+#: copies of an applied event under another event id, not applied (the IT monitor lists them)
+inbox_conflicts = Table("inbox_conflicts", metadata, *_inbox_conflict_columns())
 
 OUTBOX_CHANNEL = "sihha_outbox"
 
@@ -107,6 +143,39 @@ def drop_outbox_notify_v2() -> None:
 def restore_outbox_notify_v2() -> None:
     """Alembic `downgrade` step of `drop_outbox_notify_v2`."""
     _create_outbox_notify()
+
+
+def messaging_tables_v3() -> None:
+    """Alembic `upgrade` step: the inbox's event identity and its conflicts table; the
+    indexes the retention deletes use (outbox by `published_at`, inbox and conflicts by
+    `received_at`)."""
+    for column in _inbox_identity_columns():
+        op.add_column("inbox", column)
+    op.create_index(
+        "inbox_event_identity",
+        "inbox",
+        ["consumer", "producer", "aggregate_id", "sequence"],
+        unique=True,
+    )
+    op.create_index("inbox_received_at", "inbox", ["received_at"])
+    op.create_table("inbox_conflicts", *_inbox_conflict_columns())
+    op.create_index("inbox_conflicts_received_at", "inbox_conflicts", ["received_at"])
+    op.create_index(
+        "outbox_published_at",
+        "outbox",
+        ["published_at"],
+        postgresql_where=text("published_at IS NOT NULL"),
+    )
+
+
+def drop_messaging_tables_v3() -> None:
+    """Alembic `downgrade` step of `messaging_tables_v3`."""
+    op.drop_index("outbox_published_at", "outbox")
+    op.drop_table("inbox_conflicts")
+    op.drop_index("inbox_received_at", "inbox")
+    op.drop_index("inbox_event_identity", "inbox")
+    for column in reversed(_inbox_identity_columns()):
+        op.drop_column("inbox", column.name)
 
 
 def drop_messaging_tables_v1() -> None:

@@ -53,6 +53,25 @@ consumer_duplicates = Counter(
     ["consumer"],
     registry=REGISTRY,
 )
+consumer_conflicts = Counter(
+    "sihha_consumer_conflicts",
+    "Copies of an applied event under another event id (same producer, aggregate and "
+    "sequence), not applied; listed in the inbox_conflicts table",
+    ["consumer"],
+    registry=REGISTRY,
+)
+consumer_database_unavailable = Gauge(
+    "sihha_consumer_database_unavailable",
+    "1 while the consumer waits for its database (deliveries held, none dead-lettered)",
+    ["consumer"],
+    registry=REGISTRY,
+)
+retention_deleted = Counter(
+    "sihha_retention_deleted_rows",
+    "Rows deleted by the retention of a table",
+    ["service", "table"],
+    registry=REGISTRY,
+)
 consumer_rejected = Counter(
     "sihha_consumer_rejected",
     "Messages sent towards the dead-letter queue",
@@ -67,13 +86,13 @@ consumer_lag = Gauge(
 )
 dead_letters = Gauge(
     "sihha_dead_letters",
-    "Messages waiting in the consumer's dead-letter queue",
+    "Messages waiting in the consumer's dead-letter queue (measured from the broker on scrape)",
     ["consumer"],
     registry=REGISTRY,
 )
 queue_depth = Gauge(
     "sihha_consumer_queue_depth",
-    "Messages ready in the consumer's inbox queue",
+    "Messages ready in the consumer's inbox queue (measured from the broker on scrape)",
     ["consumer"],
     registry=REGISTRY,
 )

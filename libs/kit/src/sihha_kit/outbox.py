@@ -30,18 +30,18 @@ from uuid import UUID, uuid4
 
 import aio_pika
 import asyncpg
+from opentelemetry import context as otel_context
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sihha_contracts.envelope import Envelope, Producer
 from sihha_kit import metrics
-from sihha_kit.amqp_batch import Outgoing, publish_batch
 from sihha_kit.broker import Broker
 from sihha_kit.db import Executor, asyncpg_dsn
 from sihha_kit.domain import RecordedEvent
 from sihha_kit.logs import get_logger
 from sihha_kit.messaging_schema import outbox
-from sihha_kit.tracing import current_traceparent
+from sihha_kit.tracing import context_from_traceparent, current_traceparent
 
 log = get_logger(__name__)
 
@@ -159,8 +159,8 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 2.0,
         publish_timeout: float = 10.0,
-        retention: timedelta = timedelta(days=7),
         coalesce_seconds: float = 0.015,
+        statement_timeout_ms: int | None = None,
     ) -> None:
         self.engine = engine
         self.database_url = database_url
@@ -169,13 +169,13 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.publish_timeout = publish_timeout
-        self.retention = retention
         self.coalesce_seconds = coalesce_seconds
+        self.statement_timeout_ms = statement_timeout_ms
         self._wake = asyncio.Event()
         self._channel: aio_pika.abc.AbstractRobustChannel | None = None
         self._exchange: aio_pika.abc.AbstractRobustExchange | None = None
         self._claims: asyncpg.Connection | None = None
-        self._last_housekeeping = 0.0
+        self._last_gauge = 0.0
 
     # -- the loop ----------------------------------------------------------
 
@@ -184,9 +184,9 @@ class OutboxRelay:
         _running.add(self._wake)
         try:
             while True:
-                if not self.broker.is_connected:
+                if not self.broker.publishing.is_connected:
                     with contextlib.suppress(asyncio.TimeoutError):
-                        await self.broker.wait_connected(timeout=self.poll_seconds)
+                        await self.broker.publishing.wait_connected(timeout=self.poll_seconds)
                     continue
                 # cleared before the claim: a commit the claim does not see notifies
                 # after this point, so its wake-up is kept for the next round
@@ -198,7 +198,7 @@ class OutboxRelay:
                     await self._drop_connection()
                     await asyncio.sleep(self.poll_seconds)
                     continue
-                await self._housekeeping()
+                await self._refresh_gauge()
                 if claimed < self.batch_size:  # the backlog is drained: wait for a commit
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
@@ -222,20 +222,7 @@ class OutboxRelay:
             rows = await connection.fetch(_CLAIM, self.batch_size)
             if not rows:
                 return 0
-            # the whole batch in one write, each message with its own confirm
-            results = await self._publish(
-                exchange,
-                [
-                    Outgoing(
-                        routing_key=row["routing_key"],
-                        body=row["body"],
-                        message_id=str(row["event_id"]),
-                        type=row["event_type"],
-                        traceparent=row["traceparent"],
-                    )
-                    for row in rows
-                ],
-            )
+            results = await self._publish(exchange, rows)
             confirmed = [
                 row["id"]
                 for row, result in zip(rows, results, strict=True)
@@ -253,23 +240,48 @@ class OutboxRelay:
         return len(rows)
 
     async def _publish(
-        self, exchange: aio_pika.abc.AbstractRobustExchange, messages: list[Outgoing]
+        self, exchange: aio_pika.abc.AbstractRobustExchange, rows: Sequence[Any]
     ) -> list[BaseException | None]:
+        """Publish every row at once (each `Exchange.publish` awaits its own confirm) and
+        wait for all the confirms together, at most `publish_timeout` seconds. Per row:
+        None if the broker confirmed it, else why not (a nack, a return of an unroutable
+        message, the channel lost, the timeout)."""
+        publications = [asyncio.ensure_future(self._publish_one(exchange, row)) for row in rows]
+        _, pending = await asyncio.wait(publications, timeout=self.publish_timeout)
+        results: list[BaseException | None] = []
+        for publication in publications:
+            if publication in pending:
+                publication.cancel()
+                results.append(TimeoutError("no confirm from the broker in time"))
+            elif publication.cancelled():
+                results.append(asyncio.CancelledError("the publication was cancelled"))
+            else:
+                results.append(publication.exception())
+        if pending:
+            await asyncio.wait(pending)  # let the cancellations finish
+        return results
+
+    async def _publish_one(self, exchange: aio_pika.abc.AbstractRobustExchange, row: Any) -> None:
+        """One row, published under the trace context stored with it: the producer span
+        (opentelemetry-instrumentation-aio-pika) continues the request that wrote it."""
+        message = aio_pika.Message(
+            row["body"],
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=str(row["event_id"]),
+            type=row["event_type"],
+            app_id=self.service,
+            headers={},
+        )
+        stored = context_from_traceparent(row["traceparent"])
+        token = otel_context.attach(stored) if stored is not None else None
         try:
-            assert self._channel is not None  # opened with the exchange
-            async with asyncio.timeout(self.publish_timeout):  # a reconnection under way
-                channel = await self._channel.get_underlay_channel()
-            return await publish_batch(
-                channel,
-                exchange.name,
-                messages,
-                app_id=self.service,
-                timeout=self.publish_timeout,
-            )
-        except Exception as error:
-            # the channel is away, closing or stuck (AMQPError, ChannelInvalidStateError,
-            # TimeoutError...): every row waits its turn again, and the relay lives on
-            return [error] * len(messages)
+            # the channel confirms and raises on returns: Basic.Ack, or DeliveryError (a
+            # nack), PublishError (unroutable), a channel or connection error
+            await exchange.publish(message, routing_key=row["routing_key"], mandatory=True)
+        finally:
+            if token is not None:
+                otel_context.detach(token)
 
     async def _postpone(
         self, connection: asyncpg.Connection, failed: list[tuple[Any, BaseException]]
@@ -296,7 +308,14 @@ class OutboxRelay:
         """The relay's own connection: three constant statements, prepared once, none of
         the pool's or SQLAlchemy's work per batch (that was most of a small batch's CPU)."""
         if self._claims is None or self._claims.is_closed():
-            self._claims = await asyncpg.connect(asyncpg_dsn(self.database_url))
+            settings = (
+                {"statement_timeout": str(self.statement_timeout_ms)}
+                if self.statement_timeout_ms
+                else None
+            )
+            self._claims = await asyncpg.connect(
+                asyncpg_dsn(self.database_url), server_settings=settings
+            )
         return self._claims
 
     async def _drop_connection(self) -> None:
@@ -307,11 +326,11 @@ class OutboxRelay:
 
     async def _events_exchange(self) -> aio_pika.abc.AbstractRobustExchange:
         if self._exchange is None:
-            self._channel = await self.broker.channel(publisher_confirms=True)
+            self._channel = await self.broker.publishing_channel()
             self._exchange = await self.broker.declare_events_exchange(self._channel, self.service)
         return self._exchange
 
-    # -- backlog gauge and retention ----------------------------------------
+    # -- backlog gauge ------------------------------------------------------
 
     async def backlog(self) -> int:
         async with self.engine.connect() as connection:
@@ -320,16 +339,9 @@ class OutboxRelay:
             )
         return int(value or 0)
 
-    async def _housekeeping(self) -> None:
+    async def _refresh_gauge(self) -> None:
         now = time.monotonic()
-        if now - self._last_housekeeping < 5.0:
+        if now - self._last_gauge < 5.0:
             return
-        self._last_housekeeping = now
+        self._last_gauge = now
         metrics.outbox_backlog.labels(self.service).set(await self.backlog())
-        async with self.engine.begin() as connection:
-            await connection.execute(
-                outbox.delete().where(
-                    outbox.c.published_at.is_not(None),
-                    outbox.c.published_at < datetime.now(UTC) - self.retention,
-                )
-            )

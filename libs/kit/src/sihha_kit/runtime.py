@@ -1,9 +1,13 @@
 """What a service runs besides its routes, composed once per process.
 
-`ServiceRuntime` owns the database engine, the broker connection, the outbox
-relay and the event consumers, starts them in the background (the HTTP side
-never waits for the broker) and supervises them: a background task that dies
-is restarted with backoff instead of silently stopping the flow of events.
+`ServiceRuntime` owns the database engine, the broker connections (one publishing, one
+consuming), the outbox relay, the event consumers and the retention of the tables that
+grow (`housekeeper`), starts them in the background (the HTTP side never waits for the
+broker) and supervises them: a background task that dies is restarted with backoff
+instead of silently stopping the flow of events.
+
+At start it also prepares the broker node where it may (`broker_admin`): it applies its
+inboxes' policies and reads the feature flags; readiness reports what it found.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +24,18 @@ from sqlalchemy import text
 
 from sihha_contracts.envelope import Producer
 from sihha_kit.broker import Broker, Topology
+from sihha_kit.broker_admin import NodeReport, Rabbitmqctl, prepare_node
 from sihha_kit.clock import Clock, clock_from_settings
 from sihha_kit.consumer import EventConsumer
 from sihha_kit.db import StatementPool, create_engine, prepare_database, session_factory
 from sihha_kit.logs import get_logger
 from sihha_kit.outbox import OutboxRelay
+from sihha_kit.retention import (
+    CONFLICTS_RETENTION,
+    INBOX_RETENTION,
+    OUTBOX_RETENTION,
+    Housekeeper,
+)
 from sihha_kit.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -42,10 +55,15 @@ class ServiceRuntime:
         self.clock: Clock = clock_from_settings(
             settings.clock_start, settings.clock_speed, settings.clock_anchor
         )
-        self.engine = create_engine(settings.database_url, settings.database_pool_size)
+        timeout = settings.database_statement_timeout_seconds
+        self.engine = create_engine(
+            settings.database_url, settings.database_pool_size, statement_timeout_seconds=timeout
+        )
         self.sessions = session_factory(self.engine)
         #: for single-statement writes on the hottest paths (see `StatementPool`)
-        self.statements = StatementPool(settings.database_url, settings.database_pool_size)
+        self.statements = StatementPool(
+            settings.database_url, settings.database_pool_size, statement_timeout_seconds=timeout
+        )
         self.broker = Broker(
             settings.amqp_url,
             Topology(settings.broker_namespace),
@@ -59,10 +77,26 @@ class ServiceRuntime:
                 settings.service_name,
                 batch_size=settings.outbox_batch_size,
                 poll_seconds=settings.outbox_poll_seconds,
+                statement_timeout_ms=int(timeout * 1000),
             )
             if publishes
             else None
         )
+        #: the retention of every table that grows; a service registers its own tables
+        self.housekeeper = Housekeeper(
+            self.engine, settings.service_name, interval=settings.retention_interval_seconds
+        )
+        days = timedelta(days=1)
+        self.housekeeper.register(
+            replace(OUTBOX_RETENTION, keep=days * settings.outbox_retention_days)
+        )
+        self.housekeeper.register(
+            replace(INBOX_RETENTION, keep=days * settings.inbox_retention_days)
+        )
+        self.housekeeper.register(
+            replace(CONFLICTS_RETENTION, keep=days * settings.conflicts_retention_days)
+        )
+        self.node: NodeReport | None = None
         self.consumers: list[EventConsumer] = []
         self._background: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -79,14 +113,48 @@ class ServiceRuntime:
         """Create the database if missing and apply the migrations."""
         await prepare_database(self.settings.database_url, self.migrations_dir)
 
+    def broker_admin(self) -> Rabbitmqctl | None:
+        """How this process may administer the broker node (None: the operator does)."""
+        choice = self.settings.broker_admin
+        if choice == "rabbitmqctl" or (choice == "auto" and Rabbitmqctl.available()):
+            return Rabbitmqctl()
+        return None
+
+    async def prepare_broker_node(self) -> None:
+        """Apply the inboxes' policies and read the feature flags (see `broker_admin`);
+        never raises (what failed is in `self.node`, shown by readiness)."""
+        self.node = await prepare_node(
+            self.broker_admin(),
+            self.settings.amqp_url,
+            [consumer.policy() for consumer in self.consumers],
+        )
+
     def start_background(self) -> None:
-        self.broker.start()
         if self.relay is not None:
+            self.broker.publishing.start()
             self._spawn("outbox-relay", self.relay.run)
+        if self.consumers:
+            self.broker.consuming.start()
+            node_prepared = asyncio.create_task(self.prepare_broker_node(), name="broker-node")
+            self._tasks.append(node_prepared)
         for consumer in self.consumers:
-            self._spawn(f"consumer-{consumer.name}", consumer.run)
+            self._spawn(f"consumer-{consumer.name}", self._after(node_prepared, consumer.run))
+        self._spawn("retention", self.housekeeper.run)
         for name, run in self._background:
             self._spawn(name, run)
+
+    @staticmethod
+    def _after(
+        step: asyncio.Task[None], run: Callable[[], Awaitable[None]]
+    ) -> Callable[[], Awaitable[None]]:
+        """`run`, once `step` is over: a consumer starts after its inbox's policy is set
+        (a message rejected before it would find no dead-letter exchange and be dropped)."""
+
+        async def after() -> None:
+            await asyncio.wait([step])
+            await run()
+
+        return after
 
     def _spawn(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         self._tasks.append(asyncio.create_task(self._supervise(name, run), name=name))
@@ -133,11 +201,17 @@ class ServiceRuntime:
         return True
 
     async def readiness(self) -> dict[str, Any]:
+        """Ready when the database answers. The broker's state is reported, never a reason
+        to be unready: the service serves without it (events wait in the outbox)."""
         database = await self.database_ok()
+        broker = self.broker.state()
+        if self.node is not None:
+            broker["node"] = self.node.as_dict()
         report: dict[str, Any] = {
             "database": "up" if database else "down",
             "broker": "up" if self.broker.is_connected else "down",
-            # the service serves without the broker: events wait in the outbox
+            "broker_state": broker,
+            "consumers": {consumer.name: consumer.state for consumer in self.consumers},
             "ready": database,
         }
         if self.relay is not None and database:
@@ -154,7 +228,7 @@ class ServiceRuntime:
                 metrics.outbox_backlog.labels(self.settings.service_name).set(
                     await self.relay.backlog()
                 )
-        if self.broker.is_connected:
+        if self.broker.consuming.is_connected:
             for consumer in self.consumers:
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(2.0):

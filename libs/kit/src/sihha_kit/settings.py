@@ -38,6 +38,9 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/sihha"
     #: connections kept open to the service's database (plus a quarter for bursts)
     database_pool_size: int = Field(default=20, ge=1, le=200)
+    #: every statement on every connection of the service ends after this (PostgreSQL's
+    #: `statement_timeout`); migrations are not bound by it
+    database_statement_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     #: prefix of every exchange and queue name; tests use it to isolate runs
     broker_namespace: str = ""
@@ -78,8 +81,19 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
     consumer_prefetch: int = Field(default=256, ge=1, le=10_000)
     consumer_batch_size: int = Field(default=128, ge=1, le=10_000)
-    #: deliveries of one message before it is dead-lettered
+    #: failed deliveries of one message before it is dead-lettered (the inbox's policy)
     delivery_limit: int = Field(default=5, ge=1, le=1000)
+    #: how the service applies its inboxes' policies and reads the node's feature flags:
+    #: `rabbitmqctl` (the node's CLI on this machine), `none` (the operator applies them:
+    #: `sihha-dev broker-policies`), `auto` (rabbitmqctl where it is installed)
+    broker_admin: Literal["auto", "rabbitmqctl", "none"] = "auto"
+
+    #: days a published outbox row, a consumed event's inbox row and a conflict are kept
+    outbox_retention_days: float = Field(default=7.0, gt=0)
+    inbox_retention_days: float = Field(default=30.0, gt=0)
+    conflicts_retention_days: float = Field(default=90.0, gt=0)
+    #: seconds between two rounds of retention deletes
+    retention_interval_seconds: float = Field(default=300.0, gt=0)
 
 
 class PseudonymKeySettings(BaseSettings):

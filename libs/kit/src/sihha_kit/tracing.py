@@ -2,11 +2,14 @@
 
 Spans come from maintained instrumentations: the HTTP server span from FastAPI's own
 telemetry (`sihha_kit.app.TELEMETRY`), a span per SQL statement from
-``opentelemetry-instrumentation-asyncpg`` (`instrument_database`). What no
-instrumentation can know is done here: the trace context of the request that changes
-state is stored with the outbox row (`traceparent`), sent as the AMQP header
-`traceparent` and restored by the consumer, so one trace spans HTTP request → outbox
-→ broker → consumer.
+``opentelemetry-instrumentation-asyncpg`` (`instrument_database`), the publish and
+receive spans from ``opentelemetry-instrumentation-aio-pika`` (`instrument_messaging`),
+which also writes the context into the AMQP header `traceparent`. What no
+instrumentation can know is done here and in the outbox: the trace context of the
+request that changes state is stored with the outbox row (`traceparent`); the relay
+publishes each row under that context, so its publish span continues the request, and
+the consumer continues the header's context. One trace spans HTTP request → outbox →
+broker → consumer.
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ def configure_tracing(
         _provider = TracerProvider(resource=resource, sampler=_sampler)
         trace.set_tracer_provider(_provider)
     instrument_database()
+    instrument_messaging()
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -112,6 +116,16 @@ def instrument_database() -> None:
 
     AsyncPGInstrumentor(capture_parameters=False).instrument()  # type: ignore[no-untyped-call]
     _database_instrumented = True
+
+
+def instrument_messaging() -> None:
+    """aio-pika's publish and consume spans, and the trace context in the message headers
+    (once per process; the instrumentor ignores a second call)."""
+    from opentelemetry.instrumentation.aio_pika import AioPikaInstrumentor
+
+    instrumentor = AioPikaInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument()
 
 
 def tracer(name: str = "sihha") -> trace.Tracer:

@@ -363,7 +363,34 @@ def _parser() -> argparse.ArgumentParser:
     )
     dir_option(pseudonym)
     pseudonym.set_defaults(handler=_pseudonym)
+
+    policies = commands.add_parser(
+        "broker-policies",
+        help="print the rabbitmqctl commands that apply the inboxes' policies "
+        "(for brokers the services may not administer: BROKER_ADMIN=none)",
+    )
+    policies.add_argument(
+        "consumer", nargs="+", help="consuming services, e.g. reporting queue appointments"
+    )
+    policies.add_argument("--namespace", default="", help="the services' BROKER_NAMESPACE")
+    policies.add_argument("--delivery-limit", type=int, default=5, help="default: 5")
+    policies.add_argument("--vhost", default="/", help="default: /")
+    policies.set_defaults(handler=_broker_policies)
     return parser
+
+
+def _broker_policies(args: argparse.Namespace) -> int:
+    import shlex
+
+    from sihha_kit.broker import Topology
+    from sihha_kit.broker_admin import inbox_policy
+
+    if args.delivery_limit < 1:
+        raise _UsageError("--delivery-limit must be at least 1")
+    for consumer in args.consumer:
+        policy = inbox_policy(Topology(args.namespace), consumer, args.delivery_limit)
+        print(shlex.join(["rabbitmqctl", *policy.rabbitmqctl_args(args.vhost)]))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sihha_contracts.envelope import Envelope, EventPayload, Producer
 from sihha_contracts.events.queue import TicketIssuedV1
 from sihha_kit.broker import Broker, Topology
+from sihha_kit.broker_admin import NodeReport, Rabbitmqctl, prepare_node
 from sihha_kit.consumer import EventConsumer
 from sihha_kit.db import create_engine, migrate, session_factory
 from sihha_kit.domain import Aggregate
@@ -64,6 +65,7 @@ class Rig:
     consumer: EventConsumer
     producer: Producer
     servers: Servers
+    node: NodeReport | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def uow(self) -> SqlUnitOfWork:
@@ -112,7 +114,8 @@ class Rig:
             except (asyncio.CancelledError, Exception):
                 pass
         await self.broker.close()
-        await self.consumer_broker.close()
+        if self.consumer_broker is not self.broker:
+            await self.consumer_broker.close()
         await self.engine.dispose()
 
 
@@ -135,13 +138,27 @@ async def build_rig(
     prefetch: int = 50,
     delivery_limit: int = 3,
     relay_batch: int = 200,
+    declare: bool = True,
+    shared_broker: bool = False,
+    statement_timeout_seconds: float | None = 30.0,
 ) -> Rig:
-    """Migrate `database_url` and wire a relay and a consumer under `namespace`."""
+    """Migrate `database_url` and wire a relay and a consumer under `namespace`; apply the
+    consumer's inbox policy (rabbitmqctl) and, with `declare`, declare its topology."""
     await asyncio.to_thread(migrate, database_url, MIGRATIONS)
-    engine = create_engine(database_url, pool_size=5)
+    engine = create_engine(
+        database_url, pool_size=5, statement_timeout_seconds=statement_timeout_seconds
+    )
     sessions = session_factory(engine)
-    broker = Broker(servers.amqp_url, Topology(namespace), client_name="rig-producer")
-    consumer_broker = Broker(servers.amqp_url, Topology(namespace), client_name="rig-consumer")
+    broker = Broker(
+        servers.amqp_url,
+        Topology(namespace),
+        client_name=f"rig-{namespace}" if shared_broker else "rig-producer",
+    )
+    consumer_broker = (
+        broker
+        if shared_broker  # one process's broker, as in a service
+        else Broker(servers.amqp_url, Topology(namespace), client_name="rig-consumer")
+    )
     relay = OutboxRelay(
         engine, database_url, broker, "queue", batch_size=relay_batch, poll_seconds=0.5
     )
@@ -166,5 +183,9 @@ async def build_rig(
         Producer(name="queue", version="test"),
         servers,
     )
-    await consumer.declare()
+    rig.node = await prepare_node(
+        Rabbitmqctl() if Rabbitmqctl.available() else None, servers.amqp_url, [consumer.policy()]
+    )
+    if declare:
+        await consumer.declare()
     return rig

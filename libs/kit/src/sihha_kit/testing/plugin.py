@@ -85,6 +85,8 @@ async def clean_broker_namespace(servers: Servers, broker_namespace: str) -> Asy
             for name in await asyncio.to_thread(servers.broker.list_names, "exchanges"):
                 if name.startswith(broker_namespace):
                     await channel.exchange_delete(name)
+    with contextlib.suppress(Exception):  # the inbox policies the run's services applied
+        await asyncio.to_thread(servers.broker.clear_policies, f"sihha-inbox-{broker_namespace}")
 
 
 @pytest.fixture(scope="session")

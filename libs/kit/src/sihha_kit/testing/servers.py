@@ -8,13 +8,17 @@ starts them. Otherwise the tests that need them fail with a clear message.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -67,6 +71,28 @@ class BrokerControl:
         finally:
             self.start()
 
+    def clear_policies(self, prefix: str, vhost: str = "/") -> None:
+        """Remove the policies whose name starts with `prefix`."""
+        command = [*self.exec_prefix, "rabbitmqctl", "-q", "list_policies", "-p", vhost]
+        command += ["--formatter", "json"]
+        result = subprocess.run(command, check=True, capture_output=True, text=True, timeout=60)
+        for policy in json.loads(result.stdout or "[]"):
+            if policy["name"].startswith(prefix):
+                self._ctl("clear_policy", "-p", vhost, policy["name"])
+
+    def set_memory_watermark(self, fraction: float) -> None:
+        """`vm_memory_high_watermark` of the running node: a tiny one raises the memory
+        alarm (publishing connections are blocked) until it is set back."""
+        self._ctl("set_vm_memory_high_watermark", str(fraction))
+
+    def list_connections(self) -> list[dict[str, Any]]:
+        """The node's client connections: name, client properties, state, channels."""
+        command = [*self.exec_prefix, "rabbitmqctl", "-q", "list_connections"]
+        command += ["name", "client_properties", "state", "channels"]
+        command += ["--formatter", "json"]
+        result = subprocess.run(command, check=True, capture_output=True, text=True, timeout=60)
+        return list(json.loads(result.stdout or "[]"))
+
     def list_names(self, kind: str) -> list[str]:
         command = [*self.exec_prefix, "rabbitmqctl", "-q", f"list_{kind}", "name"]
         result = subprocess.run(command, check=True, capture_output=True, text=True, timeout=60)
@@ -117,3 +143,63 @@ def start_servers() -> Servers:
             "or run where a Docker engine is available."
         )
     return Servers(_as_asyncpg(database_url), amqp_url, broker, containers)
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own (initdb + pg_ctl in a temporary folder, on a
+    free loopback port): a test may stop and start it without touching the shared server.
+
+    Run as root, the server runs as the `postgres` system user (PostgreSQL refuses root).
+    """
+
+    BIN = Path("/usr/lib/postgresql/15/bin")
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.data = folder / "data"
+        self.port = _free_port()
+        self._as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    @classmethod
+    def available(cls) -> bool:
+        return (cls.BIN / "initdb").is_file() and (
+            os.geteuid() != 0 or shutil.which("runuser") is not None
+        )
+
+    def _run(self, *command: str, timeout: float = 120) -> None:
+        subprocess.run(
+            [*self._as_postgres, *command], check=True, capture_output=True, timeout=timeout
+        )
+
+    def init(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if self._as_postgres:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self._run(
+            str(self.BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-N"
+        )
+        self.start()
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off"
+        self._run(
+            str(self.BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l",
+            str(self.folder / "log"), "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        self._run(str(self.BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def destroy(self) -> None:
+        with contextlib.suppress(Exception):
+            self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

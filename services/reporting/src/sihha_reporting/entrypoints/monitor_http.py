@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from sihha_kit.clock import to_local
+from sihha_kit.consumer import recent_conflicts
 from sihha_kit.errors import BadRequest, NotFound
 from sihha_kit.problems import problems
 from sihha_kit.sse import Event, EventSourceResponse, ServerSentEvent, event_stream
@@ -76,6 +77,7 @@ async def status(ctx: ContextDep, caller: MonitorDep) -> dict[str, Any]:
         data_as_of = await uow.archive.data_as_of()
         pending = await uow.deliveries.pending()
         stale = await stale_projections(uow.session, ctx.projector.projections)
+        conflicts_total, conflicts = await recent_conflicts(uow.session, limit=20)
     names = {e.code: e for e in ctx.registry.establishments}
     return {
         "now": _iso(now),
@@ -86,6 +88,26 @@ async def status(ctx: ContextDep, caller: MonitorDep) -> dict[str, Any]:
         "deliveries_pending": pending,
         "stale_projections": stale,
         "live_subscribers": ctx.hub.subscribers,
+        # copies of an applied event under another event id (same producer, aggregate and
+        # sequence): not applied, kept for the IT unit to trace back to their producer
+        "conflicts_total": conflicts_total,
+        "conflicts": [
+            {
+                "consumer": row["consumer"],
+                "event_id": str(row["event_id"]),
+                "event_type": row["event_type"],
+                "producer": row["producer"],
+                "aggregate_id": row["aggregate_id"],
+                "sequence": row["sequence"],
+                "facility_id": row["facility_id"],
+                "kept_event_id": None
+                if row["kept_event_id"] is None
+                else str(row["kept_event_id"]),
+                "kept_event_type": row["kept_event_type"],
+                "received_at": _iso(row["received_at"]),
+            }
+            for row in conflicts
+        ],
         "establishments": [
             {
                 "facility_id": row["facility_id"],
