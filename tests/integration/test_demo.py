@@ -47,7 +47,9 @@ def test_the_demo_day_adds_up() -> None:
     issued = int(re.search(r"Simulation: (\d+) tickets issued", out).group(1))  # type: ignore[union-attr]
     reported = int(re.search(r"Activité / النشاط:\s+tickets (\d+)", out).group(1))  # type: ignore[union-attr]
     routed = int(re.search(r"(\d+) routed,", out).group(1))  # type: ignore[union-attr]
-    assert reported == issued + routed  # routed patients get a ticket at the next service too
+    checked_in = int(re.search(r"arrivées à la borne (\d+)", out).group(1))  # type: ignore[union-attr]
+    # routed patients get a ticket at the next service too; booked patients one at check-in
+    assert reported == issued + routed + checked_in
     assert "en fonctionnement 32" in out
     for name in (
         "wilaya-daily.fr.pdf",
