@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AnyHttpUrl
+from pydantic import AnyHttpUrl, Field
 
 from sihha_kit.settings import ServiceSettings, service_settings_config
 
@@ -21,3 +21,8 @@ class QueueSettings(ServiceSettings):
     #: ticket opens `<public_base_url>/terminals/ticket/<id>`); None: the address the
     #: kiosk itself used, right only when the kiosk and the phones see the same one
     public_base_url: AnyHttpUrl | None = None
+    #: how long a service day's queue stays current after its last opening interval
+    #: closes (counters finish the patients still there); then its open tickets expire
+    day_close_grace_minutes: int = Field(default=120, ge=0, le=12 * 60)
+    #: how often the day's closing looks for service days that are over
+    day_close_every_seconds: float = Field(default=300.0, gt=0)

@@ -24,3 +24,5 @@ class QueueContext:
     board: BoardFeed
     directory: ClinicDirectory
     pseudonym_key: bytes | None
+    #: the service's own HMAC key for request digests (read at start-up)
+    idempotency_secret: bytes = b""

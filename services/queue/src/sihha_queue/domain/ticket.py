@@ -5,7 +5,9 @@ its changes; the unit of work writes them to the outbox.
 
 States: waiting → called (→ recalled, still called) → in_service → completed;
 called → no_show (or back to waiting once, by the clinic's policy);
-waiting/called → cancelled. Anything else is an `IllegalTransition`.
+waiting/called → cancelled; waiting/called/in_service → expired when its service day
+closes with the ticket still open (the patient left unseen). Anything else is an
+`IllegalTransition`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sihha_contracts.events.queue import (
     StaffRole,
     TicketCalledV1,
     TicketCancelledV1,
+    TicketExpiredV1,
     TicketIssuedV1,
     TicketNoShowV1,
     TicketRecalledV1,
@@ -41,19 +44,16 @@ class TicketStatus(StrEnum):
     COMPLETED = "completed"
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"
 
     @property
     def is_open(self) -> bool:
         return self in {TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.IN_SERVICE}
 
 
-#: the number of a ticket being issued, until the statement that commits it takes the
-#: day's next one (numbers start at 1)
-NUMBER_PENDING = 0
-
-
 def ticket_label(service_code: str, number: int) -> str:
-    """`MG-042`: the service's prefix and the day's number, at least three digits."""
+    """`MG-042`: the service's prefix and the day's number, at least three digits (the
+    one place this rule is written: the API, the board and the history all show it)."""
     return f"{service_code}-{number:03d}"
 
 
@@ -289,6 +289,25 @@ class Ticket(Aggregate):
                 visit_id=self.visit_id,
                 service_code=self.service_code,
                 reason=reason,
+            ),
+            at,
+        )
+
+    def expire(self, *, at: datetime) -> None:
+        """The ticket's service day closed with it still open: it leaves the queue."""
+        self._check("expire", TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.IN_SERVICE)
+        before = self.status
+        self.status = TicketStatus.EXPIRED
+        self.completed_at = at
+        self.counter_id = self.counter_label = None
+        self._record(
+            TicketExpiredV1(
+                ticket_id=self.ticket_id,
+                visit_id=self.visit_id,
+                service_code=self.service_code,
+                ticket_number=self.label,
+                service_day=self.service_day,
+                status_before=before.value,
             ),
             at,
         )
