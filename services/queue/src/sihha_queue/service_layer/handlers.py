@@ -473,7 +473,6 @@ async def route_patient(
             effective_at=policy.effective_at(ticket.priority, arrival),
         )
         await uow.tickets.save(ticket)
-        await uow.tickets.add(routed)
         await uow.tickets.add_history(ticket, "completed", now)
         await uow.tickets.add_history(
             ticket,
@@ -483,6 +482,7 @@ async def route_patient(
                 Message("history.routed", service_code=command.to_service_code, label=routed.label)
             ),
         )
+        await uow.tickets.add(routed)  # after the routed step: the history reads in order
         await uow.commit()
         return ticket, routed
 
