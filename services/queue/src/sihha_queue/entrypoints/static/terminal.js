@@ -45,6 +45,14 @@
     }
   })();
 
+  // the enrolment link's fragment is taken at once, before anything loads: the token
+  // must not stay in the address bar, the history or a screenshot (`Sihha.enrol` reads it)
+  var enrolmentFragment = "";
+  if (!Sihha.redirecting && window.location.hash) {
+    enrolmentFragment = window.location.hash.replace(/^#/, "");
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+  }
+
   // the service's message catalogue in both languages (GET /i18n/{lang}.json): the page
   // switches language in place, and a kiosk prints its tickets in both
   var strings = { ar: {}, fr: {} };
@@ -142,11 +150,10 @@
   Sihha.enrol = function (kind, options) {
     var needCounter = Boolean(options && options.counter);
     var key = TERMINAL_KEY + kind;
-    var hash = window.location.hash.replace(/^#/, "");
+    var hash = enrolmentFragment;
+    enrolmentFragment = "";
     if (hash) {
       var fields = new URLSearchParams(hash);
-      // the token must not stay in the address bar, the history or a screenshot
-      window.history.replaceState(null, "", window.location.pathname + window.location.search);
       if (fields.has("token")) {
         var offered = {
           token: (fields.get("token") || "").trim(),
