@@ -91,14 +91,13 @@ async def test_the_repository_picks_what_the_policy_picks(
     try:
         for _round in range(5):
             tickets = []
-            for n in range(1, 40):
+            for _ in range(1, 40):  # numbered by the repository as they are added
                 priority = rng.choice(list(Priority))
                 arrived = NOW - timedelta(minutes=rng.randint(0, 130))
                 ticket = Ticket.issue(
                     facility_id="31-PC-003",
                     service_code="MG",
                     service_day=date(2026, 11, 25),
-                    number=n,
                     priority=priority,
                     channel=IssueChannel.RECEPTION,
                     at=arrived,

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sihha_contracts.events.queue import IssueChannel, Priority
 from sihha_contracts.types import AgeBand, Sex
 from sihha_kit.uow import Repository
-from sihha_queue.adapters.tables import ticket_counters, ticket_history, tickets, visits
+from sihha_queue.adapters.tables import ticket_history, tickets, visits
 from sihha_queue.domain.policy import CallPolicy
 from sihha_queue.domain.ticket import Ticket, TicketStatus
 
@@ -42,20 +42,6 @@ _OPEN = [status.value for status in TicketStatus if status.is_open]
 ONE_OPEN_TICKET_PER_COUNTER = "tickets_one_open_per_counter"
 
 # statements built once: a statement made per call costs more CPU than its round trip
-_NEXT_NUMBER = (
-    insert(ticket_counters)
-    .values(
-        facility_id=bindparam("facility_id"),
-        service_code=bindparam("service_code"),
-        service_day=bindparam("service_day"),
-        last_number=1,
-    )
-    .on_conflict_do_update(
-        index_elements=["facility_id", "service_code", "service_day"],
-        set_={"last_number": ticket_counters.c.last_number + 1},
-    )
-    .returning(ticket_counters.c.last_number)
-)
 _COLUMNS = (
     "ticket_id",
     "visit_id",
@@ -85,22 +71,33 @@ _COLUMNS = (
     "routed_from_ticket_id",
     "call_reason",
 )
-#: a new ticket, its visit (a routed ticket continues one) and its first history row, in
-#: one statement
+_NUMBERED = tuple(column for column in _COLUMNS if column != "number")
+#: a new ticket takes the next number of its service day (the counter row stays locked
+#: until commit, so concurrent issuers wait for each other and a rollback gives the
+#: number back) and is written with its visit (a routed ticket continues one) and its
+#: first history row: one statement, which returns the number
 _ADD = text(
     f"""
-WITH t AS (
-    INSERT INTO tickets ({", ".join(_COLUMNS)})
-    VALUES ({", ".join(":" + column for column in _COLUMNS)})
+WITH n AS (
+    INSERT INTO ticket_counters (facility_id, service_code, service_day, last_number)
+    VALUES (:facility_id, :service_code, :service_day, 1)
+    ON CONFLICT (facility_id, service_code, service_day)
+    DO UPDATE SET last_number = ticket_counters.last_number + 1
+    RETURNING last_number
+), t AS (
+    INSERT INTO tickets ({", ".join(_NUMBERED)}, number)
+    SELECT {", ".join(":" + column for column in _NUMBERED)}, n.last_number FROM n
 ), v AS (
     INSERT INTO visits (visit_id, facility_id, arrived_at)
     VALUES (:visit_id, :facility_id, :arrived_at)
     ON CONFLICT (visit_id) DO NOTHING
+), h AS (
+    INSERT INTO ticket_history (ticket_id, visit_id, facility_id, at, action, service_code,
+                                detail_fr, detail_ar)
+    VALUES (:ticket_id, :visit_id, :facility_id, :issued_at, 'issued', :service_code,
+            :detail_fr, :detail_ar)
 )
-INSERT INTO ticket_history (ticket_id, visit_id, facility_id, at, action, service_code,
-                            detail_fr, detail_ar)
-VALUES (:ticket_id, :visit_id, :facility_id, :issued_at, 'issued', :service_code,
-        :detail_fr, :detail_ar)
+SELECT last_number FROM n
 """
 )
 _UPDATE = (
@@ -120,27 +117,25 @@ def _today(days: Mapping[str, date]) -> Any:
 
 
 class TicketRepository(Repository):
-    async def next_number(self, facility_id: str, service_code: str, service_day: date) -> int:
-        """The next ticket number of the service's day: the counter row stays locked until
-        commit, so concurrent issuers wait for each other and a rollback gives it back."""
-        result = await self.session.execute(
-            _NEXT_NUMBER,
-            {"facility_id": facility_id, "service_code": service_code, "service_day": service_day},
-        )
-        return int(result.scalar_one())
-
     async def add(self, ticket: Ticket, detail: Mapping[str, str] | None = None) -> None:
-        """A new ticket, with its visit if it starts one and its `issued` history row
-        (`detail`: the row's text per language)."""
-        self.track(ticket)
-        await self.session.execute(
+        """A new ticket enters its service's queue: it takes the next number of its service
+        day (`Ticket.take_number`, which records `queue.ticket.issued`) and is written with
+        its visit if it starts one and its `issued` history row (`detail`: the row's text
+        per language). The one way a ticket is added, whatever issued it."""
+        row = _row(ticket)
+        del row["number"]
+        row["version"] = ticket.version + 1  # with the `issued` event it is about to record
+        result = await self.session.execute(
             _ADD,
             {
-                **_row(ticket),
+                **row,
                 "detail_fr": detail["fr"] if detail else None,
                 "detail_ar": detail["ar"] if detail else None,
             },
         )
+        ticket.take_number(int(result.scalar_one()))
+        assert ticket.version == row["version"]
+        self.track(ticket)
 
     async def save(self, ticket: Ticket) -> None:
         self.track(ticket)

@@ -51,6 +51,10 @@ class TicketStatus(StrEnum):
         return self in {TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.IN_SERVICE}
 
 
+#: the number of a ticket not yet in a queue (numbers start at 1)
+UNNUMBERED = 0
+
+
 def ticket_label(service_code: str, number: int) -> str:
     """`MG-042`: the service's prefix and the day's number, at least three digits (the
     one place this rule is written: the API, the board and the history all show it)."""
@@ -116,10 +120,10 @@ class Ticket(Aggregate):
         facility_id: str,
         service_code: str,
         service_day: date,
-        number: int,
         priority: Priority,
         channel: IssueChannel,
         at: datetime,
+        number: int | None = None,
         effective_at: datetime | None = None,
         arrived_at: datetime | None = None,
         visit_id: UUID | None = None,
@@ -137,7 +141,7 @@ class Ticket(Aggregate):
             facility_id=facility_id,
             service_code=service_code,
             service_day=service_day,
-            number=number,
+            number=UNNUMBERED,
             priority=priority,
             channel=channel,
             issued_at=at,
@@ -149,25 +153,34 @@ class Ticket(Aggregate):
             appointment_ref=appointment_ref,
             routed_from_ticket_id=routed_from_ticket_id,
         )
-        ticket._record(
-            TicketIssuedV1(
-                ticket_id=ticket.ticket_id,
-                visit_id=ticket.visit_id,
-                service_code=service_code,
-                ticket_number=ticket.label,
-                service_day=service_day,
-                priority=priority,
-                channel=channel,
-                arrived_at=arrival,
-                patient_key=patient_key,
-                age_band=age_band,
-                sex=sex,
-                appointment_ref=appointment_ref,
-                routed_from_ticket_id=routed_from_ticket_id,
-            ),
-            at,
-        )
+        if number is not None:
+            ticket.take_number(number)
         return ticket
+
+    def take_number(self, number: int) -> None:
+        """The day's number of its service, given as the ticket enters the queue (the
+        repository takes it in the statement that adds the ticket): the ticket is issued."""
+        if self.number != UNNUMBERED or number < 1:
+            raise ValueError(f"ticket {self.ticket_id} cannot take number {number}")
+        self.number = number
+        self._record(
+            TicketIssuedV1(
+                ticket_id=self.ticket_id,
+                visit_id=self.visit_id,
+                service_code=self.service_code,
+                ticket_number=self.label,
+                service_day=self.service_day,
+                priority=self.priority,
+                channel=self.channel,
+                arrived_at=self.arrived_at,
+                patient_key=self.patient_key,
+                age_band=self.age_band,
+                sex=self.sex,
+                appointment_ref=self.appointment_ref,
+                routed_from_ticket_id=self.routed_from_ticket_id,
+            ),
+            self.issued_at,
+        )
 
     # -- at the counter ------------------------------------------------------
 
@@ -317,12 +330,12 @@ class Ticket(Aggregate):
         service_code: str,
         *,
         at: datetime,
-        number: int,
         service_day: date,
         keeps_original_arrival: bool,
         effective_at: datetime,
     ) -> Ticket:
-        """End this service and continue the same visit at another service of the clinic."""
+        """End this service and continue the same visit at another service of the clinic:
+        the new ticket, to be numbered as it enters that service's queue (`take_number`)."""
         self._check("route", TicketStatus.IN_SERVICE)
         if service_code == self.service_code:
             raise SameService(service_code)
@@ -332,7 +345,6 @@ class Ticket(Aggregate):
             facility_id=self.facility_id,
             service_code=service_code,
             service_day=service_day,
-            number=number,
             priority=self.priority,
             channel=IssueChannel.ROUTING,
             at=at,

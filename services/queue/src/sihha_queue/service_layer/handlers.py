@@ -157,16 +157,13 @@ async def _issue(
     detail: Mapping[str, str] | None = None,
     **fields: Any,
 ) -> Ticket:
-    """The one way a ticket enters a queue (walk-in, appointment check-in): the service
-    must be open; the ticket takes the next number of the service day and is added with
-    its visit and first history row. Routing (`route_patient`) takes the same two steps."""
+    """A new ticket (walk-in, appointment check-in) for a service open now, added to its
+    queue: `tickets.add` numbers it, the one way a ticket enters a queue (routing too)."""
     _, day = _open_service(uow, facility_id, service_code, now)
-    number = await uow.tickets.next_number(facility_id, service_code, day)
     ticket = Ticket.issue(
         facility_id=facility_id,
         service_code=service_code,
         service_day=day,
-        number=number,
         priority=priority,
         channel=channel,
         at=now,
@@ -463,11 +460,9 @@ async def route_patient(
         service, day = _open_service(uow, command.facility_id, command.to_service_code, now)
         keeps = bool(service["routed_keeps_arrival"])
         arrival = ticket.arrived_at if keeps else now
-        number = await uow.tickets.next_number(command.facility_id, command.to_service_code, day)
         routed = ticket.route_to(
             command.to_service_code,
             at=now,
-            number=number,
             service_day=day,
             keeps_original_arrival=keeps,
             effective_at=policy.effective_at(ticket.priority, arrival),
@@ -478,11 +473,9 @@ async def route_patient(
             ticket,
             "routed",
             now,
-            _both(
-                Message("history.routed", service_code=command.to_service_code, label=routed.label)
-            ),
+            _both(Message("history.routed", service_code=command.to_service_code)),
         )
-        await uow.tickets.add(routed)  # after the routed step: the history reads in order
+        await uow.tickets.add(routed)  # numbered here; after the routed step in the history
         await uow.commit()
         return ticket, routed
 
