@@ -26,3 +26,6 @@ class QueueSettings(ServiceSettings):
     day_close_grace_minutes: int = Field(default=120, ge=0, le=12 * 60)
     #: how often the day's closing looks for service days that are over
     day_close_every_seconds: float = Field(default=300.0, gt=0)
+    #: HTTP worker processes on the one port (`python -m sihha_queue`), each a whole
+    #: service process with its own connection budget
+    http_workers: int = Field(default=1, ge=1, le=16)
