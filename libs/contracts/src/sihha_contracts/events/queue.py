@@ -176,10 +176,7 @@ class TicketCancelledV1(EventPayload):
 class TicketExpiredV1(EventPayload):
     event_type = "queue.ticket.expired"
     schema_version = 1
-    summary = (
-        "A ticket still open when its service day ended was closed unserved: the patient "
-        "left without being seen (counted with the day's unserved patients)."
-    )
+    summary = "A ticket still open when its service day ended was closed: the patient left unseen."
 
     ticket_id: UUID
     visit_id: UUID
