@@ -26,9 +26,12 @@ lint:
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy libs/contracts/src libs/kit/src
+	$(UV) run --frozen lint-imports --no-cache --no-logo
 
 docs:  ## regenerate the event JSON Schemas and the AsyncAPI document
 	$(UV) run --frozen python -m sihha_contracts.export
 
-check-compose:
-	$(UV) run --frozen python tools/check_compose.py
+check-compose: setup  ## docker-compose.yml against the Compose Specification, the Dockerfiles through hadolint, the project's cross-checks
+	$(UV) run --frozen check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	$(UV) run --frozen hadolint services/*/Dockerfile
+	$(UV) run --frozen pytest -q tests/containers

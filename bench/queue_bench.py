@@ -58,9 +58,10 @@ from bench.config import BenchConfig
 from bench.http_app import CREATE_TABLE, DATABASE_ENV, POOL_SIZE_ENV
 from bench.http_baseline import ROOT, _free_port, _has, item_body
 from bench.load import LoadResult, run_load
-from sihha_kit.auth import Role, TokenIssuer
+from sihha_kit.auth import Role
 from sihha_kit.broker import Topology
 from sihha_kit.db import asyncpg_dsn, drop_database, ensure_database
+from sihha_kit.devtools import TokenIssuer, dev_environment
 from sihha_runner.traffic import Patient, patients
 
 #: the clinic that issues in phases 1 and 2, and the one whose counters call in phase 3
@@ -358,7 +359,7 @@ async def _make_keys(directory: Path) -> TokenIssuer:
         raise
     if process.returncode != 0:
         raise RuntimeError(f"sihha_kit.devtools keys failed: {error.decode(errors='replace')}")
-    return TokenIssuer.from_file(directory / "jwt-private.pem")
+    return TokenIssuer.from_directory(directory)
 
 
 # -- the baseline, loaded the same way --------------------------------------------------------
@@ -641,7 +642,7 @@ async def run_queue(
                 "QUEUE_BROKER_NAMESPACE": namespace,
                 "QUEUE_HTTP_HOST": "127.0.0.1",
                 "QUEUE_HTTP_PORT": str(port),
-                "QUEUE_JWT_PUBLIC_KEY_PATH": str(Path(keys) / "jwt-public.pem"),
+                **dev_environment("QUEUE_", Path(keys), issuer="queue"),
                 "QUEUE_PSEUDONYM_KEY_PATH": str(Path(keys) / "pseudonym.key"),
                 "QUEUE_LOG_LEVEL": "WARNING",
                 "QUEUE_CLOCK_START": SIMULATED_START,

@@ -25,6 +25,6 @@ fi
 
 bash scripts/ensure-servers.sh
 
-if [ ! -f .dev/keys/jwt-public.pem ]; then
+if [ ! -f .dev/keys/jwks.json ] || [ ! -f .dev/keys/queue-signing.json ]; then
   .venv/bin/sihha-dev keys --dir .dev/keys
 fi

@@ -7,7 +7,7 @@
 -- Each service owns its database and connects as its own role; no other role
 -- (bar the superuser) may connect to it, so a service cannot read another's
 -- tables. The passwords are for a developer's machine only and match the
--- *_DATABASE_URL values in docker-compose.yml; tools/check_compose.py checks
+-- *_DATABASE_URL values in docker-compose.yml; tests/containers/test_compose_file.py checks
 -- that every service's database and role are created here.
 
 CREATE ROLE sihha_queue LOGIN PASSWORD 'sihha_queue-dev';

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from sihha_kit.testing.plugin import dev_auth_settings
 from sihha_kit.testing.servers import Servers
 from sihha_queue.config import QueueSettings
 from sihha_reporting.config import ReportingSettings
@@ -28,10 +29,15 @@ async def platform_settings(
     common = {
         "amqp_url": servers.amqp_url,
         "broker_namespace": namespace,
-        "jwt_public_key_path": dev_keys / "jwt-public.pem",
-        "pseudonym_key_path": dev_keys / "pseudonym.key",
         "outbox_poll_seconds": 0.5,
     }
-    queue = QueueSettings(database_url=await make_database("queue"), **common)
-    reporting = ReportingSettings(database_url=await make_database("reporting"), **common)
+    queue = QueueSettings(
+        database_url=await make_database("queue"),
+        pseudonym_key_path=dev_keys / "pseudonym.key",
+        **common,
+        **dev_auth_settings(dev_keys, issuer="queue"),
+    )
+    reporting = ReportingSettings(
+        database_url=await make_database("reporting"), **common, **dev_auth_settings(dev_keys)
+    )
     return queue, reporting

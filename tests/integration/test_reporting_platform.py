@@ -60,7 +60,7 @@ async def test_tickets_reach_the_reports_and_reconcile_with_the_queue_service(
         reporting_settings = reporting_settings.model_copy(
             update={
                 "queue_url": queue_url,
-                "jwt_private_key_path": dev_keys / "jwt-private.pem",
+                "jwt_private_key_path": dev_keys / "jwks-private.json",
                 "schedule_enabled": False,
             }
         )

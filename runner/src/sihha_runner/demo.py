@@ -34,9 +34,10 @@ from typing import Any
 import aio_pika
 import httpx
 
-from sihha_kit.auth import Role, TokenIssuer
+from sihha_kit.auth import Role
 from sihha_kit.clock import ALGIERS, simulated_clock
 from sihha_kit.db import drop_database
+from sihha_kit.devtools import TokenIssuer
 from sihha_kit.registry import load_registry
 from sihha_runner.launcher import SERVICES, Platform, PlatformConfig, platform, running_services
 from sihha_runner.progress import Progress
@@ -293,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             f"platform up in {time.monotonic() - started:.0f} s; the day starts at "
             f"{STARTUP_SECONDS:.0f} s"
         )
-        issuer = TokenIssuer.from_file(config.keys_dir / "jwt-private.pem")
+        issuer = TokenIssuer.from_directory(config.keys_dir)
         outcome = asyncio.run(run_day(running, issuer, args, anchor, progress))
         reconciliation = asyncio.run(wait_for_reporting(running, outcome["group"], progress))
         OUT.mkdir(parents=True, exist_ok=True)

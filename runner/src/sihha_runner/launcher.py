@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from sihha_kit.devtools import TOKEN_SIGNING_SERVICES, dev_environment
+
 
 @dataclass(frozen=True)
 class ServiceSpec:
@@ -73,7 +75,11 @@ class PlatformConfig:
             f"{p}AMQP_URL": self.amqp_url,
             f"{p}HTTP_HOST": self.host,
             f"{p}HTTP_PORT": str(spec.port),
-            f"{p}JWT_PUBLIC_KEY_PATH": str(self.keys_dir / "jwt-public.pem"),
+            **dev_environment(
+                p,
+                self.keys_dir,
+                issuer=spec.name if spec.name in TOKEN_SIGNING_SERVICES else None,
+            ),
             f"{p}PSEUDONYM_KEY_PATH": str(self.keys_dir / "pseudonym.key"),
             f"{p}BROKER_NAMESPACE": self.broker_namespace,
             f"{p}LOG_LEVEL": self.log_level,
@@ -89,10 +95,9 @@ def running_services() -> tuple[ServiceSpec, ...]:
 
 
 def ensure_keys(keys_dir: Path) -> None:
-    if not (keys_dir / "jwt-public.pem").is_file():
-        from sihha_kit.devtools import main as devtools
+    from sihha_kit.devtools import main as devtools
 
-        devtools(["keys", "--dir", str(keys_dir)])
+    devtools(["keys", "--dir", str(keys_dir)])  # creates only what is missing
 
 
 @dataclass

@@ -20,8 +20,9 @@ from typing import Any
 
 import httpx
 
-from sihha_kit.auth import Role, TokenIssuer
+from sihha_kit.auth import Role
 from sihha_kit.clock import ALGIERS, Clock
+from sihha_kit.devtools import TokenIssuer
 from sihha_runner.traffic import Patient
 
 #: counters staffed per service (the registry loader creates two per service)

@@ -14,7 +14,7 @@ import pytest
 from sihha_kit.auth import Role
 from sihha_kit.clock import ALGIERS
 from sihha_kit.testing.apps import FixedClock, running
-from sihha_kit.testing.plugin import bearer
+from sihha_kit.testing.plugin import bearer, dev_auth_settings
 from sihha_kit.testing.servers import Servers
 from sihha_queue.bootstrap import create_app
 from sihha_queue.config import QueueSettings
@@ -39,8 +39,8 @@ async def queue_settings(
         database_url=await make_database("queue"),
         amqp_url=servers.amqp_url,
         broker_namespace=f"{clean_broker_namespace}{uuid.uuid4().hex[:6]}.",
-        jwt_public_key_path=dev_keys / "jwt-public.pem",
         pseudonym_key_path=dev_keys / "pseudonym.key",
+        **dev_auth_settings(dev_keys, issuer="queue"),
         outbox_poll_seconds=0.5,
     )
 

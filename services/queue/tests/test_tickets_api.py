@@ -272,7 +272,7 @@ async def test_the_api_document_says_which_operations_need_a_bearer_token(
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     paths = document["paths"]
     issue = paths["/establishments/{facility_id}/tickets"]["post"]
-    assert issue["security"] == [{"bearer": []}]
+    assert issue["security"] == [{"bearer": ["admin", "kiosk", "receptionist"]}]
     # declared by the route's own parameters (FastAPI), not patched into the document
     assert {"name": "facility_id", "in": "path"}.items() <= issue["parameters"][0].items()
     assert issue["parameters"][0]["schema"]["pattern"] == r"^[0-9]{2}-[A-Z]{2,5}-[0-9]{2,4}$"
@@ -285,7 +285,7 @@ async def test_the_api_document_says_which_operations_need_a_bearer_token(
         "$ref": "#/components/schemas/IssueTicketRequest"
     }
     check_in = paths["/establishments/{facility_id}/check-in"]["post"]
-    assert check_in["security"] == [{"bearer": []}]
+    assert check_in["security"] == [{"bearer": ["admin", "kiosk", "receptionist"]}]
     assert "Idempotency-Key" in [p["name"] for p in check_in["parameters"]]
     assert "security" not in paths["/tickets/{ticket_id}/status"]["get"]  # public (QR code)
     assert "security" not in paths["/health/ready"]["get"]

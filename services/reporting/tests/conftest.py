@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sihha_contracts.envelope import Envelope
 from sihha_kit.broker import Topology
 from sihha_kit.db import create_engine
+from sihha_kit.testing.plugin import dev_auth_settings
 from sihha_kit.testing.servers import Servers
 from sihha_reporting.config import ReportingSettings
 
@@ -32,9 +33,8 @@ async def reporting_settings(
         database_url=await make_database("reporting"),
         amqp_url=servers.amqp_url,
         broker_namespace=f"{clean_broker_namespace}{uuid.uuid4().hex[:6]}.",
-        jwt_public_key_path=dev_keys / "jwt-public.pem",
-        pseudonym_key_path=dev_keys / "pseudonym.key",
-        jwt_private_key_path=dev_keys / "jwt-private.pem",
+        jwt_private_key_path=dev_keys / "jwks-private.json",
+        **dev_auth_settings(dev_keys),
         outbox_poll_seconds=0.3,
         schedule_enabled=False,
         delivery_poll_seconds=0.2,

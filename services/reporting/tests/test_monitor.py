@@ -87,3 +87,24 @@ async def test_the_live_stream_follows_one_establishment_and_shows_no_payload(
                 "/monitor/stream", params={"event_type": "x'; drop"}, headers=it_unit
             )
             assert bad.status_code == 422
+
+
+async def test_replaying_the_dead_letters_of_an_unknown_consumer_is_a_404(
+    reporting_app: tuple[Any, httpx.AsyncClient], it_unit: dict[str, str]
+) -> None:
+    # found by the API fuzzer: both used to end in a 500 (the broker closed the channel)
+    _, client = reporting_app
+    unknown = await client.post(
+        "/monitor/dead-letters/replay", params={"consumer": "nobody"}, headers=it_unit
+    )
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"
+    assert unknown.json()["code"] == "unknown-consumer"
+    # a monitored consumer whose queues this broker namespace has not declared yet
+    undeclared = await client.post(
+        "/monitor/dead-letters/replay", params={"consumer": "queue"}, headers=it_unit
+    )
+    assert (undeclared.status_code, undeclared.json()["code"]) == (
+        404,
+        "consumer-queues-not-found",
+    )

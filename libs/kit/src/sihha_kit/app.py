@@ -10,9 +10,9 @@ starts the runtime's background work (relay, consumers).
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi import Path as PathParam
@@ -21,14 +21,24 @@ from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sihha_kit import metrics
-from sihha_kit.auth import TokenVerifier, document_bearer_auth, install_verifier
+from sihha_kit.auth import (
+    TERMINAL_ROLES,
+    IssuerKeys,
+    RevocationList,
+    TokenSigner,
+    TokenVerifier,
+    document_bearer_auth,
+    install_verifier,
+    jwks_router,
+    stream_session_router,
+)
 from sihha_kit.i18n import Catalogue, Language
 from sihha_kit.logs import configure_logging, get_logger
 from sihha_kit.middleware import ServiceMiddleware
-from sihha_kit.problems import catalogue_of, install_problem_handlers
+from sihha_kit.problems import catalogue_of, document_problems, install_problem_handlers
 from sihha_kit.responses import JSONResponse
 from sihha_kit.runtime import ServiceRuntime
-from sihha_kit.settings import ServiceSettings
+from sihha_kit.settings import ServiceSettings, TokenIssuingSettings
 from sihha_kit.tracing import configure_tracing
 
 log = get_logger(__name__)
@@ -43,7 +53,16 @@ def health_router() -> APIRouter:
     async def live() -> dict[str, str]:
         return {"status": "alive"}
 
-    @router.get("/health/ready", summary="Readiness: database reachable; broker state reported")
+    @router.get(
+        "/health/ready",
+        summary="Readiness: database reachable; broker state reported",
+        responses={
+            503: {
+                "description": "Not ready (the database is unreachable): the same report",
+                "content": {"application/json": {}},
+            }
+        },
+    )
     async def ready(request: Request) -> JSONResponse:
         runtime: ServiceRuntime = request.app.state.runtime
         report = await runtime.readiness()
@@ -68,15 +87,25 @@ def health_router() -> APIRouter:
     return router
 
 
-#: FastAPI's native OpenTelemetry is off: the server span is `ServiceMiddleware`'s
-#: (it cost ~60 µs a request even unrecorded, bench/README.md); its HTTP metrics would
-#: repeat our Prometheus ones; its log records would carry validation errors, request
-#: bodies included.
+def _untraced(scope: MutableMapping[str, Any]) -> bool:
+    """Probes and scrapes make no spans (a trace every few seconds per replica)."""
+    path = str(scope.get("path", ""))
+    return path == "/metrics" or path.startswith("/health/")
+
+
+#: FastAPI's own OpenTelemetry makes the server span: it continues the caller's W3C
+#: ``traceparent`` and is named after the route template (``POST /establishments/
+#: {facility_id}/tickets``); its trace id is on every log line written under it
+#: (`sihha_kit.logs`) and stored with the request's events. Its per-operation spans
+#: (dependencies, serialisation) are off, and so are its metrics (ours are Prometheus,
+#: `sihha_kit.middleware`) and its log records (they would carry validation errors'
+#: input, request bodies with a NIN included). Cost per request: bench/tracing_bench.py.
 TELEMETRY: TelemetryConfig = {
-    "tracing": False,
+    "tracing": True,
     "operation_spans": False,
     "metrics": False,
     "logs": False,
+    "exclude": _untraced,
 }
 
 
@@ -139,6 +168,7 @@ def create_service_app(
     #: set by `sihha_kit.serve` for a service process; tests start many apps in one process
     app.state.settle_garbage_collector = False
     install_problem_handlers(app)
+    document_problems(app)
     app.add_middleware(
         ServiceMiddleware, service=settings.service_name, max_body_bytes=settings.max_body_bytes
     )
@@ -148,16 +178,79 @@ def create_service_app(
     return app
 
 
-def install_auth(app: FastAPI, settings: ServiceSettings) -> None:
-    """Load the JWT public key named by the settings and make routes verify with it."""
-    path = settings.jwt_public_key_path
+def install_auth(
+    app: FastAPI,
+    settings: ServiceSettings,
+    *,
+    signer: TokenSigner | None = None,
+    terminals: bool = False,
+) -> TokenVerifier:
+    """Make the app's routes verify their callers' tokens, as the settings say
+    (`sihha_kit.auth`): the trusted issuers' key sets (a file must be readable now:
+    RuntimeError otherwise), the revocation lists, both reloaded in the background;
+    the bearer scheme in the OpenAPI document; ``/auth/stream-session``.
+
+    A service that signs tokens of its own passes its `signer`: it trusts its own keys
+    and serves them at ``/.well-known/jwks.json``. ``terminals=True`` (settings mixing in
+    `TokenIssuingSettings`) also enrols clinic terminals (`sihha_kit.auth.enrolment`):
+    the service signs their tokens as ``sihha-<service_name>`` with its signing keys,
+    and its database needs the tables of `sihha_kit.auth.schema`."""
+    runtime: ServiceRuntime = app.state.runtime
+    verifier = TokenVerifier(
+        [IssuerKeys(trusted) for trusted in settings.trusted_issuers],
+        audience=settings.jwt_audience,
+        revocations=RevocationList(settings.revocation_lists),
+        jwks_refresh_seconds=settings.jwks_refresh_seconds,
+        revocation_refresh_seconds=settings.revocation_refresh_seconds,
+    )
+    if terminals:
+        from sihha_kit.auth.enrolment import TerminalEnrolment
+        from sihha_kit.pseudonym import load_pseudonym_key
+
+        if not isinstance(settings, TokenIssuingSettings):
+            raise TypeError("terminals=True needs settings that mix in TokenIssuingSettings")
+        name = settings.service_name
+        signer = signer or _signer(settings, name)
+        key_path = settings.device_credential_key_file(name)
+        if not key_path.is_file():
+            raise RuntimeError(
+                f"device-credential key not found at {key_path}: create the development keys "
+                f"with `sihha-dev keys --issuer {name}`, or set the DEVICE_CREDENTIAL_KEY_PATH "
+                "setting"
+            )
+        enrolment = TerminalEnrolment(
+            runtime.engine,
+            signer,
+            load_pseudonym_key(key_path),  # the same format: 32+ bytes as hex
+            verifier.revocations,
+            token_minutes=settings.terminal_token_minutes,
+            code_minutes=settings.enrolment_code_minutes,
+        )
+        app.include_router(enrolment.router())
+        app.state.terminal_enrolment = enrolment
+    if signer is not None:
+        verifier.trust(signer.trusted())
+        app.include_router(jwks_router(signer))
+        app.state.token_signer = signer
+    try:
+        verifier.load_now()
+    except ValueError as error:
+        raise RuntimeError(
+            f"{error}. On a developer machine: `uv run sihha-dev keys`; otherwise set "
+            "<SERVICE>_TRUSTED_ISSUERS"
+        ) from None
+    app.include_router(stream_session_router())
+    document_bearer_auth(app)
+    install_verifier(app, verifier)
+    runtime.add_background("auth-keys", verifier.keep_fresh)
+    return verifier
+
+
+def _signer(settings: TokenIssuingSettings, name: str) -> TokenSigner:
+    path = settings.signing_keys_file(name)
     if not path.is_file():
         raise RuntimeError(
-            f"JWT public key not found at {path}: create a development key pair with "
-            "`uv run sihha-dev keys`, or set <SERVICE>_JWT_PUBLIC_KEY_PATH"
+            f"signing keys not found at {path}: create the development keys with "
+            f"`sihha-dev keys --issuer {name}`, or set the SIGNING_KEYS_PATH setting"
         )
-    document_bearer_auth(app)
-    install_verifier(
-        app,
-        TokenVerifier.from_file(path, issuer=settings.jwt_issuer, audience=settings.jwt_audience),
-    )
+    return TokenSigner.from_file(path, issuer=f"sihha-{name}", grants=TERMINAL_ROLES)

@@ -45,6 +45,10 @@ PYTHON_KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "TooManyRequests": None,
     "Unavailable": None,
     "Unauthenticated": None,
+    "AccessDenied": None,
+    "invalid_token": None,
+    "invalid_claims": None,
+    "AuthError": (2,),
     "__init__": None,
     "DomainProblem": (2,),
 }

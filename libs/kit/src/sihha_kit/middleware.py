@@ -1,14 +1,19 @@
-"""One ASGI middleware for what every HTTP request needs, in one pass:
+"""The ASGI middleware for what no maintained library does the way the platform needs:
 
-- the server span, continuing the caller's W3C `traceparent`, named after the
-  route template (`POST /establishments/{facility_id}/tickets`); its trace id is
-  on every log line written under it (`sihha_kit.logs`) and stored with the
-  request's events. FastAPI's native
-  telemetry is off (see `sihha_kit.app`): it cost about 60 µs a request even for
-  spans nobody records, this one about a tenth of that;
-- request count and latency metrics labelled by route template;
+- request count and latency metrics (Prometheus, `sihha_kit.metrics`) labelled by
+  service and route template. FastAPI's own metrics go through the OpenTelemetry
+  metrics SDK: serving them on ``/metrics`` would take an SDK meter provider and the
+  OpenTelemetry Prometheus exporter (still a beta) beside the registry every other
+  metric of the platform is in; prometheus-fastapi-instrumentator would be a second
+  middleware doing these two lines' work;
 - the body size limit: a declared or streamed body over the limit gets 413
-  (problem+json) before the application sees more of it.
+  (problem+json) before the application sees more of it. Starlette's limiter (FastAPI's
+  ``max_body_size``) answers ``text/plain`` "Content Too Large" whenever the declared
+  length is over the limit, in place of whatever the application answered —
+  problem+json included.
+
+The server span is FastAPI's own telemetry (`sihha_kit.app.TELEMETRY`), database
+spans SQLAlchemy's OpenTelemetry instrumentation (`sihha_kit.tracing`).
 """
 
 from __future__ import annotations
@@ -16,17 +21,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, StatusCode, set_span_in_context
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sihha_kit import metrics
 from sihha_kit.errors import DomainProblem
-from sihha_kit.tracing import context_from_traceparent
-
-_tracer = trace.get_tracer("sihha.http")
 
 
 class BodyTooLarge(DomainProblem, StarletteHTTPException):
@@ -76,40 +75,12 @@ class ServiceMiddleware:
             await send(message)
 
         started = time.perf_counter()
-        span = _tracer.start_span(
-            f"{method} {scope['path']}",
-            context=context_from_traceparent(_header(scope, b"traceparent")),
-            kind=SpanKind.SERVER,
-        )
-        # what `use_span(span, end_on_exit=True)` does, without its generator-based
-        # context manager (about 1.5 % of a ticket's instructions)
-        token = otel_context.attach(set_span_in_context(span))
         try:
             await self.app(scope, receive, send_wrapper)
-        except BaseException as error:
-            if span.is_recording():
-                span.record_exception(error)
-                span.set_status(StatusCode.ERROR, f"{type(error).__name__}: {error}")
-            raise
         finally:
             route = _route_template(scope)
-            elapsed = time.perf_counter() - started
             self._count(method, route, status["code"]).inc()
-            self._timer(method, route).observe(elapsed)
-            if span.is_recording():
-                span.update_name(f"{method} {route}")
-                span.set_attributes(
-                    {
-                        "http.request.method": method,
-                        "http.route": route,
-                        "url.path": scope["path"],
-                        "http.response.status_code": status["code"],
-                    }
-                )
-                if status["code"] >= 500:
-                    span.set_status(StatusCode.ERROR)
-            otel_context.detach(token)
-            span.end()
+            self._timer(method, route).observe(time.perf_counter() - started)
 
     def _count(self, method: str, route: str, status: int) -> Any:
         key = (method, route, status)

@@ -7,10 +7,20 @@ message catalogue where `code` is the key; `detail` is the one the caller asked
 for with `Accept-Language`, French by default).
 Never a stack trace: unexpected errors are logged with their trace id and the
 caller gets a 500 problem that names that trace id.
+
+The OpenAPI document says so too, with one shared schema
+(``#/components/schemas/Problem``): `document_problems` declares on every
+operation the problems the kit itself produces (422 from request validation,
+413 from the body limit, 500), `sihha_kit.auth.document_bearer_auth` adds 401
+and 403 where a token is required, and a route declares its own in one line::
+
+    @router.post("/tickets/{ticket_id}/call", responses=problems(404, 409))
 """
 
 from __future__ import annotations
 
+import json
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -43,6 +53,110 @@ _HTTP_CODES: dict[int, str] = {
     429: N_("too-many-requests"),
     503: N_("unavailable"),
 }
+
+
+#: the JSON Schema of every problem body, `#/components/schemas/Problem` in the documents
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details, with the message in French and Arabic "
+    "(`detail` is the one `Accept-Language` asked for, French by default) and a stable "
+    "machine-readable `code`. Some problems add members (`errors` for invalid input, "
+    "`trace_id` for an internal error, `required_roles`, `limit_bytes`...).",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "detail_fr", "detail_ar", "code"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "detail_fr": {"type": "string"},
+        "detail_ar": {"type": "string"},
+        "code": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"},
+        "instance": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+PROBLEM_REF = "#/components/schemas/Problem"
+#: the components FastAPI adds for its own 422 (a JSON body that this kit never sends)
+_FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+def problem_documentation(status: int, description: str | None = None) -> dict[str, Any]:
+    """The OpenAPI response object of a problem with this status."""
+    return {
+        "description": description or HTTPStatus(status).phrase,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
+    }
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=problems(404, 409)`: a route declares the problems it raises itself.
+
+    The kit declares the rest on every route (`document_problems`,
+    `sihha_kit.auth.document_bearer_auth`)."""
+    return {status: problem_documentation(status) for status in statuses}
+
+
+def declare_problems(schema: dict[str, Any], operation: dict[str, Any], *statuses: int) -> None:
+    """Add the shared Problem schema to the document and these problem responses to one
+    operation, unless it declares them already (a route's own description wins)."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    responses = operation.setdefault("responses", {})
+    for status in statuses:
+        responses.setdefault(str(status), problem_documentation(status))
+
+
+def document_problems(app: FastAPI) -> None:
+    """Declare, in the app's OpenAPI document, the problems the kit produces on every
+    operation: 413 (the body limit of `sihha_kit.middleware`), 500 (any unexpected
+    error), 404 where the path has parameters (they name something that may not
+    exist), 400 where there is a request body (one that cannot be read), and 422 for
+    every operation that validates parameters or a body, as
+    `application/problem+json` with the Problem schema instead of FastAPI's default
+    JSON `HTTPValidationError`. An error response a route declares without content is
+    given the Problem schema too."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, response in list(responses.items()):
+                    if not status.isdigit() or int(status) < 400:
+                        continue
+                    content = response.get("content")
+                    fastapi_422 = status == "422" and "HTTPValidationError" in str(content)
+                    if content is None or fastapi_422:
+                        responses[status] = problem_documentation(
+                            int(status), None if fastapi_422 else response.get("description")
+                        )
+                declare_problems(schema, operation, 413, 500)
+                if "requestBody" in operation:
+                    # FastAPI's answer to a body it cannot read at all
+                    declare_problems(schema, operation, 400)
+                if any(p.get("in") == "path" for p in operation.get("parameters", ())):
+                    # a path names a resource (an establishment, a ticket...) that may not exist
+                    declare_problems(schema, operation, 404)
+        _drop_unused(schema, _FASTAPI_VALIDATION_SCHEMAS)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _drop_unused(schema: dict[str, Any], names: tuple[str, ...]) -> None:
+    """Remove these component schemas if nothing refers to them any more (in order: the
+    first may be what refers to the next)."""
+    components = schema.get("components", {}).get("schemas", {})
+    for name in names:
+        if name not in components:
+            continue
+        others = {key: value for key, value in components.items() if key != name}
+        if f"#/components/schemas/{name}" not in json.dumps([schema.get("paths"), others]):
+            del components[name]
 
 
 def language_of(request: Request) -> Language:

@@ -90,16 +90,6 @@ class ServiceRuntime:
         """Another long-running coroutine to start with the service and supervise."""
         self._background.append((name, run))
 
-    def pseudonym_key(self) -> bytes | None:
-        """The HMAC key for patient pseudonyms: from the setting, else from its file."""
-        from sihha_kit.pseudonym import load_pseudonym_key, parse_pseudonym_key
-
-        if self.settings.pseudonym_key is not None:
-            return parse_pseudonym_key(self.settings.pseudonym_key.get_secret_value())
-        if self.settings.pseudonym_key_path.is_file():
-            return load_pseudonym_key(self.settings.pseudonym_key_path)
-        return None
-
     async def prepare(self) -> None:
         """Create the database if missing and apply the migrations."""
         await prepare_database(self.settings.database_url, self.migrations_dir)

@@ -18,6 +18,11 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sihha_kit.auth.trust import TrustedIssuer
+
+#: where `sihha-dev keys` writes the development keys
+DEV_KEYS = Path(".dev/keys")
+
 
 def service_settings_config(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=prefix, extra="ignore", frozen=True)
@@ -42,11 +47,21 @@ class ServiceSettings(BaseSettings):
     #: bodies larger than this are refused with 413 before they are read
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
-    jwt_public_key_path: Path = Path(".dev/keys/jwt-public.pem")
-    jwt_issuer: str = "sihha-dev"
+    #: whose tokens are accepted: each issuer's name, key set (file or URL) and the roles
+    #: it may grant (`sihha_kit.auth.trust`); JSON in the environment, e.g.
+    #: ``[{"issuer": "sihha-dev", "jwks": "https://idp.example/jwks.json"}]``
+    trusted_issuers: list[TrustedIssuer] = Field(
+        default_factory=lambda: [
+            TrustedIssuer(issuer="sihha-dev", jwks=str(DEV_KEYS / "jwks.json"))
+        ]
+    )
     jwt_audience: str = "sihha"
-    pseudonym_key_path: Path = Path(".dev/keys/pseudonym.key")
-    pseudonym_key: SecretStr | None = None
+    #: revoked tokens and subjects (files or URLs, `sihha_kit.auth.revocation`); a missing
+    #: file is an empty list
+    revocation_lists: list[str] = Field(default_factory=lambda: [str(DEV_KEYS / "revoked.json")])
+    #: how often key sets and revocation lists are reloaded (seconds)
+    jwks_refresh_seconds: float = Field(default=300.0, ge=1)
+    revocation_refresh_seconds: float = Field(default=15.0, ge=0.1)
 
     log_format: Literal["json", "console"] = "console"
     log_level: str = "INFO"
@@ -65,3 +80,48 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = Field(default=128, ge=1, le=10_000)
     #: deliveries of one message before it is dead-lettered
     delivery_limit: int = Field(default=5, ge=1, le=1000)
+
+
+class PseudonymKeySettings(BaseSettings):
+    """For the services that pseudonymise patients (a NIN becomes a patient key): the
+    shared HMAC key (`sihha_kit.pseudonym`). A service that never sees a NIN does not
+    include this, so it never holds the key. Mix in before `ServiceSettings`::
+
+        class QueueSettings(PseudonymKeySettings, ServiceSettings): ...
+    """
+
+    pseudonym_key_path: Path = DEV_KEYS / "pseudonym.key"
+    #: the key itself (64 hex digits), instead of the file
+    pseudonym_key: SecretStr | None = None
+
+    def load_pseudonym_key(self) -> bytes | None:
+        """The key, from `pseudonym_key` or else its file; None if neither is there."""
+        from sihha_kit.pseudonym import load_pseudonym_key, parse_pseudonym_key
+
+        if self.pseudonym_key is not None:
+            return parse_pseudonym_key(self.pseudonym_key.get_secret_value())
+        if self.pseudonym_key_path.is_file():
+            return load_pseudonym_key(self.pseudonym_key_path)
+        return None
+
+
+class TokenIssuingSettings(BaseSettings):
+    """For a service that signs tokens of its own (`sihha_kit.auth.signing`) and enrols
+    terminals (`sihha_kit.auth.enrolment`). Mix in before `ServiceSettings`."""
+
+    #: its private key set (JWKS with private members); None: the development one,
+    #: ``.dev/keys/<service_name>-signing.json`` (`sihha-dev keys --issuer <service_name>`)
+    signing_keys_path: Path | None = None
+    #: the HMAC key device credentials are stored under (32+ random bytes as hex); None:
+    #: ``.dev/keys/<service_name>-device.key``
+    device_credential_key_path: Path | None = None
+    #: lifetime of a terminal's access token (minutes)
+    terminal_token_minutes: int = Field(default=10, ge=1, le=60)
+    #: lifetime of an enrolment code (minutes)
+    enrolment_code_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+
+    def signing_keys_file(self, service_name: str) -> Path:
+        return self.signing_keys_path or DEV_KEYS / f"{service_name}-signing.json"
+
+    def device_credential_key_file(self, service_name: str) -> Path:
+        return self.device_credential_key_path or DEV_KEYS / f"{service_name}-device.key"

@@ -1,8 +1,12 @@
 """OpenTelemetry tracing with the W3C trace context carried through the outbox.
 
-The trace context of the request that changes state is stored with the outbox
-row (`traceparent`), sent as the AMQP header `traceparent` and restored by the
-consumer, so one trace spans HTTP request → outbox → broker → consumer.
+Spans come from maintained instrumentations: the HTTP server span from FastAPI's own
+telemetry (`sihha_kit.app.TELEMETRY`), a span per SQL statement from
+``opentelemetry-instrumentation-asyncpg`` (`instrument_database`). What no
+instrumentation can know is done here: the trace context of the request that changes
+state is stored with the outbox row (`traceparent`), sent as the AMQP header
+`traceparent` and restored by the consumer, so one trace spans HTTP request → outbox
+→ broker → consumer.
 """
 
 from __future__ import annotations
@@ -43,8 +47,14 @@ class RecordWhenExported(Sampler):
         links: Sequence[Link] | None = None,
         trace_state: TraceState | None = None,
     ) -> SamplingResult:
-        decision = Decision.RECORD_AND_SAMPLE if self.recording else Decision.DROP
-        return SamplingResult(decision, attributes if self.recording else None, trace_state)
+        recording = self.recording
+        if recording and kind is SpanKind.CLIENT:
+            # a database call outside any request or delivery (the relay's polling, the
+            # board's LISTEN): not worth a trace of its own every few seconds
+            parent = trace.get_current_span(parent_context).get_span_context()
+            recording = parent.is_valid
+        decision = Decision.RECORD_AND_SAMPLE if recording else Decision.DROP
+        return SamplingResult(decision, attributes if recording else None, trace_state)
 
     def get_description(self) -> str:
         return f"RecordWhenExported(recording={self.recording})"
@@ -71,6 +81,7 @@ def configure_tracing(
         )
         _provider = TracerProvider(resource=resource, sampler=_sampler)
         trace.set_tracer_provider(_provider)
+    instrument_database()
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -81,6 +92,26 @@ def configure_tracing(
         _provider.add_span_processor(extra_processor)
         _sampler.recording = True
     return _provider
+
+
+_database_instrumented = False
+
+
+def instrument_database() -> None:
+    """Trace every statement sent to PostgreSQL, once per process: OpenTelemetry's asyncpg
+    instrumentation wraps asyncpg's connection and prepared-statement methods, so the
+    statements of SQLAlchemy's sessions (asyncpg is their driver) and of raw asyncpg
+    connections alike get a span. (Its SQLAlchemy instrumentation refuses SQLAlchemy 2.1.)
+    A statement's span is a child of the request's or the delivery's; outside any, it is
+    not recorded (`RecordWhenExported`). The query text is in the span
+    (``db.statement``); its parameters never are."""
+    global _database_instrumented
+    if _database_instrumented:
+        return
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+
+    AsyncPGInstrumentor(capture_parameters=False).instrument()  # type: ignore[no-untyped-call]
+    _database_instrumented = True
 
 
 def tracer(name: str = "sihha") -> trace.Tracer:

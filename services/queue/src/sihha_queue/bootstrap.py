@@ -67,7 +67,7 @@ def build_context(settings: QueueSettings, *, clock: Clock | None = None) -> Que
         policy=CallPolicy(),
         board=board,
         directory=directory,
-        pseudonym_key=runtime.pseudonym_key(),
+        pseudonym_key=settings.load_pseudonym_key(),
     )
 
     async def close_days() -> int:
@@ -108,6 +108,6 @@ def create_app(settings: QueueSettings | None = None, *, clock: Clock | None = N
         on_startup=[start],
         catalogue=Catalogue.of("sihha_queue"),
     )
-    install_auth(app, settings)
+    install_auth(app, settings, terminals=True)
     app.state.context = context
     return app

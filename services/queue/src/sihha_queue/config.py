@@ -6,10 +6,18 @@ from pathlib import Path
 
 from pydantic import AnyHttpUrl, Field
 
-from sihha_kit.settings import ServiceSettings, service_settings_config
+from sihha_kit.settings import (
+    PseudonymKeySettings,
+    ServiceSettings,
+    TokenIssuingSettings,
+    service_settings_config,
+)
 
 
-class QueueSettings(ServiceSettings):
+class QueueSettings(PseudonymKeySettings, TokenIssuingSettings, ServiceSettings):
+    """The queue pseudonymises NINs at the kiosk (the pseudonym key) and enrols its
+    clinic terminals (signing and device-credential keys)."""
+
     model_config = service_settings_config("QUEUE_")
 
     service_name: str = "queue"

@@ -57,8 +57,8 @@ class ReportingSettings(ServiceSettings):
     queue_url: str = "http://127.0.0.1:8101"
     #: bearer token (role it_unit) the reconciliation presents to the producing services
     service_token: SecretStr | None = None
-    #: development only: mint that token with this private key when no token is set
-    jwt_private_key_path: Path = Path(".dev/keys/jwt-private.pem")
+    #: development only: mint that token with this private key set when no token is set
+    jwt_private_key_path: Path = Path(".dev/keys/jwks-private.json")
 
     # -- rendering ---------------------------------------------------------------------------
     #: a TTF with Arabic and Latin glyphs for PDFs (unset: IBM Plex Sans Arabic from PyPI)

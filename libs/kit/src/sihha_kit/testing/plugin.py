@@ -13,12 +13,21 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import aio_pika
 import pytest
 
-from sihha_kit.auth import Role, TokenIssuer
+from sihha_kit.auth import Role, TrustedIssuer
 from sihha_kit.db import drop_database, ensure_database
+from sihha_kit.devtools import (
+    DEFAULT_ISSUER,
+    DEVICE_KEY_SUFFIX,
+    PUBLIC_KEY_SET_FILE,
+    REVOCATIONS_FILE,
+    SIGNING_KEYS_SUFFIX,
+    TokenIssuer,
+)
 from sihha_kit.testing.servers import Servers, start_servers
 
 
@@ -80,7 +89,8 @@ async def clean_broker_namespace(servers: Servers, broker_namespace: str) -> Asy
 
 @pytest.fixture(scope="session")
 def dev_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh key pair and pseudonym key, as `sihha-dev keys` makes them."""
+    """Fresh development keys, as `sihha-dev keys` makes them: the ``sihha-dev`` key set,
+    the pseudonym key, and the token-signing services' keys."""
     from sihha_kit.devtools import main
 
     folder = tmp_path_factory.mktemp("keys")
@@ -88,10 +98,35 @@ def dev_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def dev_auth_settings(dev_keys: Path, *, issuer: str | None = None) -> dict[str, Any]:
+    """Settings that make a service trust the keys of `dev_keys` (and read its revocation
+    list); with `issuer` (a token-signing service's name), its own signing keys too::
+
+        QueueSettings(..., **dev_auth_settings(dev_keys, issuer="queue"))
+    """
+    settings: dict[str, Any] = {
+        "trusted_issuers": [
+            TrustedIssuer(issuer=DEFAULT_ISSUER, jwks=str(dev_keys / PUBLIC_KEY_SET_FILE))
+        ],
+        "revocation_lists": [str(dev_keys / REVOCATIONS_FILE)],
+    }
+    if issuer is not None:
+        settings["signing_keys_path"] = dev_keys / f"{issuer}{SIGNING_KEYS_SUFFIX}"
+        settings["device_credential_key_path"] = dev_keys / f"{issuer}{DEVICE_KEY_SUFFIX}"
+    return settings
+
+
 @pytest.fixture(scope="session")
-def mint(dev_keys: Path) -> Callable[..., str]:
-    """`mint(Role.receptionist, establishments=["31-PC-001"])` → a bearer token."""
-    issuer = TokenIssuer((dev_keys / "jwt-private.pem").read_bytes())
+def token_issuer(dev_keys: Path) -> TokenIssuer:
+    """Mints tokens the services under test accept (the run's development key set)."""
+    return TokenIssuer.from_directory(dev_keys)
+
+
+@pytest.fixture(scope="session")
+def mint(token_issuer: TokenIssuer) -> Callable[..., str]:
+    """`mint(Role.receptionist, establishments=["31-PC-001"])` → a bearer token of the
+    development issuer."""
+    issuer = token_issuer
 
     def make(
         *roles: Role,

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from sihha_kit.auth import ensure_establishment
 from sihha_kit.errors import BadRequest, Conflict, NotFound
+from sihha_kit.problems import problems
 from sihha_queue.context import QueueContext
 from sihha_queue.domain.hours import InvalidHours, ServiceHours
 from sihha_queue.domain.ticket import Counter
@@ -19,7 +20,6 @@ from sihha_queue.entrypoints.deps import (
     ServicePath,
     TerminalDep,
 )
-from sihha_queue.entrypoints.problems import problems
 from sihha_queue.entrypoints.schemas import (
     CounterCreate,
     CounterView,

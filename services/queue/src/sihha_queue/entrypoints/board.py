@@ -22,6 +22,7 @@ from fastapi.responses import StreamingResponse
 
 from sihha_kit.auth import ensure_establishment
 from sihha_kit.errors import Forbidden
+from sihha_kit.problems import problems
 from sihha_queue.entrypoints.deps import (
     BOARD_ROLES,
     ContextDep,
@@ -29,7 +30,6 @@ from sihha_queue.entrypoints.deps import (
     TerminalDep,
     require,
 )
-from sihha_queue.entrypoints.problems import problems
 from sihha_queue.entrypoints.schemas import HeartbeatRequest
 from sihha_queue.service_layer import commands, handlers, views
 

@@ -9,9 +9,9 @@ from fastapi import APIRouter
 
 from sihha_contracts.events.queue import StaffRole
 from sihha_kit.auth import Caller, Role, ensure_establishment
+from sihha_kit.problems import problems
 from sihha_queue.domain.ticket import Ticket
 from sihha_queue.entrypoints.deps import ContextDep, CounterDep, FacilityPath, RoutingDep, StaffDep
-from sihha_queue.entrypoints.problems import problems
 from sihha_queue.entrypoints.schemas import (
     CallResponse,
     CallTicketRequest,

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query
 
 from sihha_kit.clock import ALGIERS
 from sihha_kit.errors import BadRequest
+from sihha_kit.problems import problems
 from sihha_queue.entrypoints.deps import ContextDep, MonitorDep
-from sihha_queue.entrypoints.problems import problems
 from sihha_queue.entrypoints.schemas import ActivityCount
 
 router = APIRouter(tags=["counts"])

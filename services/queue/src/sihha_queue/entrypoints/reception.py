@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 from sihha_contracts.events.queue import Priority
 from sihha_kit.auth import Caller, ensure_establishment
 from sihha_kit.errors import BadRequest, Forbidden, NotFound
+from sihha_kit.problems import problems
 from sihha_kit.responses import JSONResponse
 from sihha_queue.adapters.idempotency import request_digest
 from sihha_queue.context import QueueContext
@@ -24,7 +25,6 @@ from sihha_queue.entrypoints.deps import (
     ReceptionDep,
     StaffDep,
 )
-from sihha_queue.entrypoints.problems import problems
 from sihha_queue.entrypoints.schemas import (
     CheckInRequest,
     HistoryEntry,

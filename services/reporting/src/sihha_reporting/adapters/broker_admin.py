@@ -15,6 +15,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel
 
 from sihha_kit.broker import Topology
+from sihha_kit.errors import NotFound
 
 #: headers the broker adds on dead-lettering and redelivery; a replayed message starts afresh
 _BROKER_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue",
@@ -71,9 +72,17 @@ async def replay_dead_letters(
     moved = 0
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
-        dead = await channel.declare_queue(topology.dead_letter_queue(consumer), passive=True)
         inbox_name = topology.inbox_queue(consumer)
-        await channel.declare_queue(inbox_name, passive=True)
+        try:
+            dead = await channel.declare_queue(topology.dead_letter_queue(consumer), passive=True)
+            await channel.declare_queue(inbox_name, passive=True)
+        except aio_pika.exceptions.ChannelClosed:  # a missing queue closes the channel
+            raise NotFound(
+                "consumer-queues-not-found",
+                f"Les files du consommateur « {consumer} » n'existent pas (encore).",
+                f"طوابير المستهلك «{consumer}» غير موجودة (بعد).",
+                consumer=consumer,
+            ) from None
         waiting = min(int(dead.declaration_result.message_count or 0), limit)
         while moved < waiting:
             message = await dead.get(no_ack=False, fail=False, timeout=10)

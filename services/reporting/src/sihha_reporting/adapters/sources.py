@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from sihha_kit.errors import Unavailable
+
 ACTIVITY_METRICS = (
     "tickets_issued",
     "tickets_called",
@@ -24,8 +26,17 @@ ACTIVITY_METRICS = (
 )
 
 
-class SourceUnavailable(RuntimeError):
-    """The producing service could not be asked (down, refused, unexpected answer)."""
+class SourceUnavailable(Unavailable):
+    """503: the producing service could not be asked (down, refused, unexpected answer);
+    `reason` says what happened (no personal data: an address and an error)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            "source-unavailable",
+            "Le service source ne répond pas : réessayez plus tard.",
+            "الخدمة المصدر لا تستجيب: أعد المحاولة لاحقًا.",
+            reason=reason[:200],
+        )
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,9 @@ from sihha_reporting.domain.problems import ImpossiblePeriod
 
 #: the longest period a report may cover
 MAX_DAYS = 366
+#: no period starts before this day (the platform holds nothing older; a year-1 period
+#: overflowed the date arithmetic of the rollout section: a 500 found by the API fuzzer)
+EARLIEST = date(2000, 1, 1)
 
 
 class PeriodKind(StrEnum):
@@ -81,6 +84,11 @@ def _check(period: Period, today: date) -> Period:
             f"Période impossible : le début ({period.start}) est après la fin ({period.end}).",
             f"فترة غير ممكنة: البداية ({period.start}) بعد النهاية ({period.end}).",
         )
+    if period.start < EARLIEST:
+        raise ImpossiblePeriod(
+            f"Période impossible : elle commence le {period.start}, avant le {EARLIEST}.",
+            f"فترة غير ممكنة: تبدأ في {period.start}، قبل {EARLIEST}.",
+        )
     if period.start > today:
         raise ImpossiblePeriod(
             f"Période impossible : elle commence le {period.start}, après aujourd'hui ({today}).",
@@ -114,7 +122,7 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 def monthly(text: str, today: date) -> Period:
     match = _MONTH.match(text)
     month = int(match.group(2)) if match else 0
-    if match is None or not 1 <= month <= 12 or int(match.group(1)) < 2000:
+    if match is None or not 1 <= month <= 12 or int(match.group(1)) < EARLIEST.year:
         raise ImpossiblePeriod(
             f"Mois impossible : « {text} » (attendu AAAA-MM, par exemple 2026-11).",
             f"شهر غير ممكن: «{text}» (الصيغة المنتظرة YYYY-MM، مثلًا 2026-11).",

@@ -8,8 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from sihha_kit.auth import Authorizer, Caller, Role, ensure_establishment
-from sihha_kit.errors import Forbidden
+from sihha_kit.auth import Authorizer, Caller, Role, ensure_establishment, ensure_wilaya_wide
 from sihha_reporting.context import ReportingContext
 from sihha_reporting.domain.problems import UnknownEstablishment, UnknownFormat
 
@@ -24,14 +23,27 @@ def context(request: Request) -> ReportingContext:
 
 
 ContextDep = Annotated[ReportingContext, Depends(context)]
-#: reads of the wilaya's reports and views
+#: reads of the wilaya's reports and views, for the whole wilaya or (with `facility_id`)
+#: one establishment: the route checks which (`check_scope`)
 WilayaDep = Annotated[Caller, Depends(require(Role.wilaya_group, Role.it_unit, Role.admin))]
+#: the same readers, on what always covers the whole wilaya (revisions, deliveries,
+#: reconciliation): a caller scoped to some establishments gets 403
+WilayaWideDep = Annotated[
+    Caller, Depends(require(Role.wilaya_group, Role.it_unit, Role.admin, wilaya_wide=True))
+]
 #: what the wilaya group records (inspections)
 GroupDep = Annotated[Caller, Depends(require(Role.wilaya_group, Role.admin))]
-#: the ministry's aggregated report (the ministry sees nothing else)
-MinistryDep = Annotated[Caller, Depends(require(Role.ministry, Role.wilaya_group, Role.admin))]
-#: the IT units' monitor
-MonitorDep = Annotated[Caller, Depends(require(Role.it_unit, Role.admin))]
+#: the ministry's aggregated report (the ministry sees nothing else), wilaya-wide
+MinistryDep = Annotated[
+    Caller, Depends(require(Role.ministry, Role.wilaya_group, Role.admin, wilaya_wide=True))
+]
+#: the IT units' monitor: queue depths, dead letters and live events of the whole wilaya
+MonitorDep = Annotated[Caller, Depends(require(Role.it_unit, Role.admin, wilaya_wide=True))]
+#: the monitor's live stream: the same callers, the token also from the stream cookie
+#: (`sihha_kit.auth.streams`: an EventSource sends no header)
+MonitorStreamDep = Annotated[
+    Caller, Depends(require(Role.it_unit, Role.admin, wilaya_wide=True, stream=True))
+]
 
 FacilityQuery = Annotated[str | None, Query(pattern=FACILITY_PATTERN, examples=["31-PC-001"])]
 LangQuery = Annotated[str | None, Query(pattern="^(fr|ar)$", description="fr or ar")]
@@ -41,15 +53,6 @@ def language(request: Request, lang: str | None) -> str:
     if lang:
         return lang
     return "ar" if request.headers.get("accept-language", "").lower().startswith("ar") else "fr"
-
-
-def ensure_wilaya_wide(caller: Caller) -> None:
-    if not caller.wilaya_wide:
-        raise Forbidden(
-            "wilaya-scope-required",
-            "Ce rapport couvre toute la wilaya : il faut un accès à tous ses établissements (« * »).",
-            "هذا التقرير يشمل الولاية كلها: يلزم الوصول إلى جميع مؤسساتها («*»).",
-        )
 
 
 def check_scope(ctx: ReportingContext, caller: Caller, facility_id: str | None) -> None:

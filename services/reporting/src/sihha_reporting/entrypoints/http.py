@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from sihha_kit.clock import local_day
+from sihha_kit.problems import problems
 from sihha_reporting.domain import periods
 from sihha_reporting.domain.problems import InvalidInspection
 from sihha_reporting.entrypoints.deps import (
@@ -18,6 +19,7 @@ from sihha_reporting.entrypoints.deps import (
     FacilityQuery,
     GroupDep,
     WilayaDep,
+    WilayaWideDep,
     check_scope,
 )
 from sihha_reporting.service_layer import reports as report_rules
@@ -50,6 +52,7 @@ def _period(
     "/activity/tickets-per-day",
     tags=["activity"],
     summary="Tickets issued per establishment and day (Algiers days, by when they happened)",
+    responses=problems(404),
 )
 async def tickets_per_day(
     ctx: ContextDep,
@@ -70,6 +73,7 @@ async def tickets_per_day(
     tags=["rollout"],
     summary="Rollout per establishment (registered → equipped → operating), inspection/telemetry "
     "disagreements, and the number equipped and operating per day",
+    responses=problems(404),
 )
 async def rollout(
     ctx: ContextDep,
@@ -113,7 +117,11 @@ class InspectionOut(InspectionIn):
 
 
 @router.post(
-    "/inspections", status_code=201, tags=["rollout"], summary="Record an inspection visit"
+    "/inspections",
+    status_code=201,
+    tags=["rollout"],
+    summary="Record an inspection visit",
+    responses=problems(404),
 )
 async def record_inspection(body: InspectionIn, ctx: ContextDep, caller: GroupDep) -> InspectionOut:
     check_scope(ctx, caller, body.facility_id)
@@ -134,7 +142,10 @@ async def record_inspection(body: InspectionIn, ctx: ContextDep, caller: GroupDe
 
 
 @router.get(
-    "/inspections", tags=["rollout"], summary="Inspection visits recorded by the wilaya group"
+    "/inspections",
+    tags=["rollout"],
+    summary="Inspection visits recorded by the wilaya group",
+    responses=problems(404),
 )
 async def list_inspections(
     ctx: ContextDep, caller: WilayaDep, facility_id: FacilityQuery = None
@@ -150,11 +161,11 @@ async def list_inspections(
     "/reconciliation",
     tags=["reconciliation"],
     summary="Report counts against the producing services' own counts (differences expected: none)",
+    responses=problems(503),
 )
 async def reconciliation(
-    ctx: ContextDep, caller: WilayaDep, start: FromQuery = None, end: ToQuery = None
+    ctx: ContextDep, caller: WilayaWideDep, start: FromQuery = None, end: ToQuery = None
 ) -> dict[str, Any]:
     period = _period(ctx, start, end, default_days=7)
-    check_scope(ctx, caller, None)
     result = await reconcile(ctx.uow, queue_source(ctx.settings), period.start, period.end)
     return result.as_dict()

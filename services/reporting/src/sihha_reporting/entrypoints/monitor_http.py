@@ -4,24 +4,29 @@ dead letters, consumer lag, last event per establishment, and a page showing the
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
 
 from sihha_kit.clock import to_local
-from sihha_kit.errors import BadRequest
+from sihha_kit.errors import BadRequest, NotFound
+from sihha_kit.problems import problems
+from sihha_kit.sse import Event, EventSourceResponse, ServerSentEvent, event_stream
 from sihha_reporting.adapters.broker_admin import queue_depths, replay_dead_letters
-from sihha_reporting.entrypoints.deps import ContextDep, FacilityQuery, MonitorDep
+from sihha_reporting.entrypoints.deps import (
+    ContextDep,
+    FacilityQuery,
+    MonitorDep,
+    MonitorStreamDep,
+)
 from sihha_reporting.service_layer.replay import stale_projections
 
 router = APIRouter(prefix="/monitor", tags=["monitor"])
 PAGE = Path(__file__).parent / "static" / "monitor.html"
-KEEPALIVE_SECONDS = 15.0
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -101,18 +106,11 @@ async def status(ctx: ContextDep, caller: MonitorDep) -> dict[str, Any]:
     }
 
 
-@router.get(
-    "/stream",
-    summary="Live events as Server-Sent Events (type, version, establishment, time; never a payload)",
-    response_class=StreamingResponse,
-)
-async def stream(
-    request: Request,
-    ctx: ContextDep,
-    caller: MonitorDep,
-    facility_id: FacilityQuery = None,
+def event_types(
     event_type: Annotated[list[str] | None, Query(max_length=20)] = None,
-) -> StreamingResponse:
+) -> list[str]:
+    """The event-type filters (``queue.ticket.issued``, ``queue.ticket.*``), checked before
+    the stream starts (a refusal once the stream's 200 is sent cannot be a problem)."""
     types = [t for t in event_type or [] if t]
     for t in types:
         if len(t) > 128 or not all(c.isalnum() or c in "._*" for c in t):
@@ -121,42 +119,58 @@ async def stream(
                 f"Filtre de type d'événement invalide : {t[:40]}.",
                 f"مرشح نوع الحدث غير صالح: {t[:40]}.",
             )
-    subscription = ctx.hub.subscribe(facility_id, types)
+    return types
 
-    async def events() -> AsyncIterator[bytes]:
+
+@router.get(
+    "/stream",
+    summary="Live events as Server-Sent Events (type, version, establishment, time; never a "
+    "payload). The token comes in the Authorization header or the stream cookie "
+    "(POST /auth/stream-session), never in the URL",
+    response_class=EventSourceResponse,
+)
+async def stream(
+    request: Request,
+    ctx: ContextDep,
+    caller: MonitorStreamDep,
+    types: Annotated[list[str], Depends(event_types)],
+    facility_id: FacilityQuery = None,
+) -> AsyncIterator[ServerSentEvent]:
+    async def events() -> AsyncIterator[Event]:
+        subscription = ctx.hub.subscribe(facility_id, types)
         try:
-            yield b"retry: 3000\n\n"
             missed = 0
             while True:
-                try:
-                    item = await asyncio.wait_for(subscription.queue.get(), KEEPALIVE_SECONDS)
-                except TimeoutError:
-                    if await request.is_disconnected():
-                        return
-                    yield f": keepalive {datetime.now(UTC).isoformat()}\n\n".encode()
-                    continue
+                item = await subscription.queue.get()
                 if subscription.missed != missed:
                     missed = subscription.missed
-                    yield f"event: missed\ndata: {json.dumps({'missed': missed})}\n\n".encode()
-                data = json.dumps(item, ensure_ascii=False)
-                yield f"id: {item['event_id']}\nevent: event\ndata: {data}\n\n".encode()
+                    yield Event({"missed": missed}, event="missed")
+                yield Event(item, event="event", id=item["event_id"])
         finally:
             ctx.hub.unsubscribe(subscription)
 
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-    )
+    async for event in event_stream(request, caller, events()):
+        yield event
 
 
-@router.post("/dead-letters/replay", summary="Move a consumer's dead letters back into its inbox")
+@router.post(
+    "/dead-letters/replay",
+    summary="Move a consumer's dead letters back into its inbox",
+    responses=problems(404),
+)
 async def replay(
     ctx: ContextDep,
     caller: MonitorDep,
     consumer: Annotated[str, Query(pattern=r"^[a-z][a-z0-9_-]{1,63}$")] = "reporting",
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> dict[str, Any]:
+    if consumer not in ctx.settings.monitored_consumers:
+        raise NotFound(
+            "unknown-consumer",
+            f"Consommateur inconnu : « {consumer} ».",
+            f"مستهلك غير معروف: «{consumer}».",
+            consumer=consumer,
+        )
     moved = await replay_dead_letters(
         ctx.settings.amqp_url, ctx.runtime.broker.topology, consumer, limit=limit
     )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from sihha_kit.clock import local_day
+from sihha_kit.problems import problems
 from sihha_reporting.domain import periods
 from sihha_reporting.entrypoints.deps import (
     ContextDep,
@@ -16,9 +17,9 @@ from sihha_reporting.entrypoints.deps import (
     LangQuery,
     MinistryDep,
     WilayaDep,
+    WilayaWideDep,
     check_format,
     check_scope,
-    ensure_wilaya_wide,
     language,
     render,
 )
@@ -31,7 +32,7 @@ MINISTRY_FORMATS = ["json", "csv", "xlsx", "pdf", "dhis2"]
 FormatQuery = Annotated[
     str, Query(max_length=16, description="json, csv, xlsx, pdf (ministry: also dhis2)")
 ]
-MonthPath = Annotated[str, Path(max_length=16, examples=["2026-11"])]
+MonthPath = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{2}$", examples=["2026-11"])]
 
 
 async def _wilaya(
@@ -48,7 +49,11 @@ async def _wilaya(
     return await render(ctx, issued.document(), fmt, language(request, lang), name)
 
 
-@router.get("/wilaya", summary="The wilaya report for any period (on demand)")
+@router.get(
+    "/wilaya",
+    summary="The wilaya report for any period (on demand)",
+    responses=problems(404),
+)
 async def wilaya_on_demand(
     request: Request,
     ctx: ContextDep,
@@ -66,7 +71,9 @@ async def wilaya_on_demand(
 
 
 @router.get(
-    "/wilaya/daily/{day}", summary="The wilaya's daily report (published once the day is over)"
+    "/wilaya/daily/{day}",
+    summary="The wilaya's daily report (published once the day is over)",
+    responses=problems(404),
 )
 async def wilaya_daily(
     request: Request,
@@ -87,6 +94,7 @@ async def wilaya_daily(
 @router.get(
     "/wilaya/weekly/{day}",
     summary="The wilaya's weekly report (Sunday to Saturday) of the week of `day`",
+    responses=problems(404),
 )
 async def wilaya_weekly(
     request: Request,
@@ -104,7 +112,11 @@ async def wilaya_weekly(
     )
 
 
-@router.get("/wilaya/monthly/{month}", summary="The wilaya's monthly report (month as YYYY-MM)")
+@router.get(
+    "/wilaya/monthly/{month}",
+    summary="The wilaya's monthly report (month as YYYY-MM)",
+    responses=problems(404),
+)
 async def wilaya_monthly(
     request: Request,
     ctx: ContextDep,
@@ -135,7 +147,6 @@ async def ministry_monthly(
     lang: LangQuery = None,
 ) -> Response:
     check_format(format, MINISTRY_FORMATS)
-    ensure_wilaya_wide(caller)
     if format == "dhis2":
         ctx.reports.dhis2_mapping()  # a missing mapping is refused before any work
     period = periods.monthly(month, local_day(ctx.clock()))
@@ -149,7 +160,7 @@ async def ministry_monthly(
 
 @router.get("/revisions", summary="Published revisions of the reports (newest first)")
 async def revisions(
-    ctx: ContextDep, caller: WilayaDep, kind: Annotated[str | None, Query(max_length=32)] = None
+    ctx: ContextDep, caller: WilayaWideDep, kind: Annotated[str | None, Query(max_length=32)] = None
 ) -> list[dict[str, Any]]:
     async with ctx.uow() as uow:
         rows = await uow.revisions.history(kind)
@@ -157,7 +168,7 @@ async def revisions(
 
 
 @router.get("/deliveries", summary="Pushes of the ministry report to its endpoint, and their state")
-async def deliveries(ctx: ContextDep, caller: WilayaDep) -> list[dict[str, Any]]:
+async def deliveries(ctx: ContextDep, caller: WilayaWideDep) -> list[dict[str, Any]]:
     async with ctx.uow() as uow:
         rows = await uow.deliveries.list()
     return [_jsonable(row) for row in rows]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sihha_kit.auth import Role, TokenIssuer
+from sihha_kit.auth import Role
+from sihha_kit.devtools import TokenIssuer
 from sihha_reporting.adapters.sources import QueueCounts
 from sihha_reporting.config import ReportingSettings
 
@@ -13,9 +14,7 @@ def service_token(settings: ReportingSettings) -> str | None:
         return settings.service_token.get_secret_value()
     path = settings.jwt_private_key_path
     if path.is_file():
-        issuer = TokenIssuer(
-            path.read_bytes(), issuer=settings.jwt_issuer, audience=settings.jwt_audience
-        )
+        issuer = TokenIssuer.from_file(path, audience=settings.jwt_audience)
         return issuer.mint("service:reporting", [Role.it_unit.value], ["*"])
     return None
 

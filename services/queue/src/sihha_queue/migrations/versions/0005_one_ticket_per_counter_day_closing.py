@@ -1,7 +1,7 @@
 """One open ticket per counter, the day's closing, the kiosk's order, keyed idempotency.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-30
 
 - `tickets_one_open_per_counter`: a counter holds at most one ticket called or in
@@ -18,8 +18,8 @@ Create Date: 2026-11-30
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

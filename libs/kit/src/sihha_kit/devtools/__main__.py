@@ -1,0 +1,3 @@
+from sihha_kit.devtools import main
+
+raise SystemExit(main())
