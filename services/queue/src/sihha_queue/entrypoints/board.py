@@ -75,7 +75,7 @@ async def board(
     access_token: Annotated[str, Query(min_length=10, max_length=8192)],
     last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
 ) -> StreamingResponse:
-    caller = require.authenticate(request, access_token)
+    caller = await require.authenticate(request, access_token)
     if not caller.has_any(*BOARD_ROLES):
         raise Forbidden("role-forbidden", required_roles=sorted(role.value for role in BOARD_ROLES))
     ensure_establishment(caller, facility_id)
