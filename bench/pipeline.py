@@ -89,7 +89,7 @@ async def fill_outbox(rig: Rig, n: int, *, per_transaction: int = 2000) -> None:
             for _ in range(size):
                 ticket = FakeTicket()
                 ticket.issue()
-                uow.seen(ticket)
+                uow.tickets.add(ticket)
             await uow.commit()
         written += size
 

@@ -68,10 +68,10 @@ async def test_tickets_issued_at_two_clinics_are_counted_per_establishment_and_d
             ("31-PC-001", today, 7),
             ("31-PC-002", today, 4),
         ]
-        source = (await queue.get("/counts/tickets-issued", headers=group)).json()
-        assert sorted(
-            (r["facility_id"], r["service_day"], r["tickets_issued"]) for r in source
-        ) == [
+        source = (
+            await queue.get("/counts/activity", params={"from": today, "to": today}, headers=group)
+        ).json()
+        assert sorted((r["facility_id"], r["day"], r["tickets_issued"]) for r in source) == [
             ("31-PC-001", today, 7),
             ("31-PC-002", today, 4),
         ]

@@ -76,6 +76,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "service_code": "MG",
         "reason": "patient_left",
     },
+    "queue.ticket.expired": {
+        "ticket_id": ID,
+        "visit_id": OTHER_ID,
+        "service_code": "MG",
+        "ticket_number": "MG-042",
+        "service_day": "2026-11-25",
+        "status_before": "waiting",
+    },
     "queue.visit.started": {
         "ticket_id": ID,
         "visit_id": OTHER_ID,

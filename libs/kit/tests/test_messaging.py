@@ -51,7 +51,7 @@ async def test_one_event_per_committed_change_and_none_for_a_rollback(rig: Rig) 
     async with rig.uow() as uow:  # recorded, then rolled back: leaving without commit()
         ticket = FakeTicket()
         rolled_back = ticket.issue()
-        uow.seen(ticket)
+        uow.tickets.add(ticket)
     effects = await rig.wait_for_effects(20)
     await asyncio.sleep(1.0)  # let anything extra arrive before counting
     effects = await rig.effects()

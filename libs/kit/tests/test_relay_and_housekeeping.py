@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from sihha_kit.broker_admin import Rabbitmqctl
 from sihha_kit.consumer import EventConsumer
-from sihha_kit.db import StatementPool
+from sihha_kit.db import create_engine
 from sihha_kit.retention import (
     CONFLICTS_RETENTION,
     INBOX_RETENTION,
@@ -219,12 +219,12 @@ async def test_every_connection_has_a_statement_timeout(rig: Rig) -> None:
     rig.relay.statement_timeout_ms = 30_000
     relay_connection = await rig.relay._connection_for_claims()
     assert await relay_connection.fetchval("SHOW statement_timeout") == "30s"
-    pool = StatementPool(rig.database_url, 1, statement_timeout_seconds=2.5)
+    engine = create_engine(rig.database_url, 1, statement_timeout_seconds=2.5)
     try:
-        async with pool.acquire() as connection:
-            assert await connection.fetchval("SHOW statement_timeout") == "2500ms"
+        async with engine.connect() as db:
+            assert await db.scalar(text("SHOW statement_timeout")) == "2500ms"
     finally:
-        await pool.close()
+        await engine.dispose()
 
 
 async def test_a_service_runtime_sets_the_timeout_and_reports_its_broker_in_readiness(

@@ -37,7 +37,6 @@ def test_a_repository_tracks_what_it_hands_out_and_takes_in_once() -> None:
 def test_the_unit_of_work_collects_from_every_repository() -> None:
     class _Uow(SqlUnitOfWork):
         def __init__(self) -> None:
-            self._seen = []
             self.things = _Things()
             self.others = _Things()
 

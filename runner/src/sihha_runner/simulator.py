@@ -83,6 +83,10 @@ class Day:
         self.opens = datetime.combine(day.date(), time(8, 0), ALGIERS)
         self.closes = datetime.combine(day.date(), time(16, 30), ALGIERS)
         self.kiosk = {c: issuer.mint(f"kiosk:{c}:1", [Role.kiosk], [c]) for c in clinics}
+        # an urgent patient is given the priority by the reception desk, never at a kiosk
+        self.reception = {
+            c: issuer.mint(f"reception:{c}", [Role.receptionist], [c]) for c in clinics
+        }
         self.staff = {
             c: issuer.mint(f"counter:{c}", [Role.counter_agent, Role.doctor], [c]) for c in clinics
         }
@@ -155,13 +159,14 @@ class Day:
 
     async def arrive(self, patient: Patient) -> None:
         # the kiosk retries with the same idempotency key: never two tickets for one tap
+        at_reception = patient.priority == "urgent"
         response = await self.post(
             f"/establishments/{patient.clinic}/tickets",
-            self.kiosk[patient.clinic],
+            (self.reception if at_reception else self.kiosk)[patient.clinic],
             {
                 "service_code": patient.service_code,
                 "priority": patient.priority,
-                "channel": "kiosk",
+                "channel": "reception" if at_reception else "kiosk",
             },
             headers={"Idempotency-Key": uuid.uuid4().hex},
         )

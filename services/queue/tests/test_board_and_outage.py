@@ -160,3 +160,105 @@ async def test_the_clinic_keeps_working_with_the_broker_down_and_nothing_is_lost
         await queue.delete(if_unused=False, if_empty=False)
     assert len(written) == 5 + 1 + 1 + 3  # issued×5, called, started, completed+routed+issued(LAB)
     assert sorted(received) == sorted(written)  # every event, once
+
+
+async def _board_calls(
+    client: httpx.AsyncClient, token: str, want: str, headers: dict[str, str] | None = None
+) -> tuple[set[str], int]:
+    """Open a board stream; the ticket ids it shows (state and calls) until `want` is
+    among them or two seconds pass, and the last event id it received."""
+    seen: set[str] = set()
+    last_id = 0
+    async with client.stream(
+        "GET",
+        f"/establishments/{CLINIC}/board",
+        params={"access_token": token},
+        headers=headers or {},
+        timeout=20,
+    ) as stream:
+        lines = stream.aiter_lines()
+
+        async def read() -> None:
+            nonlocal last_id
+            event = None
+            async for line in lines:
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("id: "):
+                    last_id = max(last_id, int(line[4:]))
+                elif line.startswith("data: ") and event:
+                    data = json.loads(line[6:])
+                    calls = data["called"] if event == "state" else [data]
+                    seen.update(call["ticket_id"] for call in calls)
+                    if want in seen:
+                        return
+
+        try:
+            await asyncio.wait_for(read(), 2)
+        except TimeoutError:
+            pass
+    return seen, last_id
+
+
+async def test_a_board_that_connects_at_the_moment_of_a_call_never_misses_it(
+    queue_settings: QueueSettings, clock: FixedClock, mint: Callable[..., str]
+) -> None:
+    reception = bearer(mint(Role.receptionist, establishments=[CLINIC]))
+    agent = bearer(mint(Role.counter_agent, establishments=[CLINIC]))
+    display = mint(Role.kiosk, establishments=[CLINIC])
+    async with (
+        serving(create_app(queue_settings, clock=clock)) as base,
+        httpx.AsyncClient(base_url=base) as client,
+    ):
+        for attempt in range(40):
+            issued = await client.post(
+                f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}, headers=reception
+            )
+            want = issued.json()["ticket_id"]
+            board = asyncio.create_task(_board_calls(client, display, want))
+            await asyncio.sleep(0.002 * (attempt % 10))  # every timing around the connection
+            called = await client.post(
+                f"/establishments/{CLINIC}/counters/{MG1}/call-next", headers=agent
+            )
+            assert called.json()["ticket"]["ticket_id"] == want
+            seen, _ = await board
+            assert want in seen, attempt
+            ticket = called.json()["ticket"]["ticket_id"]
+            for action in ("start", "complete"):
+                await client.post(
+                    f"/establishments/{CLINIC}/tickets/{ticket}/{action}", headers=agent
+                )
+
+
+async def test_a_board_that_reconnects_gets_the_calls_it_missed(
+    queue_settings: QueueSettings, clock: FixedClock, mint: Callable[..., str]
+) -> None:
+    reception = bearer(mint(Role.receptionist, establishments=[CLINIC]))
+    agent = bearer(mint(Role.counter_agent, establishments=[CLINIC]))
+    display = mint(Role.kiosk, establishments=[CLINIC])
+    async with (
+        serving(create_app(queue_settings, clock=clock)) as base,
+        httpx.AsyncClient(base_url=base) as client,
+    ):
+        first = await client.post(
+            f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}, headers=reception
+        )
+        await client.post(f"/establishments/{CLINIC}/counters/{MG1}/call-next", headers=agent)
+        seen, last_id = await _board_calls(client, display, first.json()["ticket_id"])
+        assert last_id > 0
+        ticket = first.json()["ticket_id"]
+        # while the board is away: the ticket is served, the next one called and served too
+        second = await client.post(
+            f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}, headers=reception
+        )
+        for action in ("start", "complete"):
+            await client.post(f"/establishments/{CLINIC}/tickets/{ticket}/{action}", headers=agent)
+        await client.post(f"/establishments/{CLINIC}/counters/{MG1}/call-next", headers=agent)
+        missed = second.json()["ticket_id"]
+        for action in ("start", "complete"):
+            await client.post(f"/establishments/{CLINIC}/tickets/{missed}/{action}", headers=agent)
+        # the call is no longer on the board's state, but the reconnecting board hears it
+        seen, _ = await _board_calls(
+            client, display, missed, headers={"Last-Event-ID": str(last_id)}
+        )
+        assert missed in seen

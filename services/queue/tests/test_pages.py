@@ -4,7 +4,6 @@ served by the real app on the real database."""
 from __future__ import annotations
 
 import html
-import json
 import re
 import uuid
 import xml.etree.ElementTree as ET
@@ -17,6 +16,8 @@ import zxingcpp
 
 from sihha_contracts.events.queue import Priority
 from sihha_kit.auth import Role
+from sihha_kit.i18n import Catalogue
+from sihha_kit.i18n_maintenance import missing_translations
 from sihha_kit.testing.apps import FixedClock, running
 from sihha_kit.testing.plugin import bearer
 from sihha_queue.bootstrap import create_app
@@ -46,36 +47,34 @@ def title_key(path: str) -> str:
     return TITLES[path if path in TITLES else "/terminals/ticket"]
 
 
-def embedded_strings(page: str) -> dict[str, dict[str, str]]:
-    """The strings of both languages the page carries for its scripts."""
-    found = re.search(r'<script id="sihha-strings" type="application/json">(.*?)</script>', page)
-    assert found is not None
-    data: dict[str, dict[str, str]] = json.loads(found.group(1))
-    return data
+def catalogue() -> dict[str, dict[str, str]]:
+    texts = Catalogue.of("sihha_queue").texts
+    return {"ar": texts["ar"], "fr": texts["fr"]}
 
 
 async def test_every_page_is_arabic_right_to_left_by_default_and_french_on_request(
     queue_client: httpx.AsyncClient,
 ) -> None:
-    strings = pages.strings()
+    strings = catalogue()
+    for language in ("ar", "fr"):  # the scripts read the same catalogue as JSON
+        served = await queue_client.get(f"/i18n/{language}.json")
+        assert served.status_code == 200 and served.json() == dict(
+            sorted(strings[language].items())
+        )
     for path in PAGES:
         key = title_key(path)
         arabic = await queue_client.get(path)  # no token needed for the page itself
         assert arabic.status_code == 200, (path, arabic.text)
         assert arabic.headers["content-type"].startswith("text/html")
-        assert '<html lang="ar" dir="rtl">' in arabic.text, path
+        assert '<html lang="ar" dir="rtl" data-facility-pattern=' in arabic.text, path
         assert f"<title>{strings['ar'][key]} · صحة</title>" in html.unescape(arabic.text)
-        # both languages are there, for the in-place switch
-        assert embedded_strings(arabic.text) == strings, path
-        assert "Sihha" in arabic.text and "Direction de la santé" in arabic.text
+        assert "صحة" in arabic.text and "مديرية الصحة" in arabic.text
         assert 'href="?lang=fr"' in arabic.text and "Français" in arabic.text
 
         french = await queue_client.get(path, params={"lang": "fr"})
         assert french.status_code == 200, path
-        assert '<html lang="fr" dir="ltr">' in french.text, path
+        assert '<html lang="fr" dir="ltr" data-facility-pattern=' in french.text, path
         assert f"<title>{strings['fr'][key]} · Sihha</title>" in html.unescape(french.text)
-        assert strings["ar"][key] in french.text  # readable Arabic, not \\u escapes
-        assert embedded_strings(french.text) == strings, path
         assert 'data-explicit-lang="true"' in french.text
 
 
@@ -84,7 +83,7 @@ async def test_an_unknown_language_falls_back_to_arabic_and_is_not_echoed(
 ) -> None:
     response = await queue_client.get("/terminals/kiosk", params={"lang": "<b>x"})
     assert response.status_code == 200
-    assert '<html lang="ar" dir="rtl">' in response.text
+    assert '<html lang="ar" dir="rtl"' in response.text
     assert "<b>x" not in response.text
 
 
@@ -212,27 +211,19 @@ async def test_the_qr_code_carries_the_public_address_when_one_is_set(
 
 
 def test_every_string_the_pages_use_exists_in_both_languages() -> None:
-    strings = pages.strings()
-    assert set(strings["ar"]) == set(strings["fr"])
-    for language in ("ar", "fr"):
-        assert all(text.strip() for text in strings[language].values()), language
-    used: set[str] = set()
-    for template in pages.TEMPLATES.glob("*.html"):
-        text = template.read_text(encoding="utf-8")
-        used |= set(re.findall(r'data-i18n(?:-label)?="([a-z_]+)"', text))
-        used |= set(re.findall(r"\bt\.([a-z_]+)", text))
-    for script in pages.STATIC.glob("*.js"):
-        text = script.read_text(encoding="utf-8")
-        used |= set(re.findall(r'Sihha\.t\("([a-z_]*[a-z])"', text))
-        used |= set(re.findall(r'(?:notice|message:)\s*\(?\s*"([a-z_]*[a-z])"', text))
-    # keys built from a value: priorities, statuses and reason codes
-    used |= {f"priority_{p.value}" for p in Priority}
+    # the catalogue check (tests/test_translations.py) covers every literal key; the keys
+    # the scripts build from a value must be in the catalogue too
+    assert not missing_translations("sihha_queue")
+    strings = catalogue()
+    used = {f"priority_{p.value}" for p in Priority}
     used |= {f"status_{s.value}" for s in TicketStatus}
     used |= {f"reason_{r}" for r in (*pages.CANCEL_REASONS, *pages.CALL_REASONS)}
-    used |= {key for key in TITLES.values()}
-    missing = sorted(used - set(strings["fr"]))
-    assert not missing, missing
-    assert set(pages.PRIORITIES) == {p.value for p in Priority}
+    used |= set(TITLES.values())
+    for language in ("ar", "fr"):
+        assert not sorted(used - set(strings[language])), language
+    # the kiosk offers every priority but "urgent" (set by staff) and "appointment"
+    # (the booking code's check-in gives it)
+    assert set(pages.PRIORITIES) == {p.value for p in Priority} - {"urgent", "appointment"}
 
 
 def test_reason_codes_are_valid_api_reason_codes() -> None:
@@ -245,6 +236,5 @@ def test_static_files_are_all_served_and_templates_exist() -> None:
     assert set(pages.assets()) == names
     for template in ("base.html", "kiosk.html", "counter.html", "board.html", "ticket.html"):
         assert (pages.TEMPLATES / template).is_file()
-    json.loads((pages.TEMPLATES / "strings.json").read_text(encoding="utf-8"))
     # the module pages.py, not the folder of templates beside it, is what Python imports
     assert Path(pages.__file__).name == "pages.py"

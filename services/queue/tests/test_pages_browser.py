@@ -207,3 +207,63 @@ async def test_kiosk_counter_and_board_in_chromium(
         finally:
             await browser.close()
     assert not problems, problems
+
+
+async def test_the_kiosk_fits_a_1280x800_screen_busiest_first_and_prints_who_is_ahead(
+    queue_settings: QueueSettings,
+    clock: FixedClock,
+    mint: Callable[..., str],
+    tmp_path: Path,
+    screenshots: Path,
+) -> None:
+    assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: apt-get install -y chromium"
+    kiosk_token = mint(Role.kiosk, establishments=[CLINIC], subject="kiosk:31-PC-001:2")
+    reception = bearer(mint(Role.receptionist, establishments=[CLINIC]))
+    problems: list[str] = []
+    async with (
+        serving(create_app(queue_settings, clock=clock)) as base,
+        async_playwright() as playwright,
+    ):
+        async with httpx.AsyncClient(base_url=base) as api:
+            for _ in range(2):  # two patients already waiting at general medicine
+                issued = await api.post(
+                    f"/establishments/{CLINIC}/tickets",
+                    json={"service_code": "MG"},
+                    headers=reception,
+                )
+                assert issued.status_code == 201
+        browser = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 800},
+            timezone_id="UTC",
+            locale="fr-FR",
+        )
+        try:
+            await browser.add_init_script("window.print = () => { window.__printed = true; };")
+            for lang in ("ar", "fr"):
+                kiosk = await browser.new_page()
+                watch(kiosk, problems)
+                await kiosk.goto(
+                    f"{base}/terminals/kiosk?lang={lang}{enrolment(kiosk_token, str(uuid.uuid4()))}"
+                )
+                services = kiosk.locator("[data-service]")
+                await expect(services).to_have_count(10)
+                # general medicine, the busiest, first
+                assert await services.first.get_attribute("data-service") == "MG"
+                for target in [*await services.all(), kiosk.locator("#to-booking")]:
+                    box = await target.bounding_box()
+                    assert box is not None and box["y"] + box["height"] <= 800, (lang, box)
+                await kiosk.screenshot(path=screenshots / f"kiosk-1280x800-{lang}.png")
+            await kiosk.locator("[data-service='MG']").click()
+            await kiosk.locator("[data-priority='normal']").click()
+            ticket = kiosk.locator("#ticket-print")
+            await expect(ticket.locator(".t-number")).to_have_text("MG-003", timeout=10_000)
+            await expect(ticket).to_contain_text("Personnes avant vous : 2")
+            await expect(ticket).to_contain_text("عدد الأشخاص قبلك: 2")
+            await kiosk.wait_for_function("window.__printed === true")
+        finally:
+            await browser.close()
+    assert not problems, problems

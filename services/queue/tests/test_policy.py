@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from sihha_contracts.events.queue import IssueChannel, Priority
 from sihha_kit.db import create_engine, session_factory
-from sihha_queue.adapters.repository import TicketRepository
+from sihha_queue.adapters.tickets import TicketRepository
 from sihha_queue.config import QueueSettings
 from sihha_queue.domain.policy import CallPolicy
 from sihha_queue.domain.ticket import Ticket
@@ -91,14 +91,13 @@ async def test_the_repository_picks_what_the_policy_picks(
     try:
         for _round in range(5):
             tickets = []
-            for n in range(1, 40):
+            for _ in range(1, 40):  # numbered by the repository as they are added
                 priority = rng.choice(list(Priority))
                 arrived = NOW - timedelta(minutes=rng.randint(0, 130))
                 ticket = Ticket.issue(
                     facility_id="31-PC-003",
                     service_code="MG",
                     service_day=date(2026, 11, 25),
-                    number=n,
                     priority=priority,
                     channel=IssueChannel.RECEPTION,
                     at=arrived,
@@ -107,6 +106,9 @@ async def test_the_repository_picks_what_the_policy_picks(
                 tickets.append(ticket)
             async with sessions() as session, session.begin():
                 await session.execute(text("DELETE FROM tickets WHERE facility_id = '31-PC-003'"))
+                await session.execute(
+                    text("DELETE FROM ticket_history WHERE facility_id = '31-PC-003'")
+                )
                 repository = TicketRepository(session)
                 for ticket in tickets:
                     await repository.add(ticket)
@@ -116,7 +118,7 @@ async def test_the_repository_picks_what_the_policy_picks(
                 assert expected is not None
                 async with sessions() as session, session.begin():
                     picked = await TicketRepository(session).next_waiting(
-                        "31-PC-003", "MG", NOW, policy
+                        "31-PC-003", "MG", date(2026, 11, 25), NOW, policy
                     )
                     assert picked is not None
                     assert picked.ticket_id == expected.ticket.ticket_id  # type: ignore[attr-defined]

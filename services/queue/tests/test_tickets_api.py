@@ -273,10 +273,14 @@ async def test_the_api_document_says_which_operations_need_a_bearer_token(
     paths = document["paths"]
     issue = paths["/establishments/{facility_id}/tickets"]["post"]
     assert issue["security"] == [{"bearer": ["admin", "kiosk", "receptionist"]}]
-    # the route reads these itself (`issue_ticket`): the document still declares them
+    # declared by the route's own parameters (FastAPI), not patched into the document
     assert {"name": "facility_id", "in": "path"}.items() <= issue["parameters"][0].items()
+    assert issue["parameters"][0]["schema"]["pattern"] == r"^[0-9]{2}-[A-Z]{2,5}-[0-9]{2,4}$"
     [key] = [p for p in issue["parameters"] if p["name"] == "Idempotency-Key"]
-    assert key["in"] == "header" and key["schema"]["maxLength"] == 128
+    [string] = [s for s in key["schema"].get("anyOf", [key["schema"]]) if s.get("type") == "string"]
+    assert key["in"] == "header" and string["maxLength"] == 128
+    for status in (401, 403, 404, 409, 422):
+        assert "application/problem+json" in issue["responses"][str(status)]["content"]
     assert issue["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/IssueTicketRequest"
     }

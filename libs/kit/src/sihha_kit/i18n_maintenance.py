@@ -2,7 +2,8 @@
 
 A key is *used* where the code names it literally:
 
-- Python: ``Message("key")``, ``N_("key")``, ``_("key")``, and the first argument
+- Python: ``Message("key")``, ``N_("key")``, ``_("key")``, ``t("key")`` (a renderer's
+  lookup), and the first argument
   of the problem classes (``NotFound("ticket-not-found", …)``, ``Conflict``,
   ``BadRequest``, ``Forbidden``, ``TooManyRequests``, ``Unavailable``,
   ``super().__init__("code", …)`` in their subclasses, ``DomainProblem(status, "code")``);
@@ -38,6 +39,7 @@ PYTHON_KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "Message": None,
     "N_": None,
     "_": None,
+    "t": None,
     "NotFound": None,
     "Conflict": None,
     "BadRequest": None,

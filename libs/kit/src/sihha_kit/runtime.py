@@ -27,7 +27,7 @@ from sihha_kit.broker import Broker, Topology
 from sihha_kit.broker_admin import NodeReport, Rabbitmqctl, prepare_node
 from sihha_kit.clock import Clock, clock_from_settings
 from sihha_kit.consumer import EventConsumer
-from sihha_kit.db import StatementPool, create_engine, prepare_database, session_factory
+from sihha_kit.db import create_engine, pool_budget, prepare_database, session_factory
 from sihha_kit.logs import get_logger
 from sihha_kit.outbox import OutboxRelay
 from sihha_kit.retention import (
@@ -60,10 +60,9 @@ class ServiceRuntime:
             settings.database_url, settings.database_pool_size, statement_timeout_seconds=timeout
         )
         self.sessions = session_factory(self.engine)
-        #: for single-statement writes on the hottest paths (see `StatementPool`)
-        self.statements = StatementPool(
-            settings.database_url, settings.database_pool_size, statement_timeout_seconds=timeout
-        )
+        #: connections the service holds outside the pool for its own background work
+        #: (a LISTEN connection, say): declared with `hold_connection`, counted in the budget
+        self.dedicated_connections: list[str] = []
         self.broker = Broker(
             settings.amqp_url,
             Topology(settings.broker_namespace),
@@ -100,6 +99,20 @@ class ServiceRuntime:
         self.consumers: list[EventConsumer] = []
         self._background: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._tasks: list[asyncio.Task[None]] = []
+
+    def hold_connection(self, purpose: str) -> None:
+        """Declare a connection the service keeps outside the pool (`purpose` names it)."""
+        self.dedicated_connections.append(purpose)
+
+    @property
+    def connection_budget(self) -> int:
+        """The most PostgreSQL connections this process ever opens to its database: the
+        pool (`database_pool_size` plus its overflow, `sihha_kit.db.pool_budget`), the outbox
+        relay's own connection, and the ones declared with `hold_connection`."""
+        relay = 1 if self.relay is not None else 0
+        return (
+            pool_budget(self.settings.database_pool_size) + relay + len(self.dedicated_connections)
+        )
 
     def add_consumer(self, consumer: EventConsumer) -> EventConsumer:
         self.consumers.append(consumer)
@@ -189,7 +202,6 @@ class ServiceRuntime:
                 log.warning("runtime.task_did_not_stop", task=task.get_name())
         self._tasks.clear()
         await self.broker.close()
-        await self.statements.close()
         await self.engine.dispose()
 
     async def database_ok(self) -> bool:

@@ -63,7 +63,6 @@ class SqlUnitOfWork:
         self.producer = producer
         self.correlation_id = correlation_id
         self.causation_id = causation_id
-        self._seen: list[Aggregate] = []
         self.published: list[Envelope] = []
 
     async def __aenter__(self) -> Self:
@@ -71,7 +70,6 @@ class SqlUnitOfWork:
             self.session = await self._engine.connect()
         else:
             self.session = self._sessions()  # type: ignore[assignment]
-        self._seen = []
         self.published = []
         self.open_repositories(self.session)
         return self
@@ -79,18 +77,12 @@ class SqlUnitOfWork:
     def open_repositories(self, session: Executor) -> None:
         """Subclasses create their repositories on the session here."""
 
-    def seen(self, aggregate: Aggregate) -> None:
-        """Track an aggregate no repository handed out (transitional: repositories
-        track what they load and add)."""
-        if all(aggregate is not known for known in self._seen):
-            self._seen.append(aggregate)
-
     def repositories(self) -> list[Repository]:
         """The repositories `open_repositories` created (attributes of this unit of work)."""
         return [value for value in vars(self).values() if isinstance(value, Repository)]
 
     def _tracked(self) -> list[Aggregate]:
-        tracked = list(self._seen)
+        tracked: list[Aggregate] = []
         for repository in self.repositories():
             for aggregate in repository.seen:
                 if all(aggregate is not known for known in tracked):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AnyHttpUrl
+from pydantic import AnyHttpUrl, Field
 
 from sihha_kit.settings import (
     PseudonymKeySettings,
@@ -37,3 +37,11 @@ class QueueSettings(PseudonymKeySettings, TokenIssuingSettings, ServiceSettings)
     #: edition is imported yet (so that a new installation can prescribe at once; the IT
     #: unit imports the full file with `python -m sihha_queue.nomenclature_cli`)
     nomenclature_seed_excerpt: bool = True
+    #: how long a service day's queue stays current after its last opening interval
+    #: closes (counters finish the patients still there); then its open tickets expire
+    day_close_grace_minutes: int = Field(default=120, ge=0, le=12 * 60)
+    #: how often the day's closing looks for service days that are over
+    day_close_every_seconds: float = Field(default=300.0, gt=0)
+    #: HTTP worker processes on the one port (`python -m sihha_queue`), each a whole
+    #: service process with its own connection budget
+    http_workers: int = Field(default=1, ge=1, le=16)

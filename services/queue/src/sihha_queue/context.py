@@ -27,3 +27,5 @@ class QueueContext:
     pseudonym_key: bytes | None
     #: the establishments' keys that sign prescriptions
     prescription_keys: EstablishmentKeys
+    #: the service's own HMAC key for request digests (read at start-up)
+    idempotency_secret: bytes = b""

@@ -230,6 +230,22 @@ class TicketCancelledV1(EventPayload):
 
 
 @register
+class TicketExpiredV1(EventPayload):
+    event_type = "queue.ticket.expired"
+    schema_version = 1
+    summary = "A ticket still open when its service day ended was closed: the patient left unseen."
+
+    ticket_id: UUID
+    visit_id: UUID
+    service_code: ServiceCode
+    ticket_number: TicketNumber
+    service_day: date = Field(description="The service day the ticket belonged to")
+    status_before: Annotated[str, StringConstraints(pattern=r"^(waiting|called|in_service)$")] = (
+        Field(description="What the ticket was when the day closed")
+    )
+
+
+@register
 class VisitStartedV1(EventPayload):
     event_type = "queue.visit.started"
     schema_version = 1
@@ -389,6 +405,7 @@ __all__ = [
     "TerminalKind",
     "TicketCalledV1",
     "TicketCancelledV1",
+    "TicketExpiredV1",
     "TicketIssuedV1",
     "TicketNoShowV1",
     "TicketNumber",

@@ -21,11 +21,11 @@ from sihha_contracts.events.queue import TicketIssuedV1
 from sihha_kit.broker import Broker, Topology
 from sihha_kit.broker_admin import NodeReport, Rabbitmqctl, prepare_node
 from sihha_kit.consumer import EventConsumer
-from sihha_kit.db import create_engine, migrate, session_factory
+from sihha_kit.db import Executor, create_engine, migrate, session_factory
 from sihha_kit.domain import Aggregate
 from sihha_kit.outbox import OutboxRelay
 from sihha_kit.testing.servers import Servers
-from sihha_kit.uow import SqlUnitOfWork
+from sihha_kit.uow import Repository, SqlUnitOfWork
 
 MIGRATIONS = Path(__file__).parent / "rig_migrations"
 _numbers = itertools.count(1)
@@ -54,6 +54,21 @@ class FakeTicket(Aggregate):
         return number
 
 
+class FakeTickets(Repository):
+    """The rig's repository: it writes nothing of its own, it only takes tickets in, so
+    that the unit of work collects their events."""
+
+    def add(self, ticket: FakeTicket) -> None:
+        self.track(ticket)
+
+
+class RigUnitOfWork(SqlUnitOfWork):
+    tickets: FakeTickets
+
+    def open_repositories(self, session: Executor) -> None:
+        self.tickets = FakeTickets(session)
+
+
 @dataclass
 class Rig:
     engine: AsyncEngine
@@ -68,8 +83,8 @@ class Rig:
     node: NodeReport | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
-    def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions, self.producer)
+    def uow(self) -> RigUnitOfWork:
+        return RigUnitOfWork(self.sessions, self.producer)
 
     async def issue(self, count: int) -> list[str]:
         numbers = []
@@ -77,7 +92,7 @@ class Rig:
             async with self.uow() as uow:
                 ticket = FakeTicket()
                 numbers.append(ticket.issue())
-                uow.seen(ticket)
+                uow.tickets.add(ticket)
                 await uow.commit()
         return numbers
 

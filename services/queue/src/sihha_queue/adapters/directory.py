@@ -8,8 +8,9 @@ process keeps a snapshot instead:
 - the admin API's writes `NOTIFY queue_directory` inside their transaction, so every
   replica reloads once the change is committed, and the replica that wrote reloads
   before it answers (`QueueUnitOfWork.commit`), so its next request already sees it;
-- reloaded after every (re)connection of its LISTEN connection and at least once a
-  minute, so a notification lost with a dropped connection only delays a change.
+- reloaded after every (re)connection of the process's LISTEN connection
+  (`Notifications`) and at least once a minute, so a notification lost with a dropped
+  connection only delays a change.
 
 Counters are not kept here: they are read with the ticket they serve, in the same
 transaction.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -27,10 +29,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sihha_kit.db import asyncpg_dsn
+from sihha_kit.clock import to_local
 from sihha_kit.logs import get_logger
-from sihha_kit.registry import OpeningHours
 from sihha_queue.adapters.tables import clinic_services, establishments
+from sihha_queue.domain.hours import DEFAULT_GRACE, ServiceHours
 
 log = get_logger(__name__)
 
@@ -39,12 +41,11 @@ DIRECTORY_CHANNEL = "queue_directory"
 
 
 class ClinicDirectory:
-    def __init__(
-        self, engine: AsyncEngine, database_url: str, *, refresh_seconds: float = 60.0
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, *, refresh_seconds: float = 60.0) -> None:
         self.engine = engine
-        self.database_url = database_url
         self.refresh_seconds = refresh_seconds
+        #: how long a service day's queue stays current after closing
+        self.grace = DEFAULT_GRACE
         self._establishments: dict[str, dict[str, Any]] = {}
         self._services: dict[str, dict[str, dict[str, Any]]] = {}
         self._changed = asyncio.Event()
@@ -59,8 +60,29 @@ class ClinicDirectory:
         return self._services.get(facility_id, {}).get(service_code)
 
     def services(self, facility_id: str) -> list[Mapping[str, Any]]:
-        services = self._services.get(facility_id, {})
-        return [services[code] for code in sorted(services)]
+        """The clinic's services in the kiosk's order: by `kiosk_rank`, then by code."""
+        services = self._services.get(facility_id, {}).values()
+        return sorted(
+            services,
+            key=lambda s: (s["kiosk_rank"] is None, s["kiosk_rank"] or 0, s["service_code"]),
+        )
+
+    def hours(self, facility_id: str, service_code: str | None = None) -> ServiceHours:
+        """The service's own hours, else its clinic's (closed if the clinic is unknown)."""
+        row = self.service(facility_id, service_code) if service_code else None
+        row = row or self.establishment(facility_id)
+        return row["hours"] if row is not None else ServiceHours()  # type: ignore[no-any-return]
+
+    def queue_day(self, facility_id: str, service_code: str, now: datetime) -> date:
+        """The service day whose queue is current at `now` (`ServiceHours.queue_day`)."""
+        return self.hours(facility_id, service_code).queue_day(to_local(now), self.grace)
+
+    def queue_days(self, facility_id: str, now: datetime) -> dict[str, date]:
+        """`queue_day` of every service of the clinic."""
+        return {
+            code: self.queue_day(facility_id, code, now)
+            for code in self._services.get(facility_id, {})
+        }
 
     # -- keeping it fresh ----------------------------------------------------------------
 
@@ -73,53 +95,33 @@ class ClinicDirectory:
         # hours of its own keeps its clinic's
         kept = {row["code"]: dict(row) for row in clinics}
         for row in kept.values():
-            row["hours"] = OpeningHours.parse(row["opening_hours"] or {})
+            row["hours"] = ServiceHours.parse(row["opening_hours"] or {})
         by_clinic: dict[str, dict[str, dict[str, Any]]] = {code: {} for code in kept}
         for service in services:
             row = dict(service)
             clinic = kept.get(row["facility_id"])
             if row["opening_hours"]:
-                row["hours"] = OpeningHours.parse(row["opening_hours"])
+                row["hours"] = ServiceHours.parse(row["opening_hours"])
             else:
-                row["hours"] = clinic["hours"] if clinic else OpeningHours.parse({})
+                row["hours"] = clinic["hours"] if clinic else ServiceHours()
             by_clinic.setdefault(row["facility_id"], {})[row["service_code"]] = row
         self._establishments = kept
         self._services = by_clinic
         self.loaded = True
 
-    def _heard(self, *_: object) -> None:
+    def changed(self, *_: object) -> None:
+        """Something changed (a notification, a reconnection): reload soon."""
         self._changed.set()
 
     async def run(self) -> None:
-        """Listen for changes until cancelled; reconnect and reload when the connection drops."""
+        """Reload on every change and at least every `refresh_seconds`, until cancelled."""
         while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), self.refresh_seconds)
+            self._changed.clear()
             try:
-                connection = await asyncpg.connect(asyncpg_dsn(self.database_url))
-            except (OSError, asyncpg.PostgresError) as error:
-                log.warning("directory.listen_failed", error=str(error))
+                await self.reload()
+            except (OSError, asyncpg.PostgresError, SQLAlchemyError) as error:
+                log.warning("directory.reload_failed", error=str(error))
                 await asyncio.sleep(2)
-                continue
-            lost = asyncio.Event()
-
-            def on_lost(_: object, lost: asyncio.Event = lost) -> None:
-                lost.set()
                 self._changed.set()
-
-            connection.add_termination_listener(on_lost)
-            try:
-                await connection.add_listener(DIRECTORY_CHANNEL, self._heard)
-                self._changed.set()  # anything missed while not listening
-                while not lost.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._changed.wait(), self.refresh_seconds)
-                    self._changed.clear()
-                    try:
-                        await self.reload()
-                    except (OSError, asyncpg.PostgresError, SQLAlchemyError) as error:
-                        log.warning("directory.reload_failed", error=str(error))
-                        await asyncio.sleep(2)
-                        self._changed.set()
-                log.warning("directory.listen_lost")
-            finally:
-                with contextlib.suppress(Exception):
-                    await connection.close()

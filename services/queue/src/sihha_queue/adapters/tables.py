@@ -9,6 +9,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -42,6 +43,8 @@ clinic_services = Table(
     Column("active", Boolean, nullable=False),
     Column("opening_hours", JSONB),
     Column("routed_keeps_arrival", Boolean, nullable=False),
+    #: where the kiosk shows the service (1 first); None: after the ranked ones, by code
+    Column("kiosk_rank", Integer),
     PrimaryKeyConstraint("facility_id", "service_code"),
 )
 
@@ -127,6 +130,7 @@ idempotency_keys = Table(
     metadata,
     Column("subject", String(128), nullable=False),
     Column("key", String(128), nullable=False),
+    #: HMAC-SHA256 (hex) of the request under the service's own key (`service_keys`)
     Column("request_hash", String(64), nullable=False),
     Column("status_code", Integer, nullable=False),
     Column("response", JSONB, nullable=False),
@@ -158,4 +162,12 @@ terminals = Table(
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
     Column("last_event_at", DateTime(timezone=True)),
     Column("version", Integer, nullable=False),
+)
+
+#: secrets the service makes for itself (the idempotency HMAC key), created once
+service_keys = Table(
+    "service_keys",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("secret", LargeBinary, nullable=False),
 )

@@ -1,42 +1,31 @@
-"""What the queue's rules refuse. Each is a problem the API returns as is (409/422)."""
+"""What the queue's rules refuse. Each is a problem the API returns as is (409/422);
+its text is in the service's message catalogue under its code."""
 
 from __future__ import annotations
 
 from sihha_kit.errors import BadRequest, Conflict
+from sihha_kit.i18n import N_, Message
 
-ACTIONS_FR = {
-    "call": "appeler",
-    "recall": "rappeler",
-    "no_show": "déclarer absent",
-    "start": "commencer",
-    "complete": "terminer",
-    "cancel": "annuler",
-    "route": "orienter",
+#: the catalogue key of each action and status named in a refusal (the statuses' keys
+#: are the pages' own)
+ACTIONS = {
+    "call": N_("ticket.action.call"),
+    "recall": N_("ticket.action.recall"),
+    "no_show": N_("ticket.action.no_show"),
+    "start": N_("ticket.action.start"),
+    "complete": N_("ticket.action.complete"),
+    "cancel": N_("ticket.action.cancel"),
+    "route": N_("ticket.action.route"),
+    "expire": N_("ticket.action.expire"),
 }
-ACTIONS_AR = {
-    "call": "مناداة",
-    "recall": "إعادة المناداة",
-    "no_show": "تسجيل الغياب",
-    "start": "بدء الخدمة",
-    "complete": "إنهاء الخدمة",
-    "cancel": "إلغاء",
-    "route": "توجيه",
-}
-STATUS_FR = {
-    "waiting": "en attente",
-    "called": "appelé",
-    "in_service": "en cours de service",
-    "completed": "terminé",
-    "no_show": "absent",
-    "cancelled": "annulé",
-}
-STATUS_AR = {
-    "waiting": "في الانتظار",
-    "called": "تمت مناداته",
-    "in_service": "قيد الخدمة",
-    "completed": "منتهٍ",
-    "no_show": "غائب",
-    "cancelled": "ملغى",
+STATUSES = {
+    "waiting": N_("status_waiting"),
+    "called": N_("status_called"),
+    "in_service": N_("status_in_service"),
+    "completed": N_("status_completed"),
+    "no_show": N_("status_no_show"),
+    "cancelled": N_("status_cancelled"),
+    "expired": N_("status_expired"),
 }
 
 
@@ -44,8 +33,11 @@ class IllegalTransition(Conflict):
     def __init__(self, label: str, action: str, status: str) -> None:
         super().__init__(
             "illegal-transition",
-            f"Impossible de {ACTIONS_FR[action]} le ticket {label} : il est {STATUS_FR[status]}.",
-            f"لا يمكن {ACTIONS_AR[action]} التذكرة {label}: حالتها {STATUS_AR[status]}.",
+            params={
+                "label": label,
+                "action_text": Message(ACTIONS[action]),
+                "status_text": Message(STATUSES[status]),
+            },
             action=action,
             current_status=status,
         )
@@ -53,20 +45,9 @@ class IllegalTransition(Conflict):
 
 class RecallWindowOpen(Conflict):
     def __init__(self, label: str, seconds_left: int) -> None:
-        super().__init__(
-            "recall-window-open",
-            f"Le ticket {label} a été appelé il y a peu : attendez encore {seconds_left} s "
-            "ou rappelez-le avant de le déclarer absent.",
-            f"تمت مناداة التذكرة {label} منذ قليل: انتظر {seconds_left} ثانية أخرى "
-            "أو أعد مناداتها قبل تسجيل الغياب.",
-            seconds_left=seconds_left,
-        )
+        super().__init__("recall-window-open", params={"label": label}, seconds_left=seconds_left)
 
 
 class SameService(BadRequest):
     def __init__(self, service_code: str) -> None:
-        super().__init__(
-            "route-to-same-service",
-            f"Le patient est déjà au service {service_code}.",
-            f"المريض موجود بالفعل في المصلحة {service_code}.",
-        )
+        super().__init__("route-to-same-service", params={"service_code": service_code})

@@ -25,22 +25,16 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sihha_contracts.events.queue import Priority
+from sihha_kit.i18n import N_, Message
 
-PRIORITY_FR: dict[Priority, str] = {
-    Priority.NORMAL: "normale",
-    Priority.ELDERLY: "personne âgée",
-    Priority.PREGNANT: "femme enceinte",
-    Priority.DISABILITY: "handicap",
-    Priority.URGENT: "urgence",
-    Priority.APPOINTMENT: "rendez-vous",
-}
-PRIORITY_AR: dict[Priority, str] = {
-    Priority.NORMAL: "عادية",
-    Priority.ELDERLY: "مسن",
-    Priority.PREGNANT: "امرأة حامل",
-    Priority.DISABILITY: "إعاقة",
-    Priority.URGENT: "استعجال",
-    Priority.APPOINTMENT: "موعد",
+#: the catalogue key of each priority's name (the pages' own keys)
+PRIORITY_NAMES: dict[Priority, str] = {
+    Priority.NORMAL: N_("priority_normal"),
+    Priority.ELDERLY: N_("priority_elderly"),
+    Priority.PREGNANT: N_("priority_pregnant"),
+    Priority.DISABILITY: N_("priority_disability"),
+    Priority.URGENT: N_("priority_urgent"),
+    Priority.APPOINTMENT: N_("priority_appointment"),
 }
 
 DEFAULT_BONUS_MINUTES: dict[Priority, int] = {
@@ -69,9 +63,8 @@ class Choice:
     ticket: Waiting
     #: machine-readable, for the event (`CallReason`)
     reason: str
-    #: for people: the history of the visit and the counter screen
-    explanation_fr: str
-    explanation_ar: str
+    #: for people (the history of the visit and the counter screen), in their language
+    explanation: Message
 
 
 @dataclass(frozen=True)
@@ -111,19 +104,13 @@ class CallPolicy:
         tier = self.tier(ticket, now)
         priority = ticket.priority.value
         if tier == 0:
-            return Choice(
-                ticket,
-                "urgent:first",
-                "Urgence : appelée en premier.",
-                "حالة استعجالية: تُنادى أولًا.",
-            )
+            return Choice(ticket, "urgent:first", Message("call.reason.urgent"))
         if tier == 1:
             cap = int(self.wait_cap.total_seconds() // 60)
             return Choice(
                 ticket,
                 f"wait_cap:{priority}",
-                f"Attente de {waited} min, au-delà du plafond de {cap} min.",
-                f"انتظار {waited} دقيقة، تجاوز الحد الأقصى {cap} دقيقة.",
+                Message("call.reason.wait_cap", waited=waited, cap=cap),
             )
         bonus = self.bonus_minutes.get(ticket.priority, 0)
         score = waited + bonus
@@ -131,14 +118,14 @@ class CallPolicy:
             return Choice(
                 ticket,
                 f"priority:{priority}+ageing",
-                f"Score {score} = attente {waited} min + priorité {bonus} "
-                f"({PRIORITY_FR[ticket.priority]}).",
-                f"النقاط {score} = انتظار {waited} دقيقة + أولوية {bonus} "
-                f"({PRIORITY_AR[ticket.priority]}).",
+                Message(
+                    "call.reason.priority",
+                    score=score,
+                    waited=waited,
+                    bonus=bonus,
+                    priority_name=Message(PRIORITY_NAMES[ticket.priority]),
+                ),
             )
         return Choice(
-            ticket,
-            "ageing:normal",
-            f"Score {score} = attente {waited} min.",
-            f"النقاط {score} = انتظار {waited} دقيقة.",
+            ticket, "ageing:normal", Message("call.reason.ageing", score=score, waited=waited)
         )

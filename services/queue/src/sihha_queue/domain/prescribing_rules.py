@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from sihha_contracts.events.queue import ListClass
 from sihha_kit.errors import BadRequest
+from sihha_kit.i18n import N_
 
 RULES_FILE: Final = "prescribing_rules.toml"
 
@@ -115,24 +116,24 @@ def check_line(
     """Raise `RuleViolation` for the first rule of its list that the line breaks."""
     rule = rules.for_list(list_class)
     if not rule.prescriber_roles & prescriber_roles:
-        raise RuleViolation("prescriber-not-allowed", line=line_no, list_class=list_class.value)
+        raise RuleViolation(N_("prescriber-not-allowed"), line=line_no, list_class=list_class.value)
     longest = rule.max_duration_for(form)
     if longest and duration_days > longest:
         raise RuleViolation(
-            "duration-above-maximum",
+            N_("duration-above-maximum"),
             line=line_no,
             list_class=list_class.value,
             duration_days=duration_days,
             max_duration_days=longest,
         )
     if renewals and not rule.renewal_allowed:
-        raise RuleViolation("renewal-not-allowed", line=line_no, list_class=list_class.value)
+        raise RuleViolation(N_("renewal-not-allowed"), line=line_no, list_class=list_class.value)
     if renewals > rule.max_renewals:
         raise RuleViolation(
-            "too-many-renewals", line=line_no, renewals=renewals, max_renewals=rule.max_renewals
+            N_("too-many-renewals"), line=line_no, renewals=renewals, max_renewals=rule.max_renewals
         )
     if rule.quantity_in_words and not (quantity_in_words or "").strip():
-        raise RuleViolation("quantity-in-words-required", line=line_no)
+        raise RuleViolation(N_("quantity-in-words-required"), line=line_no)
 
 
 def validity_limit(rules: PrescribingRules, list_classes: set[ListClass]) -> int:

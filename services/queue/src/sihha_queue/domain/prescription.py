@@ -34,6 +34,7 @@ from sihha_contracts.events.queue import (
 )
 from sihha_kit.domain import Aggregate
 from sihha_kit.errors import BadRequest, Conflict
+from sihha_kit.i18n import N_
 from sihha_queue.domain.prescription_warnings import DoseUnit, Warning
 
 
@@ -321,11 +322,13 @@ class Prescription(Aggregate):
         pharmacies dispensing at the same moment cannot exceed it."""
         at = dispense.dispensed_at
         if self.status is PrescriptionStatus.CANCELLED:
-            raise DispenseRefused("prescription-cancelled")
+            raise DispenseRefused(N_("prescription-cancelled"))
         if self.status is PrescriptionStatus.DISPENSED:
-            raise DispenseRefused("prescription-already-dispensed")
+            raise DispenseRefused(N_("prescription-already-dispensed"))
         if self.expired(at):
-            raise DispenseRefused("prescription-expired", valid_until=self.valid_until.isoformat())
+            raise DispenseRefused(
+                N_("prescription-expired"), valid_until=self.valid_until.isoformat()
+            )
         if not dispense.items:
             raise BadRequest("dispense-empty")
         named = [item.line_no for item in dispense.items]
@@ -336,7 +339,7 @@ class Prescription(Aggregate):
             quantity_positive(item.line_no, item.quantity)
             if item.quantity > line.remaining:
                 raise DispenseRefused(
-                    "dispense-above-remaining",
+                    N_("dispense-above-remaining"),
                     line=item.line_no,
                     quantity=item.quantity,
                     remaining=line.remaining,

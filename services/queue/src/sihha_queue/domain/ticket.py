@@ -5,7 +5,9 @@ its changes; the unit of work writes them to the outbox.
 
 States: waiting → called (→ recalled, still called) → in_service → completed;
 called → no_show (or back to waiting once, by the clinic's policy);
-waiting/called → cancelled. Anything else is an `IllegalTransition`.
+waiting/called → cancelled; waiting/called/in_service → expired when its service day
+closes with the ticket still open (the patient left unseen). Anything else is an
+`IllegalTransition`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sihha_contracts.events.queue import (
     StaffRole,
     TicketCalledV1,
     TicketCancelledV1,
+    TicketExpiredV1,
     TicketIssuedV1,
     TicketNoShowV1,
     TicketRecalledV1,
@@ -41,19 +44,20 @@ class TicketStatus(StrEnum):
     COMPLETED = "completed"
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"
 
     @property
     def is_open(self) -> bool:
         return self in {TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.IN_SERVICE}
 
 
-#: the number of a ticket being issued, until the statement that commits it takes the
-#: day's next one (numbers start at 1)
-NUMBER_PENDING = 0
+#: the number of a ticket not yet in a queue (numbers start at 1)
+UNNUMBERED = 0
 
 
 def ticket_label(service_code: str, number: int) -> str:
-    """`MG-042`: the service's prefix and the day's number, at least three digits."""
+    """`MG-042`: the service's prefix and the day's number, at least three digits (the
+    one place this rule is written: the API, the board and the history all show it)."""
     return f"{service_code}-{number:03d}"
 
 
@@ -116,10 +120,10 @@ class Ticket(Aggregate):
         facility_id: str,
         service_code: str,
         service_day: date,
-        number: int,
         priority: Priority,
         channel: IssueChannel,
         at: datetime,
+        number: int | None = None,
         effective_at: datetime | None = None,
         arrived_at: datetime | None = None,
         visit_id: UUID | None = None,
@@ -137,7 +141,7 @@ class Ticket(Aggregate):
             facility_id=facility_id,
             service_code=service_code,
             service_day=service_day,
-            number=number,
+            number=UNNUMBERED,
             priority=priority,
             channel=channel,
             issued_at=at,
@@ -149,25 +153,34 @@ class Ticket(Aggregate):
             appointment_ref=appointment_ref,
             routed_from_ticket_id=routed_from_ticket_id,
         )
-        ticket._record(
-            TicketIssuedV1(
-                ticket_id=ticket.ticket_id,
-                visit_id=ticket.visit_id,
-                service_code=service_code,
-                ticket_number=ticket.label,
-                service_day=service_day,
-                priority=priority,
-                channel=channel,
-                arrived_at=arrival,
-                patient_key=patient_key,
-                age_band=age_band,
-                sex=sex,
-                appointment_ref=appointment_ref,
-                routed_from_ticket_id=routed_from_ticket_id,
-            ),
-            at,
-        )
+        if number is not None:
+            ticket.take_number(number)
         return ticket
+
+    def take_number(self, number: int) -> None:
+        """The day's number of its service, given as the ticket enters the queue (the
+        repository takes it in the statement that adds the ticket): the ticket is issued."""
+        if self.number != UNNUMBERED or number < 1:
+            raise ValueError(f"ticket {self.ticket_id} cannot take number {number}")
+        self.number = number
+        self._record(
+            TicketIssuedV1(
+                ticket_id=self.ticket_id,
+                visit_id=self.visit_id,
+                service_code=self.service_code,
+                ticket_number=self.label,
+                service_day=self.service_day,
+                priority=self.priority,
+                channel=self.channel,
+                arrived_at=self.arrived_at,
+                patient_key=self.patient_key,
+                age_band=self.age_band,
+                sex=self.sex,
+                appointment_ref=self.appointment_ref,
+                routed_from_ticket_id=self.routed_from_ticket_id,
+            ),
+            self.issued_at,
+        )
 
     # -- at the counter ------------------------------------------------------
 
@@ -293,17 +306,36 @@ class Ticket(Aggregate):
             at,
         )
 
+    def expire(self, *, at: datetime) -> None:
+        """The ticket's service day closed with it still open: it leaves the queue."""
+        self._check("expire", TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.IN_SERVICE)
+        before = self.status
+        self.status = TicketStatus.EXPIRED
+        self.completed_at = at
+        self.counter_id = self.counter_label = None
+        self._record(
+            TicketExpiredV1(
+                ticket_id=self.ticket_id,
+                visit_id=self.visit_id,
+                service_code=self.service_code,
+                ticket_number=self.label,
+                service_day=self.service_day,
+                status_before=before.value,
+            ),
+            at,
+        )
+
     def route_to(
         self,
         service_code: str,
         *,
         at: datetime,
-        number: int,
         service_day: date,
         keeps_original_arrival: bool,
         effective_at: datetime,
     ) -> Ticket:
-        """End this service and continue the same visit at another service of the clinic."""
+        """End this service and continue the same visit at another service of the clinic:
+        the new ticket, to be numbered as it enters that service's queue (`take_number`)."""
         self._check("route", TicketStatus.IN_SERVICE)
         if service_code == self.service_code:
             raise SameService(service_code)
@@ -313,7 +345,6 @@ class Ticket(Aggregate):
             facility_id=self.facility_id,
             service_code=service_code,
             service_day=service_day,
-            number=number,
             priority=self.priority,
             channel=IssueChannel.ROUTING,
             at=at,

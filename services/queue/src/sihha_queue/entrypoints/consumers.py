@@ -18,7 +18,7 @@ from sihha_contracts.events.appointments import (
 )
 from sihha_kit.consumer import EventConsumer
 from sihha_kit.runtime import ServiceRuntime
-from sihha_queue.adapters.repository import ArrivalRepository
+from sihha_queue.adapters.arrivals import ArrivalRepository
 
 
 async def on_booked(envelope: Envelope, payload: EventPayload, session: AsyncSession) -> None:

@@ -1,34 +1,62 @@
-"""What the routes depend on: the context, the caller with their roles."""
+"""What the routes depend on: the context, the caller and their role, path parameters.
+
+Each route names the least set of roles that needs it (docs/queue.md, "Who may do
+what"): a kiosk issues tickets and reads its clinic's services, nothing else.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Header, Path, Request
+from pydantic import StringConstraints
 
+from sihha_contracts.types import FacilityCode, ServiceCode
 from sihha_kit.auth import Authorizer, Caller, Role
 from sihha_queue.context import QueueContext
 
 require = Authorizer()
 
-FacilityPath = Annotated[
-    str, Path(pattern=r"^[0-9]{2}-[A-Z]{2,5}-[0-9]{2,4}$", examples=["31-PC-001"])
+
+def _pattern(annotated: object) -> str:
+    """The pattern of a `sihha_contracts.types` string type (the one source of it)."""
+    for constraint in getattr(annotated, "__metadata__", ()):
+        if isinstance(constraint, StringConstraints) and constraint.pattern:
+            return str(constraint.pattern)
+    raise TypeError(f"{annotated} has no pattern")
+
+
+#: an establishment code (`31-PC-001`): `sihha_contracts.types.FacilityCode`'s pattern,
+#: also handed to the pages (`pages.py`)
+FACILITY_PATTERN = _pattern(FacilityCode)
+SERVICE_PATTERN = _pattern(ServiceCode)
+FacilityPath = Annotated[str, Path(pattern=FACILITY_PATTERN, examples=["31-PC-001"])]
+ServicePath = Annotated[str, Path(pattern=SERVICE_PATTERN, examples=["MG"])]
+
+IDEMPOTENCY_KEY_MAX = 128
+#: the `Idempotency-Key` header of the reception routes
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=IDEMPOTENCY_KEY_MAX,
+        description="Retrying with the same key returns the first result (kept 24 hours)",
+    ),
 ]
 
 
-def context_of(request: Request) -> QueueContext:
+async def context(request: Request) -> QueueContext:
     ctx: QueueContext = request.app.state.context
     return ctx
 
 
-async def context(request: Request) -> QueueContext:
-    return context_of(request)
-
-
 ContextDep = Annotated[QueueContext, Depends(context)]
+
 #: who issues tickets: the reception desk and the kiosks
-reception = require(Role.receptionist, Role.kiosk, Role.admin)
-ReceptionDep = Annotated[Caller, Depends(reception)]
+ReceptionDep = Annotated[Caller, Depends(require(Role.receptionist, Role.kiosk, Role.admin))]
+#: who sets an "urgent" priority: staff only, never a patient at the kiosk
+URGENT_ROLES = (Role.receptionist, Role.admin)
 #: who works at a counter or in a consultation room
 CounterDep = Annotated[
     Caller,
@@ -38,8 +66,22 @@ CounterDep = Annotated[
 RoutingDep = Annotated[
     Caller, Depends(require(Role.doctor, Role.counter_agent, Role.nurse, Role.admin))
 ]
-#: anyone working in the clinic (lists, visit history, cancel)
+#: clinic staff: waiting lists, visit histories, cancellations (not kiosks, not boards)
 StaffDep = Annotated[
+    Caller,
+    Depends(
+        require(
+            Role.receptionist,
+            Role.counter_agent,
+            Role.doctor,
+            Role.nurse,
+            Role.pharmacist,
+            Role.admin,
+        )
+    ),
+]
+#: anything installed in the clinic, and its staff: heartbeats, the clinic's services
+TerminalDep = Annotated[
     Caller,
     Depends(
         require(
@@ -53,5 +95,16 @@ StaffDep = Annotated[
         )
     ),
 ]
+#: who may show a clinic's display board
+BOARD_ROLES = (
+    Role.kiosk,
+    Role.receptionist,
+    Role.counter_agent,
+    Role.doctor,
+    Role.nurse,
+    Role.pharmacist,
+    Role.admin,
+    Role.it_unit,
+)
 AdminDep = Annotated[Caller, Depends(require(Role.admin))]
 MonitorDep = Annotated[Caller, Depends(require(Role.it_unit, Role.wilaya_group, Role.admin))]

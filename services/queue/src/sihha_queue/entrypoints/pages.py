@@ -1,7 +1,8 @@
 """The terminals' pages: kiosk, counter, waiting-room board, and the ticket status page.
 
-Plain HTML rendered here in Arabic (right-to-left) or French, with a little
-vanilla JavaScript that calls the JSON API with the terminal's token. Loading a
+Plain HTML rendered here in Arabic (right-to-left) or French from the service's
+message catalogue, with a little vanilla JavaScript that calls the JSON API with the
+terminal's token and reads the same catalogue as JSON (`GET /i18n/{lang}.json`). Loading a
 page needs no token: every data call is authenticated by the API itself. The
 terminal's token arrives once, in the URL fragment of its enrolment link (the
 fragment never reaches a server or a log), and is kept in the browser.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import mimetypes
 import re
 from functools import cache
@@ -29,6 +29,8 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from sihha_kit.errors import NotFound
+from sihha_kit.i18n import N_, Catalogue
+from sihha_queue.entrypoints.deps import FACILITY_PATTERN
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "pages"
@@ -50,31 +52,49 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-cache",
 }
 
-#: in the kiosk's order (the values of `Priority`)
-PRIORITIES = ("normal", "elderly", "pregnant", "disability", "urgent", "appointment")
+#: in the kiosk's order (the values of `Priority`) → the key of its name; "urgent" is
+#: not offered at the kiosk: staff set it at reception
+PRIORITIES = {
+    "normal": N_("priority_normal"),
+    "elderly": N_("priority_elderly"),
+    "pregnant": N_("priority_pregnant"),
+    "disability": N_("priority_disability"),
+}
 #: reason codes a counter offers for a cancellation and for calling out of order
-CANCEL_REASONS = (
-    "patient_left",
-    "issued_in_error",
-    "duplicate_ticket",
-    "service_closed",
-    "patient_request",
+CANCEL_REASONS = {
+    "patient_left": N_("reason_patient_left"),
+    "issued_in_error": N_("reason_issued_in_error"),
+    "duplicate_ticket": N_("reason_duplicate_ticket"),
+    "service_closed": N_("reason_service_closed"),
+    "patient_request": N_("reason_patient_request"),
+}
+CALL_REASONS = {
+    "patient_returned": N_("reason_patient_returned"),
+    "medical_priority": N_("reason_medical_priority"),
+    "same_family": N_("reason_same_family"),
+    "agent_decision": N_("reason_agent_decision"),
+}
+#: keys the scripts build at run time ("status_" + status, "priority_" + priority)
+SCRIPT_KEYS = (
+    N_("priority_urgent"),
+    N_("priority_appointment"),
+    N_("status_waiting"),
+    N_("status_called"),
+    N_("status_in_service"),
+    N_("status_completed"),
+    N_("status_no_show"),
+    N_("status_cancelled"),
+    N_("status_expired"),
+    N_("cancelled_msg"),
+    N_("completed_msg"),
+    N_("enrolment_invalid"),
+    N_("no_show_final"),
+    N_("no_show_requeued"),
+    N_("routed_done"),
+    N_("unknown_counter"),
 )
-CALL_REASONS = ("patient_returned", "medical_priority", "same_family", "agent_decision")
 
 router = APIRouter(tags=["terminal pages"])
-
-
-@cache
-def strings() -> dict[str, dict[str, str]]:
-    """Every string of the pages in both languages (the same file feeds the scripts)."""
-    data: dict[str, dict[str, str]] = json.loads(
-        (TEMPLATES / "strings.json").read_text(encoding="utf-8")
-    )
-    missing = set(data["fr"]) ^ set(data["ar"])
-    if missing:
-        raise RuntimeError(f"strings.json: keys not in both languages: {sorted(missing)}")
-    return data
 
 
 class _Asset:
@@ -132,8 +152,15 @@ LangQuery = Annotated[
 ]
 
 
-def _page(template: str, lang: str | None, **values: Any) -> HTMLResponse:
+def render_page(template: str, lang: str | None, **values: Any) -> HTMLResponse:
+    """A terminal page from `pages/<template>` in the asked language (Arabic by default),
+    its texts from the service's catalogue (`t(key)` in the templates)."""
     language: Language = "fr" if lang == "fr" else DEFAULT_LANGUAGE
+    catalogue = Catalogue.of("sihha_queue")
+
+    def t(key: str) -> str:
+        return catalogue.text(language, key)
+
     html = (
         _templates()
         .get_template(template)
@@ -141,8 +168,8 @@ def _page(template: str, lang: str | None, **values: Any) -> HTMLResponse:
             lang=language,
             dir="rtl" if language == "ar" else "ltr",
             explicit_lang=lang in LANGUAGES,
-            t=strings()[language],
-            strings=strings(),
+            t=t,
+            facility_pattern=FACILITY_PATTERN,
             **values,
         )
     )
@@ -155,12 +182,12 @@ def _page(template: str, lang: str | None, **values: Any) -> HTMLResponse:
     summary="Ticket kiosk page: pick a service and a priority, print the ticket",
 )
 async def kiosk_page(lang: LangQuery = None) -> HTMLResponse:
-    return _page(
+    return render_page(
         "kiosk.html",
         lang,
         kind="kiosk",
         script="kiosk.js",
-        page_title="kiosk_title",
+        page_title=N_("kiosk_title"),
         priorities=PRIORITIES,
     )
 
@@ -171,12 +198,12 @@ async def kiosk_page(lang: LangQuery = None) -> HTMLResponse:
     summary="Counter or consultation-room page: call, serve, route, cancel",
 )
 async def counter_page(lang: LangQuery = None) -> HTMLResponse:
-    return _page(
+    return render_page(
         "counter.html",
         lang,
         kind="counter",
         script="counter.js",
-        page_title="counter_title",
+        page_title=N_("counter_title"),
         cancel_reasons=CANCEL_REASONS,
         call_reasons=CALL_REASONS,
     )
@@ -188,7 +215,9 @@ async def counter_page(lang: LangQuery = None) -> HTMLResponse:
     summary="Waiting-room display board (live from the board's event stream)",
 )
 async def board_page(lang: LangQuery = None) -> HTMLResponse:
-    return _page("board.html", lang, kind="display", script="board.js", page_title="board_title")
+    return render_page(
+        "board.html", lang, kind="display", script="board.js", page_title=N_("board_title")
+    )
 
 
 @router.get(
@@ -198,12 +227,12 @@ async def board_page(lang: LangQuery = None) -> HTMLResponse:
     summary="A ticket's status for the patient's phone (what the ticket's QR code opens)",
 )
 async def ticket_page(ticket_id: UUID, lang: LangQuery = None) -> HTMLResponse:
-    return _page(
+    return render_page(
         "ticket.html",
         lang,
         kind="ticket",
         script="ticket.js",
-        page_title="ticket_page_title",
+        page_title=N_("ticket_page_title"),
         ticket_id=ticket_id,
     )
 
@@ -257,7 +286,7 @@ async def ticket_qr(ticket_id: UUID, request: Request) -> Response:
 async def static_asset(name: str, request: Request) -> Response:
     asset = assets().get(name)
     if asset is None:
-        raise NotFound("unknown-asset", "Fichier introuvable.", "الملف غير موجود.")
+        raise NotFound("unknown-asset")
     headers = {
         "ETag": asset.etag,
         "Cache-Control": "no-cache",

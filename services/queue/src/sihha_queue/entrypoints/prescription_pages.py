@@ -14,47 +14,54 @@ the service's message catalogue (``prescription.page.*``, ``pharmacy.page.*``).
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from sihha_kit.i18n import Catalogue
-from sihha_queue.entrypoints.pages import (
-    DEFAULT_LANGUAGE,
-    LANGUAGES,
-    SECURITY_HEADERS,
-    LangQuery,
-    Language,
-    _templates,
-    strings,
+from sihha_kit.i18n import N_
+from sihha_queue.entrypoints.pages import LangQuery, render_page
+
+#: the units a line's dose is written in → the key of its name
+UNITS = {
+    "tablet": N_("prescription.unit.tablet"),
+    "capsule": N_("prescription.unit.capsule"),
+    "sachet": N_("prescription.unit.sachet"),
+    "suppository": N_("prescription.unit.suppository"),
+    "ampoule": N_("prescription.unit.ampoule"),
+    "ml": N_("prescription.unit.ml"),
+    "mg": N_("prescription.unit.mg"),
+    "g": N_("prescription.unit.g"),
+    "ug": N_("prescription.unit.ug"),
+    "drop": N_("prescription.unit.drop"),
+    "puff": N_("prescription.unit.puff"),
+    "application": N_("prescription.unit.application"),
+}
+#: routes of administration → the key of its name
+ROUTES = {
+    "oral": N_("prescription.route.oral"),
+    "sublingual": N_("prescription.route.sublingual"),
+    "rectal": N_("prescription.route.rectal"),
+    "cutaneous": N_("prescription.route.cutaneous"),
+    "nasal": N_("prescription.route.nasal"),
+    "inhaled": N_("prescription.route.inhaled"),
+    "ophthalmic": N_("prescription.route.ophthalmic"),
+    "auricular": N_("prescription.route.auricular"),
+    "vaginal": N_("prescription.route.vaginal"),
+    "intravenous": N_("prescription.route.intravenous"),
+    "intramuscular": N_("prescription.route.intramuscular"),
+    "subcutaneous": N_("prescription.route.subcutaneous"),
+}
+
+#: keys the prescription and pharmacy scripts pass to their notices at run time
+SCRIPT_KEYS = (
+    N_("pharmacy.page.dispensed"),
+    N_("pharmacy.page.nothing"),
+    N_("prescription.page.no-ticket"),
+    N_("prescription.page.no-warnings"),
+    N_("prescription.page.printed"),
+    N_("prescription.page.warnings-found"),
 )
 
 router = APIRouter(tags=["terminal pages"])
-
-
-def _texts() -> dict[str, dict[str, str]]:
-    catalogue = Catalogue.of("sihha_queue")
-    legacy = strings()
-    return {lang: {**legacy[lang], **catalogue.as_json(lang)} for lang in ("fr", "ar")}
-
-
-def _page(template: str, lang: str | None, **values: Any) -> HTMLResponse:
-    language: Language = "fr" if lang == "fr" else DEFAULT_LANGUAGE
-    texts = _texts()
-    html = (
-        _templates()
-        .get_template(template)
-        .render(
-            lang=language,
-            dir="rtl" if language == "ar" else "ltr",
-            explicit_lang=lang in LANGUAGES,
-            t=texts[language],
-            strings=texts,
-            **values,
-        )
-    )
-    return HTMLResponse(html, headers=SECURITY_HEADERS)
 
 
 @router.get(
@@ -63,40 +70,14 @@ def _page(template: str, lang: str | None, **values: Any) -> HTMLResponse:
     summary="Consultation room: write, check, sign and print a prescription",
 )
 async def prescription_page(lang: LangQuery = None) -> HTMLResponse:
-    return _page(
+    return render_page(
         "prescription.html",
         lang,
         kind="prescription",
         script="prescription.js",
-        page_title="prescription.page.title",
-        units=(
-            "tablet",
-            "capsule",
-            "sachet",
-            "suppository",
-            "ampoule",
-            "ml",
-            "mg",
-            "g",
-            "ug",
-            "drop",
-            "puff",
-            "application",
-        ),
-        routes=(
-            "oral",
-            "sublingual",
-            "rectal",
-            "cutaneous",
-            "nasal",
-            "inhaled",
-            "ophthalmic",
-            "auricular",
-            "vaginal",
-            "intravenous",
-            "intramuscular",
-            "subcutaneous",
-        ),
+        page_title=N_("prescription.page.title"),
+        units=UNITS,
+        routes=ROUTES,
     )
 
 
@@ -106,10 +87,10 @@ async def prescription_page(lang: LangQuery = None) -> HTMLResponse:
     summary="Pharmacy: verify a prescription's code and dispense it",
 )
 async def pharmacy_page(lang: LangQuery = None) -> HTMLResponse:
-    return _page(
+    return render_page(
         "pharmacy.html",
         lang,
         kind="pharmacy",
         script="pharmacy.js",
-        page_title="pharmacy.page.title",
+        page_title=N_("pharmacy.page.title"),
     )

@@ -92,14 +92,22 @@ class RouteResponse(BaseModel):
 
 class TicketStatusResponse(BaseModel):
     label: str
+    facility_id: str
+    establishment_name_fr: str
+    establishment_name_ar: str
     service_code: str
     service_name_fr: str
     service_name_ar: str
-    status: str
+    status: str = Field(
+        description="waiting, called, in_service, completed, no_show, cancelled or expired"
+    )
     counter_label: str | None
     waited_minutes: int
-    position: int | None
-    estimated_wait_minutes: int | None
+    position: int | None = Field(description="1 for the next one called (waiting tickets)")
+    ahead: int | None = Field(description="Patients before this one (waiting tickets)")
+    estimated_wait_minutes: int | None = Field(
+        description="None when the service has no active counter: no estimate"
+    )
     estimated_call_at: str | None = Field(description="Algiers time, HH:MM")
 
 
@@ -118,12 +126,6 @@ class VisitResponse(BaseModel):
     history: list[HistoryEntry]
 
 
-class IssuedCount(BaseModel):
-    facility_id: str
-    service_day: date
-    tickets_issued: int
-
-
 class ActivityCount(BaseModel):
     facility_id: str
     day: date
@@ -132,6 +134,7 @@ class ActivityCount(BaseModel):
     calls: int
     no_shows: int
     cancelled: int
+    expired: int
     routed: int
     visits_completed: int
 
@@ -143,6 +146,7 @@ class ServiceView(BaseModel):
     active: bool
     opening_hours: dict[str, list[str]] | None
     routed_keeps_arrival: bool
+    kiosk_rank: int | None
 
 
 class CounterView(BaseModel):
@@ -176,6 +180,9 @@ class ServiceUpdate(Strict):
     active: bool = True
     opening_hours: dict[str, list[str]] | None = None
     routed_keeps_arrival: bool = True
+    #: place on the kiosk (1 first; the busiest service should be); None: after the
+    #: ranked ones, by code
+    kiosk_rank: int | None = Field(default=None, ge=1, le=99)
 
 
 class CounterCreate(Strict):

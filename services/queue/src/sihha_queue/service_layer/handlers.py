@@ -1,25 +1,30 @@
 """Handlers: one plain function per command, `handler(command, uow, **deps)`.
 
-Each opens the unit of work, checks the rules, changes the aggregates, writes
-a history row for every event (the visit's history and the service's own
-counts), and commits — the events go to the outbox in the same transaction.
+Each opens the unit of work, checks the rules, changes the aggregates through the
+repositories, writes a history row for every change (the visit's history and the
+service's own counts), and commits: the unit of work writes the events of every
+aggregate its repositories loaded or took in, in the same transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sihha_contracts.events.queue import CallMode, IssueChannel, Priority, TerminalHeartbeatV1
-from sihha_kit.clock import Clock, local_day, to_local
-from sihha_kit.domain import Aggregate
+import asyncpg
+from sqlalchemy.exc import IntegrityError
+
+from sihha_contracts.events.queue import CallMode, IssueChannel, Priority
+from sihha_kit.clock import Clock, to_local
 from sihha_kit.errors import BadRequest, Conflict, Forbidden, NotFound
+from sihha_kit.i18n import Catalogue, Message
 from sihha_kit.pseudonym import pseudonymise_nin, validate_nin
-from sihha_queue.adapters.repository import IdempotencyKeyTaken, hours_of
+from sihha_queue.adapters.tickets import ONE_OPEN_TICKET_PER_COUNTER
 from sihha_queue.domain.policy import CallPolicy
-from sihha_queue.domain.ticket import NUMBER_PENDING, Counter, Ticket
+from sihha_queue.domain.terminal import Terminal
+from sihha_queue.domain.ticket import Counter, Ticket
 from sihha_queue.service_layer import commands
 from sihha_queue.service_layer.unit_of_work import QueueUnitOfWork
 from sihha_queue.service_layer.views import counter_of, ticket_summary
@@ -28,78 +33,82 @@ from sihha_queue.service_layer.views import counter_of, ticket_summary
 HEARTBEAT_EVENT_EVERY = timedelta(minutes=1)
 
 
+def texts() -> Catalogue:
+    """The queue's message catalogue (the kit's generic texts under it)."""
+    return Catalogue.of("sihha_queue")
+
+
+def _both(message: Message) -> dict[str, str]:
+    """A history row's text in both languages."""
+    return dict(texts().both(message.key, **message.params))
+
+
 # -- checks shared by the handlers ---------------------------------------------------
 
 
-async def _establishment(uow: QueueUnitOfWork, facility_id: str) -> Mapping[str, Any]:
-    establishment = uow.directory.establishment(facility_id)  # no I/O: the unit of work
-    # need not be open
+def _establishment(uow: QueueUnitOfWork, facility_id: str) -> Mapping[str, Any]:
+    establishment = uow.directory.establishment(facility_id)  # no I/O: open or not
     if establishment is None:
-        raise NotFound(
-            "unknown-establishment",
-            f"Établissement inconnu : {facility_id}.",
-            f"مؤسسة غير معروفة: {facility_id}.",
-        )
+        raise NotFound("unknown-establishment", facility_id=facility_id)
     return establishment
 
 
-async def _open_service(
-    uow: QueueUnitOfWork, establishment: Mapping[str, Any], service_code: str, now: datetime
-) -> Mapping[str, Any]:
-    service = uow.directory.service(establishment["code"], service_code)
+def _open_service(
+    uow: QueueUnitOfWork, facility_id: str, service_code: str, now: datetime
+) -> tuple[Mapping[str, Any], date]:
+    """The service, open now, and the service day a ticket taken now belongs to."""
+    service = uow.directory.service(facility_id, service_code)  # no I/O
     if service is None:
-        raise NotFound(
-            "unknown-service",
-            f"Le service {service_code} n'existe pas dans cet établissement.",
-            f"المصلحة {service_code} غير موجودة في هذه المؤسسة.",
-        )
+        raise NotFound("unknown-service", service_code=service_code)
     if not service["active"]:
         raise Conflict(
             "service-closed",
-            f"Le service {service['name_fr']} est fermé.",
-            f"المصلحة {service['name_ar']} مغلقة.",
+            params={"why": Message("service-closed.inactive", service_code=service_code)},
         )
-    if not hours_of(establishment, service).is_open(to_local(now)):
+    hours = uow.directory.hours(facility_id, service_code)
+    day = hours.service_day(to_local(now))
+    if day is None:
         raise Conflict(
             "service-closed",
-            f"Le service {service['name_fr']} est fermé à cette heure "
-            f"({to_local(now):%H:%M}, heure d'Alger).",
-            f"المصلحة {service['name_ar']} مغلقة في هذه الساعة ({to_local(now):%H:%M} بتوقيت الجزائر).",
-            opening_hours=hours_of(establishment, service).as_dict(),
+            params={
+                "why": Message(
+                    "service-closed.hours", service_code=service_code, time=f"{to_local(now):%H:%M}"
+                )
+            },
+            opening_hours=hours.as_dict(),
         )
-    return service
+    return service, day
 
 
 async def _ticket(uow: QueueUnitOfWork, facility_id: str, ticket_id: Any) -> Ticket:
     ticket = await uow.tickets.get(ticket_id, for_update=True)
     if ticket is None:
-        raise NotFound("unknown-ticket", "Ticket introuvable.", "التذكرة غير موجودة.")
+        raise NotFound("unknown-ticket")
     if ticket.facility_id != facility_id:
-        raise Forbidden(
-            "ticket-of-another-establishment",
-            "Ce ticket appartient à un autre établissement.",
-            "هذه التذكرة تابعة لمؤسسة أخرى.",
-        )
+        raise Forbidden("ticket-of-another-establishment")
     return ticket
 
 
 async def _counter_free(uow: QueueUnitOfWork, counter: Counter) -> None:
     busy = await uow.tickets.open_at_counter(counter.counter_id)
     if busy is not None:
-        raise Conflict(
-            "counter-busy",
-            f"Le guichet {counter.label} a encore le ticket {busy.label} en cours : "
-            "terminez-le, orientez-le ou déclarez-le absent d'abord.",
-            f"الشباك {counter.label} لا يزال يخدم التذكرة {busy.label}: "
-            "أنهِها أو وجّهها أو سجّل غيابها أولًا.",
-            current_ticket=busy.label,
-        )
+        raise _counter_busy(counter, busy.label)
 
 
-async def _commit(uow: QueueUnitOfWork, *aggregates: Aggregate) -> None:
-    for aggregate in aggregates:
-        uow.seen(aggregate)
-    await uow.commit()
+def _counter_busy(counter: Counter, label: str | None) -> Conflict:
+    return Conflict(
+        "counter-busy",
+        params={"counter": counter.label, "ticket": label or "?"},
+        current_ticket=label,
+    )
+
+
+def _is_second_open_ticket(error: IntegrityError) -> bool:
+    cause = error.orig.__cause__ if error.orig is not None else None
+    return (
+        isinstance(cause, asyncpg.UniqueViolationError)
+        and cause.constraint_name == ONE_OPEN_TICKET_PER_COUNTER
+    )
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,7 @@ class IdempotencyKey:
 
     subject: str
     key: str
+    #: HMAC of the request under the service's key (`adapters.idempotency.request_digest`)
     request_hash: str
 
 
@@ -116,7 +126,7 @@ class RequestAlreadyDone(Exception):
 
 
 async def _remember(
-    uow: QueueUnitOfWork, idempotency: IdempotencyKey | None, ticket: Ticket
+    uow: QueueUnitOfWork, idempotency: IdempotencyKey | None, ticket: Ticket, now: datetime
 ) -> None:
     if idempotency is None:
         return
@@ -126,12 +136,42 @@ async def _remember(
         idempotency.request_hash,
         201,
         ticket_summary(ticket),
+        now,
     )
     if not stored:
         raise RequestAlreadyDone
 
 
 # -- issuing -------------------------------------------------------------------------
+
+
+async def _issue(
+    uow: QueueUnitOfWork,
+    *,
+    facility_id: str,
+    service_code: str,
+    priority: Priority,
+    channel: IssueChannel,
+    now: datetime,
+    policy: CallPolicy,
+    detail: Mapping[str, str] | None = None,
+    **fields: Any,
+) -> Ticket:
+    """A new ticket (walk-in, appointment check-in) for a service open now, added to its
+    queue: `tickets.add` numbers it, the one way a ticket enters a queue (routing too)."""
+    _, day = _open_service(uow, facility_id, service_code, now)
+    ticket = Ticket.issue(
+        facility_id=facility_id,
+        service_code=service_code,
+        service_day=day,
+        priority=priority,
+        channel=channel,
+        at=now,
+        effective_at=policy.effective_at(priority, now),
+        **fields,
+    )
+    await uow.tickets.add(ticket, detail)
+    return ticket
 
 
 async def issue_ticket(
@@ -148,50 +188,29 @@ async def issue_ticket(
         try:
             nin = validate_nin(command.nin)
         except ValueError:
-            raise BadRequest(
-                "invalid-nin",
-                "Le numéro d'identification nationale (NIN) doit compter 18 chiffres.",
-                "يجب أن يتكون رقم التعريف الوطني من 18 رقمًا.",
-            ) from None
+            raise BadRequest("invalid-nin") from None
         if pseudonym_key is None:
-            raise Conflict(
-                "pseudonymisation-unavailable",
-                "La clé de pseudonymisation n'est pas configurée : ticket sans NIN seulement.",
-                "مفتاح إخفاء الهوية غير مُعد: تذكرة بدون رقم التعريف فقط.",
-            )
+            raise Conflict("pseudonymisation-unavailable")
         patient_key = pseudonymise_nin(nin, pseudonym_key)
-    # no `async with uow`: the clinic and its service come from the process's directory
-    # and the ticket is committed by one statement on a connection of its own
     now = clock()
-    establishment = await _establishment(uow, command.facility_id)
-    await _open_service(uow, establishment, command.service_code, now)
-    day = local_day(now)
-    # the number is taken by the statement that commits the ticket (`uow.commit_issued`):
-    # until then the ticket and its event carry a placeholder
-    ticket = Ticket.issue(
-        facility_id=command.facility_id,
-        service_code=command.service_code,
-        service_day=day,
-        number=NUMBER_PENDING,
-        priority=command.priority,
-        channel=command.channel,
-        at=now,
-        effective_at=policy.effective_at(command.priority, now),
-        patient_key=patient_key,
-        age_band=command.age_band,
-        sex=command.sex,
-    )
-    try:
-        await uow.commit_issued(
-            ticket,
-            idempotency=(idempotency.subject, idempotency.key, idempotency.request_hash)
-            if idempotency
-            else None,
-            response=ticket_summary(ticket) if idempotency else None,
+    _establishment(uow, command.facility_id)
+    _open_service(uow, command.facility_id, command.service_code, now)  # before a connection
+    async with uow:
+        ticket = await _issue(
+            uow,
+            facility_id=command.facility_id,
+            service_code=command.service_code,
+            priority=command.priority,
+            channel=command.channel,
+            now=now,
+            policy=policy,
+            patient_key=patient_key,
+            age_band=command.age_band,
+            sex=command.sex,
         )
-    except IdempotencyKeyTaken:
-        raise RequestAlreadyDone from None
-    return ticket
+        await _remember(uow, idempotency, ticket, now)
+        await uow.commit()
+        return ticket
 
 
 async def check_in(
@@ -209,62 +228,52 @@ async def check_in(
         now = clock()
         arrival = await uow.arrivals.by_code(command.facility_id, code)
         if arrival is None:
-            raise NotFound(
-                "unknown-booking",
-                f"Aucun rendez-vous {code} n'est attendu dans cet établissement.",
-                f"لا يوجد موعد {code} منتظر في هذه المؤسسة.",
-            )
+            raise NotFound("unknown-booking", booking_code=code)
         if arrival["status"] == "checked_in" and arrival["ticket_id"] is not None:
             existing = await uow.tickets.get(arrival["ticket_id"])
             assert existing is not None
             return existing
         if arrival["status"] != "booked":
-            raise Conflict(
-                "booking-cancelled",
-                f"Le rendez-vous {code} a été annulé.",
-                f"تم إلغاء الموعد {code}.",
-            )
-        if local_day(arrival["slot_start"]) != local_day(now):
+            raise Conflict("booking-cancelled", booking_code=code)
+        if to_local(arrival["slot_start"]).date() != to_local(now).date():
             raise Conflict(
                 "booking-not-today",
-                f"Le rendez-vous {code} est prévu le {to_local(arrival['slot_start']):%d/%m/%Y à %H:%M}.",
-                f"الموعد {code} مقرر يوم {to_local(arrival['slot_start']):%d/%m/%Y على الساعة %H:%M}.",
+                params={"slot": f"{to_local(arrival['slot_start']):%d/%m/%Y %H:%M}"},
+                booking_code=code,
             )
-        establishment = await _establishment(uow, command.facility_id)
+        _establishment(uow, command.facility_id)
         specialty = arrival["specialty_code"]
         service_code = (
-            specialty if await uow.clinics.service(command.facility_id, specialty) else "SPEC"
+            specialty if uow.directory.service(command.facility_id, specialty) else "SPEC"
         )
-        await _open_service(uow, establishment, service_code, now)
-        day = local_day(now)
-        number = await uow.tickets.next_number(command.facility_id, service_code, day)
-        ticket = Ticket.issue(
+        ticket = await _issue(
+            uow,
             facility_id=command.facility_id,
             service_code=service_code,
-            service_day=day,
-            number=number,
             priority=Priority.APPOINTMENT,
             channel=IssueChannel.KIOSK,
-            at=now,
-            effective_at=policy.effective_at(Priority.APPOINTMENT, now),
+            now=now,
+            policy=policy,
+            detail=_both(Message("history.appointment", booking_code=code)),
             patient_key=arrival["patient_key"],
             appointment_ref=code,
         )
-        await uow.tickets.add(ticket)
-        await uow.tickets.add_visit(ticket.visit_id, ticket.facility_id, now)
-        await uow.tickets.add_history(ticket, "issued", now, f"Rendez-vous {code}", f"موعد {code}")
         await uow.arrivals.mark_checked_in(arrival["appointment_id"], ticket.ticket_id)
-        await _remember(uow, idempotency, ticket)
-        await _commit(uow, ticket)
+        await _remember(uow, idempotency, ticket, now)
+        await uow.commit()
         return ticket
 
 
 # -- at the counter ------------------------------------------------------------------
 
 
-async def _announce(uow: QueueUnitOfWork, ticket: Ticket, kind: str, at: datetime) -> None:
+async def _announce(
+    uow: QueueUnitOfWork, ticket: Ticket, kind: str, at: datetime, event_id: int
+) -> None:
+    """Tell the clinic's boards (once committed); `event_id` is the call's history row."""
     await uow.notify_board(
         {
+            "id": event_id,
             "facility_id": ticket.facility_id,
             "kind": kind,
             "ticket_id": str(ticket.ticket_id),
@@ -279,59 +288,82 @@ async def _announce(uow: QueueUnitOfWork, ticket: Ticket, kind: str, at: datetim
 async def call_next(
     command: commands.CallNext, uow: QueueUnitOfWork, *, clock: Clock, policy: CallPolicy
 ) -> Ticket | None:
+    """Call the next ticket of today's queue by the fair rule. A counter has at most one
+    open ticket, whatever the concurrency: the database refuses a second (unique index),
+    and the request that loses gets `counter-busy`."""
+    try:
+        async with uow:
+            now = clock()
+            counter = await counter_of(uow, command.facility_id, command.counter_id)
+            await _counter_free(uow, counter)
+            day = uow.directory.queue_day(command.facility_id, counter.service_code, now)
+            ticket = await uow.tickets.next_waiting(
+                command.facility_id, counter.service_code, day, now, policy
+            )
+            if ticket is None:
+                return None
+            choice = policy.explain(ticket, now)
+            ticket.call(counter, at=now, reason=choice.reason, by_role=command.by_role)
+            await uow.tickets.save(ticket)
+            event_id = await uow.tickets.add_history(
+                ticket,
+                "called",
+                now,
+                _both(choice.explanation),
+            )
+            await _announce(uow, ticket, "called", now, event_id)
+            await uow.commit()
+            return ticket
+    except IntegrityError as error:
+        if not _is_second_open_ticket(error):
+            raise
     async with uow:
-        now = clock()
-        counter = await counter_of(uow, command.facility_id, command.counter_id)
-        await _counter_free(uow, counter)
-        ticket = await uow.tickets.next_waiting(
-            command.facility_id, counter.service_code, now, policy
-        )
-        if ticket is None:
-            return None
-        choice = policy.explain(ticket, now)
-        ticket.call(counter, at=now, reason=choice.reason, by_role=command.by_role)
-        await uow.tickets.save(ticket)
-        await uow.tickets.add_history(
-            ticket, "called", now, choice.explanation_fr, choice.explanation_ar
-        )
-        await _announce(uow, ticket, "called", now)
-        await _commit(uow, ticket)
-        return ticket
+        busy = await uow.tickets.open_at_counter(command.counter_id)
+    raise _counter_busy(counter, busy.label if busy else None)
 
 
 async def call_ticket(
     command: commands.CallTicket, uow: QueueUnitOfWork, *, clock: Clock
 ) -> Ticket:
-    async with uow:
-        now = clock()
-        counter = await counter_of(uow, command.facility_id, command.counter_id)
-        ticket = await _ticket(uow, command.facility_id, command.ticket_id)
-        if ticket.service_code != counter.service_code:
-            raise Conflict(
-                "counter-of-another-service",
-                f"Le guichet {counter.label} sert {counter.service_code}, pas {ticket.service_code}.",
-                f"الشباك {counter.label} يخدم {counter.service_code} وليس {ticket.service_code}.",
+    try:
+        async with uow:
+            now = clock()
+            counter = await counter_of(uow, command.facility_id, command.counter_id)
+            ticket = await _ticket(uow, command.facility_id, command.ticket_id)
+            if ticket.service_code != counter.service_code:
+                raise Conflict(
+                    "counter-of-another-service",
+                    params={
+                        "counter": counter.label,
+                        "counter_service": counter.service_code,
+                        "ticket_service": ticket.service_code,
+                    },
+                )
+            await _counter_free(uow, counter)
+            ticket.call(
+                counter,
+                at=now,
+                reason="specific:by_agent",
+                mode=CallMode.SPECIFIC,
+                mode_reason=command.reason,
+                by_role=command.by_role,
             )
-        await _counter_free(uow, counter)
-        ticket.call(
-            counter,
-            at=now,
-            reason="specific:by_agent",
-            mode=CallMode.SPECIFIC,
-            mode_reason=command.reason,
-            by_role=command.by_role,
-        )
-        await uow.tickets.save(ticket)
-        await uow.tickets.add_history(
-            ticket,
-            "called",
-            now,
-            f"Appel direct : {command.reason}",
-            f"مناداة مباشرة: {command.reason}",
-        )
-        await _announce(uow, ticket, "called", now)
-        await _commit(uow, ticket)
-        return ticket
+            await uow.tickets.save(ticket)
+            event_id = await uow.tickets.add_history(
+                ticket,
+                "called",
+                now,
+                _both(
+                    Message("history.called-directly", reason=Message(f"reason_{command.reason}"))
+                ),
+            )
+            await _announce(uow, ticket, "called", now, event_id)
+            await uow.commit()
+            return ticket
+    except IntegrityError as error:
+        if not _is_second_open_ticket(error):
+            raise
+    raise _counter_busy(counter, None)
 
 
 async def recall(command: commands.Recall, uow: QueueUnitOfWork, *, clock: Clock) -> Ticket:
@@ -340,9 +372,9 @@ async def recall(command: commands.Recall, uow: QueueUnitOfWork, *, clock: Clock
         ticket = await _ticket(uow, command.facility_id, command.ticket_id)
         ticket.recall(at=now)
         await uow.tickets.save(ticket)
-        await uow.tickets.add_history(ticket, "recalled", now)
-        await _announce(uow, ticket, "recalled", now)
-        await _commit(uow, ticket)
+        event_id = await uow.tickets.add_history(ticket, "recalled", now)
+        await _announce(uow, ticket, "recalled", now, event_id)
+        await uow.commit()
         return ticket
 
 
@@ -351,7 +383,7 @@ async def mark_no_show(
 ) -> Ticket:
     async with uow:
         now = clock()
-        establishment = await _establishment(uow, command.facility_id)
+        establishment = _establishment(uow, command.facility_id)
         ticket = await _ticket(uow, command.facility_id, command.ticket_id)
         requeued = ticket.no_show(
             at=now,
@@ -363,12 +395,11 @@ async def mark_no_show(
             ticket,
             "requeued" if requeued else "no_show",
             now,
-            "Absent : remis une fois dans la file (à sa place)" if requeued else "Absent",
-            "غائب: أعيد مرة واحدة إلى الطابور (في مكانه)" if requeued else "غائب",
+            _both(Message("history.no-show-requeued") if requeued else Message("history.no-show")),
         )
         if not requeued:
             await _finish_visit_if_done(uow, ticket, now)
-        await _commit(uow, ticket)
+        await uow.commit()
         return ticket
 
 
@@ -381,7 +412,7 @@ async def start_service(
         ticket.start(at=now)
         await uow.tickets.save(ticket)
         await uow.tickets.add_history(ticket, "started", now)
-        await _commit(uow, ticket)
+        await uow.commit()
         return ticket
 
 
@@ -397,7 +428,7 @@ async def complete_service(
         await uow.tickets.add_history(ticket, "completed", now)
         if finished:
             await uow.tickets.finish_visit(ticket.visit_id, now)
-        await _commit(uow, ticket)
+        await uow.commit()
         return ticket
 
 
@@ -409,9 +440,11 @@ async def cancel_ticket(
         ticket = await _ticket(uow, command.facility_id, command.ticket_id)
         ticket.cancel(at=now, reason=command.reason)
         await uow.tickets.save(ticket)
-        await uow.tickets.add_history(ticket, "cancelled", now, command.reason, command.reason)
+        await uow.tickets.add_history(
+            ticket, "cancelled", now, _both(Message(f"reason_{command.reason}"))
+        )
         await _finish_visit_if_done(uow, ticket, now)
-        await _commit(uow, ticket)
+        await uow.commit()
         return ticket
 
 
@@ -422,33 +455,28 @@ async def route_patient(
     same visit. Returns (the finished ticket, the new one)."""
     async with uow:
         now = clock()
-        establishment = await _establishment(uow, command.facility_id)
+        _establishment(uow, command.facility_id)
         ticket = await _ticket(uow, command.facility_id, command.ticket_id)
-        service = await _open_service(uow, establishment, command.to_service_code, now)
+        service, day = _open_service(uow, command.facility_id, command.to_service_code, now)
         keeps = bool(service["routed_keeps_arrival"])
         arrival = ticket.arrived_at if keeps else now
-        day = local_day(now)
-        number = await uow.tickets.next_number(command.facility_id, command.to_service_code, day)
         routed = ticket.route_to(
             command.to_service_code,
             at=now,
-            number=number,
             service_day=day,
             keeps_original_arrival=keeps,
             effective_at=policy.effective_at(ticket.priority, arrival),
         )
         await uow.tickets.save(ticket)
-        await uow.tickets.add(routed)
         await uow.tickets.add_history(ticket, "completed", now)
         await uow.tickets.add_history(
             ticket,
             "routed",
             now,
-            f"Orienté vers {command.to_service_code} ({routed.label})",
-            f"وُجّه إلى {command.to_service_code} ({routed.label})",
+            _both(Message("history.routed", service_code=command.to_service_code)),
         )
-        await uow.tickets.add_history(routed, "issued", now)
-        await _commit(uow, ticket, routed)
+        await uow.tickets.add(routed)  # numbered here; after the routed step in the history
+        await uow.commit()
         return ticket, routed
 
 
@@ -457,11 +485,46 @@ async def _finish_visit_if_done(uow: QueueUnitOfWork, ticket: Ticket, now: datet
         await uow.tickets.finish_visit(ticket.visit_id, now)
 
 
+# -- closing the day -------------------------------------------------------------------
+
+
+async def close_days(uow: QueueUnitOfWork, *, clock: Clock, batch: int = 200) -> int:
+    """Expire the tickets still open from service days that are over (`queue_day` has
+    moved on): the patients left unseen. Each gets a history row and a
+    `queue.ticket.expired` event; its visit ends. Returns how many were expired."""
+    now = clock()
+    async with uow:
+        days = await uow.tickets.open_days(before=to_local(now).date() + timedelta(days=1))
+    expired = 0
+    for facility_id, service_code, day in days:
+        if day >= uow.directory.queue_day(facility_id, service_code, now):
+            continue
+        while True:
+            async with uow:
+                tickets = await uow.tickets.open_of_day(facility_id, service_code, day, batch)
+                for ticket in tickets:
+                    ticket.expire(at=now)
+                    await uow.tickets.save(ticket)
+                    await uow.tickets.add_history(
+                        ticket, "expired", now, _both(Message("history.expired"))
+                    )
+                    await _finish_visit_if_done(uow, ticket, now)
+                await uow.commit()
+            expired += len(tickets)
+            if len(tickets) < batch:
+                break
+    return expired
+
+
+async def purge_idempotency(uow: QueueUnitOfWork, *, clock: Clock, keep: timedelta) -> int:
+    """Forget the answers kept for Idempotency-Keys older than `keep`."""
+    async with uow:
+        purged = await uow.idempotency.purge(clock() - keep)
+        await uow.commit()
+        return purged
+
+
 # -- terminals -------------------------------------------------------------------------
-
-
-class _Terminal(Aggregate):
-    pass
 
 
 async def heartbeat(command: commands.Heartbeat, uow: QueueUnitOfWork, *, clock: Clock) -> bool:
@@ -469,29 +532,20 @@ async def heartbeat(command: commands.Heartbeat, uow: QueueUnitOfWork, *, clock:
     Returns True if an event was emitted."""
     async with uow:
         now = clock()
-        establishment = await _establishment(uow, command.facility_id)
-        owner = await uow.terminals.owner(command.terminal_id)
-        if owner is not None and owner != command.facility_id:
-            raise Forbidden(
-                "terminal-of-another-establishment",
-                "Ce terminal est enregistré dans un autre établissement.",
-                "هذه المحطة مسجلة في مؤسسة أخرى.",
+        _establishment(uow, command.facility_id)
+        terminal = await uow.terminals.get(command.terminal_id)
+        if terminal is None:
+            terminal = Terminal(
+                terminal_id=command.terminal_id, facility_id=command.facility_id, kind=command.kind
             )
-        emit, version = await uow.terminals.seen(
-            command.terminal_id, command.facility_id, command.kind.value, now, HEARTBEAT_EVENT_EVERY
+        elif terminal.facility_id != command.facility_id:
+            raise Forbidden("terminal-of-another-establishment")
+        emitted = terminal.heartbeat(
+            at=now,
+            kind=command.kind,
+            every=HEARTBEAT_EVENT_EVERY,
+            within_opening_hours=uow.directory.hours(command.facility_id).is_open(to_local(now)),
         )
-        if emit:
-            terminal = _Terminal(version=version - 1)
-            terminal.record(
-                TerminalHeartbeatV1(
-                    terminal_id=command.terminal_id,
-                    terminal_kind=command.kind,
-                    within_opening_hours=hours_of(establishment).is_open(to_local(now)),
-                ),
-                facility_id=command.facility_id,
-                aggregate_id=str(command.terminal_id),
-                at=now,
-            )
-            uow.seen(terminal)
+        await uow.terminals.save(terminal)
         await uow.commit()
-        return emit
+        return emitted

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sihha_contracts.events.queue import CodedBy, ListClass
 from sihha_kit.auth import Caller
 from sihha_kit.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
+from sihha_kit.i18n import N_
 from sihha_queue.adapters.prescription_keys import EstablishmentKeys
 from sihha_queue.domain import prescription_code
 from sihha_queue.domain.interactions import load_interactions
@@ -445,7 +446,7 @@ async def dispense_prescription(
             await uow.commit()
     except IntegrityError:
         # only reachable if the row lock were bypassed: the database's own refusal
-        raise DispenseRefused("dispense-above-remaining") from None
+        raise DispenseRefused(N_("dispense-above-remaining")) from None
     return locked
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sihha_kit.uow import Repository
 from sihha_reporting.adapters.tables import (
     daily_tickets,
     deliveries,
@@ -19,6 +20,7 @@ from sihha_reporting.adapters.tables import (
     report_revisions,
     schedule_runs,
 )
+from sihha_reporting.domain.revision import ReportRevision
 
 
 class ActivityRepository:
@@ -55,9 +57,9 @@ class InspectionRepository:
         return [dict(row) for row in (await self.session.execute(query)).mappings()]
 
 
-class RevisionRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class RevisionRepository(Repository):
+    """Report revisions; a revision added here is tracked, so the unit of work writes the
+    event its publication records."""
 
     async def latest(self, kind: str, start: date, end: date) -> dict[str, Any] | None:
         row = (
@@ -78,7 +80,8 @@ class RevisionRepository:
         )
         return dict(row) if row else None
 
-    async def add(self, values: dict[str, Any]) -> None:
+    async def add(self, revision: ReportRevision, values: dict[str, Any]) -> None:
+        self.track(revision)
         await self.session.execute(insert(report_revisions).values(**values))
 
     async def history(self, kind: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

@@ -184,6 +184,7 @@ class ReportService:
             target = self.delivery if kind == "ministry_monthly" else None
             body = self._delivery_body(issued, target) if target else None  # refuses before writing
             await uow.revisions.add(
+                revision,
                 {
                     "revision_id": revision.revision_id,
                     "report_id": revision.report_id,
@@ -196,7 +197,7 @@ class ReportService:
                     "data_as_of": data_as_of,
                     "published_at": now,
                     "trigger": trigger,
-                }
+                },
             )
             if target is not None and body is not None:
                 await uow.deliveries.add(
@@ -214,7 +215,6 @@ class ReportService:
                 at=now,
                 delivered_to=target.destination if target else None,
             )
-            uow.seen(revision)
             await uow.commit()
             log.info(
                 "report.published",

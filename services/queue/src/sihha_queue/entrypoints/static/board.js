@@ -145,13 +145,20 @@
   function onState(event) {
     var data = JSON.parse(event.data);
     calls = (data.called || []).slice(0, SHOWN);
+    calls.forEach(function (call) { if (call.id) announced[call.id] = true; });
     retryMs = 2000;
     connectionLost(false);
     render();
   }
 
+  // the ids of the calls already shown: the server may send one in the state and again in
+  // the stream (it subscribes before it reads the state, so that none falls in between)
+  var announced = {};
+
   function onCall(event) {
     var call = JSON.parse(event.data);
+    if (call.id && announced[call.id]) return;
+    if (call.id) announced[call.id] = true;
     calls = calls.filter(function (c) { return c.ticket_id !== call.ticket_id; });
     calls.unshift(call);
     calls = calls.slice(0, SHOWN);
@@ -193,7 +200,7 @@
     );
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
+  Sihha.ready(function () {
     terminal = Sihha.enrol("display");
     if (!terminal) return;
     Sihha.startHeartbeat(terminal, "display");

@@ -71,9 +71,9 @@
     var status = has ? current.ticket.status : null;
     if (has) {
       $("current-label").textContent = current.ticket.label;
-      $("current-status").textContent = Sihha.t("status_" + status);
+      $("current-status").textContent = Sihha.text("status_" + status);
       $("current-status").className = "pill status-" + status;
-      $("current-priority").textContent = Sihha.t("priority_" + current.ticket.priority);
+      $("current-priority").textContent = Sihha.text("priority_" + current.ticket.priority);
       $("current-priority").className = "pill priority-" + current.ticket.priority;
       var why = current["explanation_" + Sihha.lang] || current.explanation_fr;
       $("current-why").hidden = !why;
@@ -171,10 +171,10 @@
     act(counterPath() + "/call", { ticket_id: ticket.ticket_id, reason: $("call-reason").value })
       .then(function (called) {
         notice(null);
-        var reason = Sihha.t("reason_" + $("call-reason").value, null, "fr");
+        var reason = Sihha.text("reason_" + $("call-reason").value, null, "fr");
         setCurrent(called, {
           explanation_fr: reason,
-          explanation_ar: Sihha.t("reason_" + $("call-reason").value, null, "ar")
+          explanation_ar: Sihha.text("reason_" + $("call-reason").value, null, "ar")
         });
         refreshWaiting();
       }, ignore);
@@ -218,7 +218,7 @@
       bdi.textContent = ticket.label;
       label.appendChild(bdi);
       var priority = document.createElement("td");
-      priority.textContent = Sihha.t("priority_" + ticket.priority);
+      priority.textContent = Sihha.text("priority_" + ticket.priority);
       priority.className = "priority-" + ticket.priority;
       var arrived = document.createElement("td");
       arrived.dir = "ltr";
@@ -316,7 +316,7 @@
     );
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
+  Sihha.ready(function () {
     terminal = Sihha.enrol("counter", { counter: true });
     if (!terminal) return;
     current = loadCurrent();

@@ -182,8 +182,12 @@
     number.appendChild(bdi);
     box.appendChild(number);
     box.appendChild(line("t-priority",
-      Sihha.t("priority_" + ticket.priority, null, "ar") + " · " +
-      Sihha.t("priority_" + ticket.priority, null, "fr")));
+      Sihha.text("priority_" + ticket.priority, null, "ar") + " · " +
+      Sihha.text("priority_" + ticket.priority, null, "fr")));
+    if (typeof ticket.ahead === "number") {  // the people ahead when the ticket was printed
+      box.appendChild(line("t-ahead", Sihha.t("people_ahead", { n: ticket.ahead }, "ar"), "ar"));
+      box.appendChild(line("t-ahead", Sihha.t("people_ahead", { n: ticket.ahead }, "fr"), "fr"));
+    }
     var time = line("t-time", Sihha.formatTime(ticket.issued_at, { date: true }));
     time.dir = "ltr";
     box.appendChild(time);
@@ -216,6 +220,14 @@
 
   function showTicket(issued) {
     ticket = issued;
+    // the people ahead, asked once before printing (a second is not worth a lost ticket)
+    var asked = Sihha.api("GET", "/tickets/" + encodeURIComponent(issued.ticket_id) + "/status", {})
+      .then(function (status) { if (ticket === issued) ticket.ahead = status.ahead; }, function () {});
+    var timeout = new Promise(function (resolve) { window.setTimeout(resolve, 1000); });
+    Promise.race([asked, timeout]).then(function () { if (ticket === issued) printTicket(); });
+  }
+
+  function printTicket() {
     var qr = renderTicket();
     show("step-ticket");
     printWhenReady(qr);
@@ -231,7 +243,7 @@
     show("step-service");
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
+  Sihha.ready(function () {
     terminal = Sihha.enrol("kiosk");
     if (!terminal) return;
     Sihha.startHeartbeat(terminal, "kiosk");

@@ -7,7 +7,8 @@
   var LANG_KEY = "sihha.lang";
   var TERMINAL_KEY = "sihha.terminal.";
   var LANGS = ["ar", "fr"];
-  var FACILITY = /^[0-9]{2}-[A-Z]{2,5}-[0-9]{2,4}$/;
+  // an establishment code: the pattern of sihha_contracts.types.FacilityCode, from the page
+  var FACILITY = new RegExp(document.documentElement.getAttribute("data-facility-pattern") || "^$");
   var UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   var TIME_ZONE = "Africa/Algiers";
   var HEARTBEAT_MS = 60 * 1000;
@@ -44,14 +45,35 @@
     }
   })();
 
-  var strings = null;
-  function allStrings() {
-    if (strings === null) {
-      var element = document.getElementById("sihha-strings");
-      strings = element ? JSON.parse(element.textContent) : { ar: {}, fr: {} };
-    }
-    return strings;
+  // the enrolment link's fragment is taken at once, before anything loads: the token
+  // must not stay in the address bar, the history or a screenshot (`Sihha.enrol` reads it)
+  var enrolmentFragment = "";
+  if (!Sihha.redirecting && window.location.hash) {
+    enrolmentFragment = window.location.hash.replace(/^#/, "");
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
   }
+
+  // the service's message catalogue in both languages (GET /i18n/{lang}.json): the page
+  // switches language in place, and a kiosk prints its tickets in both
+  var strings = { ar: {}, fr: {} };
+  var catalogues = Promise.all(LANGS.map(function (lang) {
+    return window.fetch("/i18n/" + lang + ".json", { headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : {}; })
+      .then(function (table) { strings[lang] = table; }, function () { /* keys shown */ });
+  }));
+  function allStrings() { return strings; }
+
+  /** Run `start` once the page is parsed and the catalogues are loaded. */
+  Sihha.ready = function (start) {
+    var parsed = new Promise(function (resolve) {
+      if (document.readyState === "loading") {
+        document.addEventListener("DOMContentLoaded", resolve);
+      } else {
+        resolve();
+      }
+    });
+    Promise.all([parsed, catalogues]).then(function () { start(); });
+  };
 
   /** The string `key` in the page's language (or in `lang`), `{name}` filled from `values`. */
   Sihha.t = function (key, values, lang) {
@@ -64,6 +86,10 @@
     }
     return text;
   };
+
+  /** `Sihha.t` for a key built at run time ("status_" + status): such keys are listed
+   * in pages.py (SCRIPT_KEYS), where the catalogue check finds them. */
+  Sihha.text = function (key, values, lang) { return Sihha.t(key, values, lang); };
 
   /** Pick the field of the page's language from a bilingual object: name_fr / name_ar. */
   Sihha.pick = function (object, stem) {
@@ -124,11 +150,10 @@
   Sihha.enrol = function (kind, options) {
     var needCounter = Boolean(options && options.counter);
     var key = TERMINAL_KEY + kind;
-    var hash = window.location.hash.replace(/^#/, "");
+    var hash = enrolmentFragment;
+    enrolmentFragment = "";
     if (hash) {
       var fields = new URLSearchParams(hash);
-      // the token must not stay in the address bar, the history or a screenshot
-      window.history.replaceState(null, "", window.location.pathname + window.location.search);
       if (fields.has("token")) {
         var offered = {
           token: (fields.get("token") || "").trim(),
@@ -215,7 +240,7 @@
   function updateNetStatus() {
     var element = document.getElementById("net-status");
     if (!element || online === null) return;
-    element.textContent = Sihha.t(online ? "online" : "offline");
+    element.textContent = online ? Sihha.t("online") : Sihha.t("offline");
     element.className = "net-status " + (online ? "is-online" : "is-offline");
   }
   function setOnline(value) {

@@ -17,7 +17,7 @@
     if (!status) return;
     $("st-label").textContent = status.label;
     $("st-service").textContent = Sihha.pick(status, "service_name");
-    $("st-status").textContent = Sihha.t("status_" + status.status);
+    $("st-status").textContent = Sihha.text("status_" + status.status);
     var called = status.status === "called" && status.counter_label;
     $("st-call").hidden = !called;
     $("st-call").textContent = called ? Sihha.t("go_to_counter", { counter: status.counter_label }) : "";
@@ -52,7 +52,7 @@
     );
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
+  Sihha.ready(function () {
     ticketId = document.body.getAttribute("data-ticket-id");
     refresh();
     document.addEventListener("visibilitychange", function () {

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 
 from sihha_kit.auth import ensure_establishment
 from sihha_kit.errors import BadRequest, Conflict, NotFound
 from sihha_kit.problems import problems
-from sihha_kit.registry import OpeningHours
+from sihha_queue.context import QueueContext
+from sihha_queue.domain.hours import InvalidHours, ServiceHours
 from sihha_queue.domain.ticket import Counter
-from sihha_queue.entrypoints.deps import AdminDep, ContextDep, FacilityPath, StaffDep
+from sihha_queue.entrypoints.deps import (
+    AdminDep,
+    ContextDep,
+    FacilityPath,
+    ServicePath,
+    TerminalDep,
+)
 from sihha_queue.entrypoints.schemas import (
     CounterCreate,
     CounterView,
@@ -26,26 +33,21 @@ router = APIRouter(tags=["admin"])
 
 
 def _hours(value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+    """Hours as stored: parsed (`ServiceHours`) and written back in one form."""
     if value is None:
         return None
     try:
-        return OpeningHours.parse(value).as_dict()
-    except ValueError as error:
-        raise BadRequest(
-            "invalid-opening-hours", f"Horaires invalides : {error}.", f"مواقيت غير صالحة: {error}."
-        ) from None
+        return ServiceHours.parse(value).as_dict()
+    except InvalidHours as error:
+        raise BadRequest("invalid-opening-hours", params={"error": str(error)}) from None
 
 
-async def _view(ctx: ContextDep, facility_id: str) -> EstablishmentView:
+async def _view(ctx: QueueContext, facility_id: str) -> EstablishmentView:
     async with ctx.uow() as uow:
-        establishment = await uow.clinics.establishment(facility_id)
+        establishment = uow.clinics.establishment(facility_id)
         if establishment is None:
-            raise NotFound(
-                "unknown-establishment",
-                f"Établissement inconnu : {facility_id}.",
-                f"مؤسسة غير معروفة: {facility_id}.",
-            )
-        services = await uow.clinics.services(facility_id)
+            raise NotFound("unknown-establishment", facility_id=facility_id)
+        services = uow.clinics.services(facility_id)
         counters = await uow.clinics.counters(facility_id)
     return EstablishmentView(
         **{
@@ -66,16 +68,22 @@ async def _view(ctx: ContextDep, facility_id: str) -> EstablishmentView:
 
 
 @router.get(
-    "/establishments/{facility_id}", summary="A clinic: its services, hours, counters and policies"
+    "/establishments/{facility_id}",
+    summary="A clinic: its services (in the kiosk's order), hours, counters and policies",
+    responses=problems(401, 403, 404, 422),
 )
 async def establishment(
-    facility_id: FacilityPath, ctx: ContextDep, caller: StaffDep
+    facility_id: FacilityPath, ctx: ContextDep, caller: TerminalDep
 ) -> EstablishmentView:
     ensure_establishment(caller, facility_id)
     return await _view(ctx, facility_id)
 
 
-@router.patch("/admin/establishments/{facility_id}", summary="Change a clinic's hours or policies")
+@router.patch(
+    "/admin/establishments/{facility_id}",
+    summary="Change a clinic's hours or policies",
+    responses=problems(401, 403, 404, 422),
+)
 async def update_establishment(
     facility_id: FacilityPath, body: EstablishmentUpdate, ctx: ContextDep, caller: AdminDep
 ) -> EstablishmentView:
@@ -93,11 +101,13 @@ async def update_establishment(
 
 @router.put(
     "/admin/establishments/{facility_id}/services/{service_code}",
-    summary="Create or change a service of a clinic (open/close it, its hours, routing policy)",
+    summary="Create or change a service of a clinic (open/close it, its hours, its place on "
+    "the kiosk, routing policy)",
+    responses=problems(401, 403, 404, 422),
 )
 async def put_service(
     facility_id: FacilityPath,
-    service_code: Annotated[str, Path(pattern=r"^[A-Z]{2,8}$", examples=["MG"])],
+    service_code: ServicePath,
     body: ServiceUpdate,
     ctx: ContextDep,
     caller: AdminDep,
@@ -116,7 +126,7 @@ async def put_service(
     "/admin/establishments/{facility_id}/counters",
     status_code=201,
     summary="Add a counter or consultation room to a service",
-    responses=problems(409),
+    responses=problems(401, 403, 404, 409, 422),
 )
 async def add_counter(
     facility_id: FacilityPath, body: CounterCreate, ctx: ContextDep, caller: AdminDep
@@ -124,18 +134,10 @@ async def add_counter(
     ensure_establishment(caller, facility_id)
     counter = Counter(uuid.uuid4(), facility_id, body.service_code, body.label)
     async with ctx.uow() as uow:
-        if await uow.clinics.service(facility_id, body.service_code) is None:
-            raise NotFound(
-                "unknown-service",
-                f"Le service {body.service_code} n'existe pas dans cet établissement.",
-                f"المصلحة {body.service_code} غير موجودة في هذه المؤسسة.",
-            )
+        if uow.clinics.service(facility_id, body.service_code) is None:
+            raise NotFound("unknown-service", service_code=body.service_code)
         if not await uow.clinics.add_counter(counter):
-            raise Conflict(
-                "counter-label-taken",
-                f"Un guichet s'appelle déjà « {body.label} ».",
-                f"يوجد شباك باسم «{body.label}» بالفعل.",
-            )
+            raise Conflict("counter-label-taken", label=body.label)
         await uow.commit()
     return CounterView(
         counter_id=counter.counter_id,
@@ -149,6 +151,7 @@ async def add_counter(
     "/admin/establishments/{facility_id}/counters/{counter_id}",
     status_code=204,
     summary="Deactivate a counter (its history stays)",
+    responses=problems(401, 403, 404, 422),
 )
 async def deactivate_counter(
     facility_id: FacilityPath, counter_id: uuid.UUID, ctx: ContextDep, caller: AdminDep
@@ -157,8 +160,6 @@ async def deactivate_counter(
     async with ctx.uow() as uow:
         counter = await uow.clinics.counter(counter_id)
         if counter is None or counter.facility_id != facility_id:
-            raise NotFound(
-                "unknown-counter", "Guichet inconnu ou inactif.", "الشباك غير معروف أو غير نشط."
-            )
+            raise NotFound("unknown-counter")
         await uow.clinics.set_counter_active(counter_id, False)
         await uow.commit()
