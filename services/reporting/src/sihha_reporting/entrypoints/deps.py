@@ -8,13 +8,15 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from sihha_contracts.types import FACILITY_CODE_PATTERN
 from sihha_kit.auth import Authorizer, Caller, Role, ensure_establishment, ensure_wilaya_wide
 from sihha_reporting.context import ReportingContext
 from sihha_reporting.domain.problems import UnknownEstablishment, UnknownFormat
 
 require = Authorizer()
 
-FACILITY_PATTERN = r"^[0-9]{2}-[A-Z]{2,5}-[0-9]{2,4}$"
+#: the contracts' one pattern of an establishment code (`31-PC-001`)
+FACILITY_PATTERN = FACILITY_CODE_PATTERN
 
 
 def context(request: Request) -> ReportingContext:
