@@ -346,3 +346,66 @@ async def test_inspections_are_validated(
     assert [(i["facility_id"], i["equipped"], i["system_in_use"]) for i in listed] == [
         ("31-PC-001", True, False)
     ]
+
+
+async def test_operating_means_the_same_in_the_daily_and_the_provisional_monthly_report(
+    reporting_app: tuple[FastAPI, httpx.AsyncClient],
+    reporting_settings: ReportingSettings,
+    group: dict[str, str],
+    ministry: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """Issue 13 item 9: today (20 November, the month still running), the daily wilaya
+    report, the provisional monthly reports and the DHIS2 payload count the same
+    polyclinics as operating, and the provisional ones say what provisional means."""
+    app, client = reporting_app
+    factory, rng = EventFactory(), random.Random(9)
+    events: list[Envelope] = []
+    for day in (date(2026, 11, 17), date(2026, 11, 18), date(2026, 11, 19)):
+        for code in OPERATING:
+            events += clinic_day(factory, code, day, tickets=4, rng=rng)
+    await publish(reporting_settings, events)
+    assert await wait_for_archive(reporting_settings, len(events)) == len(events)
+
+    daily = (await client.get("/reports/wilaya/daily/2026-11-20", headers=group)).json()
+    assert daily["report"]["status"] == "provisional"
+    assert daily["rollout"]["summary"]["operating"] == len(OPERATING)
+
+    wilaya = (await client.get("/reports/wilaya/monthly/2026-11", headers=group)).json()
+    assert wilaya["rollout"]["summary"]["operating"] == len(OPERATING)
+    assert wilaya["rollout"]["as_of"] == "2026-11-20" == daily["rollout"]["as_of"]
+    assert wilaya["rollout"]["series"][-1]["day"] == "2026-11-20"  # no day to come
+
+    path = "/reports/ministry/monthly/2026-11"
+    report = (await client.get(path, headers=ministry)).json()
+    header = report["report"]
+    assert header["status"] == "provisional"
+    assert "20 novembre 2026" in header["status_note"]["fr"]
+    assert "30 novembre 2026" in header["status_note"]["fr"] and header["status_note"]["ar"]
+    [rollout] = [t for t in report["tables"] if t["id"] == "rollout"]
+    column = [c["key"] for c in rollout["columns"]].index("operating")
+    by_row = {
+        row["key"]: cells[column]
+        for row, cells in zip(rollout["rows"], rollout["cells"], strict=True)
+    }
+    assert by_row["31:PC"] == len(OPERATING)
+
+    keys = sorted({f"{t['id']}.{c['key']}" for t in report["tables"] for c in t["columns"]})
+    rows = sorted({r["key"] for t in report["tables"] for r in t["rows"]})
+    uid = iter(f"A{n:010d}" for n in range(1, 10_000))
+    units = {row: next(uid) for row in rows}
+    elements = {key: next(uid) for key in keys}
+    mapping_file = tmp_path / "mapping.json"
+    mapping_file.write_text(json.dumps({"orgUnits": units, "dataElements": elements}))
+    app.state.context.reports.dhis2_mapping_path = mapping_file
+    payload = (await client.get(path, params={"format": "dhis2"}, headers=ministry)).json()
+    [operating] = [
+        v
+        for v in payload["dataValues"]
+        if v["dataElement"] == elements["rollout.operating"] and v["orgUnit"] == units["31:PC"]
+    ]
+    assert operating["value"] == str(len(OPERATING))
+    assert "completeDate" not in payload  # a month still running is not a complete data set
+
+    csv_text = (await client.get(path, params={"format": "csv"}, headers=ministry)).text
+    assert "provisoire" in csv_text.lower() and "20 novembre 2026" in csv_text

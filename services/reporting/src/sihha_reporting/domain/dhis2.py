@@ -126,9 +126,12 @@ def _period(report: dict[str, Any]) -> str:
 
 
 def to_data_value_set(
-    report: dict[str, Any], mapping: Mapping, *, complete_date: str
+    report: dict[str, Any], mapping: Mapping, *, complete_date: str | None
 ) -> dict[str, Any]:
-    """The DHIS2 payload; `Dhis2MappingIncomplete` (422) names every unmapped figure first."""
+    """The DHIS2 payload; `Dhis2MappingIncomplete` (422) names every unmapped figure first.
+
+    `complete_date` (ISO day) registers the data set as complete; None for a provisional
+    report (a month still running), whose values are sent without that registration."""
     period = _period(report)
     missing: list[str] = []
     planned: list[tuple[Element, str, Any, str]] = []
@@ -162,11 +165,9 @@ def to_data_value_set(
         if mapping.attribute_option_combo:
             entry["attributeOptionCombo"] = mapping.attribute_option_combo
         values.append(entry)
-    payload: dict[str, Any] = {
-        "period": period,
-        "completeDate": complete_date,
-        "dataValues": values,
-    }
+    payload: dict[str, Any] = {"period": period, "dataValues": values}
+    if complete_date is not None:
+        payload["completeDate"] = complete_date
     if mapping.data_set:
         payload["dataSet"] = mapping.data_set
     return payload

@@ -186,6 +186,8 @@ def cover(document: dict[str, Any], lang: str) -> list[tuple[str, str]]:
     )
     wilaya = document["wilaya"]
     status = tr(header["status"], lang)
+    if header.get("status_note"):  # a provisional report explains itself
+        status = f"{status} — {header['status_note'][lang]}"
     lines = [
         (
             tr("cover", lang),

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sihha_kit.clock import Clock, local_day, to_local
+from sihha_kit.i18n import LANGUAGES, Catalogue, format_date
 from sihha_kit.logs import get_logger
 from sihha_kit.registry import Registry
 from sihha_reporting.domain.dhis2 import Mapping, to_data_value_set
@@ -37,6 +38,7 @@ from sihha_reporting.domain.revision import STANDARD_KINDS, ReportRevision, cont
 from sihha_reporting.service_layer.reports import (
     RolloutRules,
     ministry_report,
+    status_day,
     wilaya_kind,
     wilaya_report,
 )
@@ -70,6 +72,7 @@ class IssuedReport:
 
     def header(self) -> dict[str, Any]:
         return {
+            **self._status_note(),
             "report_id": str(self.report_id) if self.report_id else None,
             "kind": self.kind,
             "status": self.status,
@@ -78,6 +81,25 @@ class IssuedReport:
             "generated_at": _iso(self.generated_at),
             "data_as_of": _iso(self.data_as_of),
             "content_hash": self.content_hash,
+        }
+
+    def _status_note(self) -> dict[str, Any]:
+        """A provisional report says so, and why its figures will still change, in both
+        languages (`status_note`: ``{"fr": …, "ar": …}``)."""
+        if self.status != "provisional":
+            return {}
+        as_of = status_day(self.period, self.generated_at)
+        catalogue = Catalogue.of("sihha_reporting")
+        return {
+            "status_note": {
+                lang: catalogue.text(
+                    lang,
+                    "report.provisional_note",
+                    as_of=format_date(as_of, lang),
+                    closes_on=format_date(self.period.end, lang),
+                )
+                for lang in LANGUAGES
+            }
         }
 
     def document(self) -> dict[str, Any]:
@@ -130,10 +152,14 @@ class ReportService:
         return Mapping.load(self.dhis2_mapping_path)
 
     def dhis2(self, issued: IssuedReport) -> dict[str, Any]:
+        # a provisional month is not a complete data set: DHIS2 gets its values, not a
+        # completeness registration (`completeDate`), until the month is closed
         return to_data_value_set(
             issued.content,
             self.dhis2_mapping(),
-            complete_date=local_day(issued.generated_at).isoformat(),
+            complete_date=None
+            if issued.status == "provisional"
+            else local_day(issued.generated_at).isoformat(),
         )
 
     async def _issue(

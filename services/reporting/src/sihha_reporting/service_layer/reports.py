@@ -68,6 +68,12 @@ def evaluation_instant(period: Period, now: datetime) -> datetime:
     return min(end, now)
 
 
+def status_day(period: Period, now: datetime) -> date:
+    """The day a report's end-of-period figures (stages, operating) describe: the period's
+    last day once it is over, else today (Algiers)."""
+    return min(period.end, local_day(now))
+
+
 def establishments(registry: Registry) -> list[Establishment]:
     return [e for e in registry.establishments if e.kind in REPORTED_KINDS]
 
@@ -94,7 +100,16 @@ async def rollout_section(
     rules_: RolloutRules,
     only: set[str] | None = None,
 ) -> dict[str, Any]:
+    """Registered → equipped → operating, per establishment, as of `status_day`.
+
+    One definition at every level and period: an establishment's stage is evaluated on
+    the period's last day, or on today for a period still running (never on a day to
+    come, which has no data yet); the series covers the days up to that day. The daily
+    report of today and the provisional monthly report (and its DHIS2 payload) therefore
+    count the same establishments as operating."""
     today = local_day(now)
+    as_of = status_day(period, now)
+    days = [day for day in period.days if day <= as_of] or [period.start]
     inspections_rows = await queries.inspections()
     by_facility: dict[str, list[rules.Inspection]] = defaultdict(list)
     for row in inspections_rows:
@@ -110,8 +125,8 @@ async def rollout_section(
         )
     milestones = {row["facility_id"]: row for row in await queries.milestones()}
     rows = []
-    series_operating = [0] * len(period.days)
-    series_equipped = [0] * len(period.days)
+    series_operating = [0] * len(days)
+    series_equipped = [0] * len(days)
     for e in establishments(registry):
         if only is not None and e.code not in only:
             continue
@@ -138,11 +153,11 @@ async def rollout_section(
                 min_heartbeats=rules_.min_heartbeats,
             )
 
-        operating_days = [operating(day) for day in period.days]
-        for index, day in enumerate(period.days):
+        operating_days = [operating(day) for day in days]
+        for index, day in enumerate(days):
             series_operating[index] += operating_days[index]
             series_equipped[index] += rules.equipped_on(inspections, day)
-        latest = rules.latest_inspection(inspections, period.end)
+        latest = rules.latest_inspection(inspections, as_of)
         equipped = latest is not None and latest.equipped
         disagreement = rules.disagreement(
             latest,
@@ -150,7 +165,7 @@ async def rollout_section(
             first_event=first_event,
         )
         operating_since = next(
-            (day for day, on in zip(period.days, operating_days, strict=True) if on), None
+            (day for day, on in zip(days, operating_days, strict=True) if on), None
         )
         rows.append(
             {
@@ -188,10 +203,11 @@ async def rollout_section(
                 "establishments_operating",
             )
         ],
+        "as_of": as_of.isoformat(),
         "summary": summary,
         "series": [
             {"day": day.isoformat(), "equipped": eq, "operating": op}
-            for day, eq, op in zip(period.days, series_equipped, series_operating, strict=True)
+            for day, eq, op in zip(days, series_equipped, series_operating, strict=True)
         ],
         "establishments": rows,
     }
