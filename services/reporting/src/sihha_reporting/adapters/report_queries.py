@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from sihha_reporting.adapters.tables import report_revisions
 
 Row = dict[str, Any]
 
@@ -24,6 +26,21 @@ class ReportQueries:
     async def _rows(self, sql: str, **params: Any) -> list[Row]:
         result = await self.session.execute(text(sql), params)
         return [dict(row._mapping) for row in result]
+
+    # -- what was published before ----------------------------------------------------
+
+    async def published_contents(self, kind: str, start: date, end: date) -> list[dict[str, Any]]:
+        """The contents of every published revision of a report, oldest first."""
+        result = await self.session.execute(
+            select(report_revisions.c.content)
+            .where(
+                report_revisions.c.report_kind == kind,
+                report_revisions.c.period_start == start,
+                report_revisions.c.period_end == end,
+            )
+            .order_by(report_revisions.c.revision)
+        )
+        return [dict(content) for content in result.scalars()]
 
     # -- rollout and presence ---------------------------------------------------------
 

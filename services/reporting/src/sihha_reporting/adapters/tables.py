@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Identity,
     Integer,
     LargeBinary,
     MetaData,
@@ -339,6 +340,10 @@ deliveries = Table(
     Column("failed_at", DateTime(timezone=True)),
     Column("last_status", Integer),
     Column("last_error", Text),
+    #: "values" (the report) or "delete" (DHIS2: values earlier revisions sent, now removed)
+    Column("purpose", String(16), nullable=False, server_default="values"),
+    #: the order in which a destination receives its deliveries
+    Column("position", BigInteger, Identity(always=True), nullable=False),
 )
 
 #: scheduled generations already done (job, period): a restart or a second replica skips them

@@ -6,7 +6,9 @@
   the latest one (late data), never otherwise. The revision, the
   `reporting.report.published` event (kit outbox) and, for the ministry
   report, the delivery to the configured endpoint are written in one
-  transaction.
+  transaction. A DHIS2 delivery of a revision n > 1 is preceded by the deletion
+  (`importStrategy=DELETE`) of the values earlier revisions sent and this one
+  no longer sends (`domain.dhis2.removed_values`).
 - A period still running gives a *provisional* report, not stored.
 - Any other period (on demand), or a report restricted to one establishment,
   is computed and not stored (status *on_demand*).
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+import httpx
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +34,12 @@ from sihha_kit.clock import Clock, local_day, to_local
 from sihha_kit.i18n import LANGUAGES, Catalogue, format_date
 from sihha_kit.logs import get_logger
 from sihha_kit.registry import Registry
-from sihha_reporting.domain.dhis2 import Mapping, to_data_value_set
+from sihha_reporting.domain.dhis2 import (
+    DELETE_STRATEGY,
+    Mapping,
+    removed_values,
+    to_data_value_set,
+)
 from sihha_reporting.domain.periods import Period
 from sihha_reporting.domain.problems import Dhis2MappingMissing
 from sihha_reporting.domain.revision import STANDARD_KINDS, ReportRevision, content_hash
@@ -208,7 +216,7 @@ class ReportService:
             issued.revision, issued.report_id = revision.revision, revision.report_id
             issued.revision_id, issued.published_at = revision.revision_id, now
             target = self.delivery if kind == "ministry_monthly" else None
-            body = self._delivery_body(issued, target) if target else None  # refuses before writing
+            payload = self._delivery_payload(issued, target) if target else None  # refuses first
             await uow.revisions.add(
                 revision,
                 {
@@ -225,7 +233,25 @@ class ReportService:
                     "trigger": trigger,
                 },
             )
-            if target is not None and body is not None:
+            if target is not None and payload is not None:
+                if target.format == "dhis2" and latest is not None:
+                    # DHIS2 keeps what an earlier revision sent unless told to delete it
+                    sent = await uow.deliveries.sent_bodies(revision.report_id, target.destination)
+                    deletion = removed_values([json.loads(b) for b in sent], payload)
+                    if deletion is not None:
+                        await uow.deliveries.add(
+                            {
+                                "delivery_id": uuid4(),
+                                "revision_id": revision.revision_id,
+                                "destination": target.destination,
+                                "url": str(
+                                    httpx.URL(target.url).copy_merge_params(DELETE_STRATEGY)
+                                ),
+                                "content_type": "application/json",
+                                "body": _json(deletion),
+                                "purpose": "delete",
+                            }
+                        )
                 await uow.deliveries.add(
                     {
                         "delivery_id": uuid4(),
@@ -233,7 +259,8 @@ class ReportService:
                         "destination": target.destination,
                         "url": target.url,
                         "content_type": "application/json",
-                        "body": body,
+                        "body": _json(payload),
+                        "purpose": "values",
                     }
                 )
             revision.publish(
@@ -251,6 +278,9 @@ class ReportService:
             )
             return issued
 
-    def _delivery_body(self, issued: IssuedReport, target: DeliveryTarget) -> bytes:
-        payload = self.dhis2(issued) if target.format == "dhis2" else issued.document()
-        return json.dumps(payload, ensure_ascii=False, default=str).encode()
+    def _delivery_payload(self, issued: IssuedReport, target: DeliveryTarget) -> dict[str, Any]:
+        return self.dhis2(issued) if target.format == "dhis2" else issued.document()
+
+
+def _json(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, default=str).encode()

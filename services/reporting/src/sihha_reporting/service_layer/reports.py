@@ -10,9 +10,10 @@ and late data gives a different one (a new revision).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -528,7 +529,11 @@ def _column(key: str, fr: str, ar: str, definition: str) -> dict[str, str]:
     return {"key": key, "label_fr": fr, "label_ar": ar, "definition": METRICS[definition].ref}
 
 
-def _table(
+#: per table id, per (row key, column key): every value a published revision showed there
+Published = Mapping[str, Mapping[tuple[str, str], set[int]]]
+
+
+def _counts_table(
     table_id: str,
     title: tuple[str, str],
     wilaya: str,
@@ -538,11 +543,13 @@ def _table(
     *,
     row_totals: bool,
     suppressed: bool = True,
+    published: Published | None = None,
 ) -> dict[str, Any]:
+    """A table of counts per establishment kind, suppressed (unless `suppressed` is False)
+    against what it shows and against every value earlier revisions of the same report
+    published (`published`): a cell whose value was already sent is known to the reader."""
     kinds = list(kinds)
     inner = [[int(values.get(kind, {}).get(c["key"], 0)) for c in columns] for kind in kinds]
-    grid = Grid(inner, row_totals=row_totals, column_totals=True)
-    result = suppress(grid) if suppressed else None
     rows = [
         {
             "key": f"{wilaya}:{kind}",
@@ -563,6 +570,17 @@ def _table(
         if row_totals
         else []
     )
+    grid = Grid(inner, row_totals=row_totals, column_totals=True)
+    seen = (published or {}).get(table_id, {})
+    if seen:
+        public = frozenset(
+            (r, c)
+            for r, row in enumerate(rows)
+            for c, column in enumerate(all_columns)
+            if grid.values[r][c] in seen.get((row["key"], column["key"]), ())
+        )
+        grid = Grid(inner, row_totals=row_totals, column_totals=True, public=public)
+    result = suppress(grid) if suppressed else None
     cells = []
     for r in range(grid.total_row + 1):
         line = []
@@ -586,6 +604,21 @@ def _table(
             "withheld": result.withheld,
         },
     }
+
+
+def published_cells(
+    contents: Iterable[dict[str, Any]],
+) -> dict[str, dict[tuple[str, str], set[int]]]:
+    """`Published` from the contents of a report's earlier revisions (numbers only: a "<5"
+    or an "x" told nothing exact)."""
+    seen: dict[str, dict[tuple[str, str], set[int]]] = defaultdict(lambda: defaultdict(set))
+    for content in contents:
+        for table in content.get("tables", []):
+            for row, line in zip(table["rows"], table["cells"], strict=True):
+                for column, value in zip(table["columns"], line, strict=True):
+                    if isinstance(value, int) and not isinstance(value, bool):
+                        seen[table["id"]][(row["key"], column["key"])].add(value)
+    return seen
 
 
 def _stats_table(
@@ -664,6 +697,11 @@ async def ministry_report(
     queries = ReportQueries(session)
     wilaya = registry.wilaya_code
     kinds = {e.code: e.kind for e in establishments(registry)}
+    # suppression holds against the union of what every earlier revision published
+    published = published_cells(
+        await queries.published_contents("ministry_monthly", period.start, period.end)
+    )
+    _table = partial(_counts_table, published=published)
     present = [k for k in REPORTED_KINDS if k in set(kinds.values())]
     hospitals = [k for k in HOSPITAL_KINDS if k in present]
     polyclinics = [k for k in ("PC",) if k in present]

@@ -1,0 +1,53 @@
+"""Deliveries in order, and deletions: a revision that no longer sends a value deletes it.
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-30
+
+A published revision of the ministry report may now write two deliveries to the same
+destination: its values, and (DHIS2) a `dataValueSets` import with
+`importStrategy=DELETE` of the values earlier revisions sent and this one no longer
+sends. `purpose` tells them apart (one of each per revision and destination);
+`position` orders the deliveries of a destination, so that a later revision's deletion
+never reaches the receiver before an earlier revision's values.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "deliveries",
+        sa.Column("purpose", sa.String(16), nullable=False, server_default="values"),
+    )
+    op.add_column(
+        "deliveries",
+        sa.Column("position", sa.BigInteger, sa.Identity(always=True), nullable=False),
+    )
+    op.drop_constraint("delivery_once_per_destination", "deliveries", type_="unique")
+    op.create_unique_constraint(
+        "delivery_once_per_destination", "deliveries", ["revision_id", "destination", "purpose"]
+    )
+    op.create_index(
+        "deliveries_pending_in_order",
+        "deliveries",
+        ["destination", "position"],
+        postgresql_where=sa.text("delivered_at IS NULL AND failed_at IS NULL"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("deliveries_pending_in_order", "deliveries")
+    op.execute("DELETE FROM deliveries WHERE purpose <> 'values'")
+    op.drop_constraint("delivery_once_per_destination", "deliveries", type_="unique")
+    op.create_unique_constraint(
+        "delivery_once_per_destination", "deliveries", ["revision_id", "destination"]
+    )
+    op.drop_column("deliveries", "position")
+    op.drop_column("deliveries", "purpose")
