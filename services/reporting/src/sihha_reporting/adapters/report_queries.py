@@ -92,7 +92,7 @@ class ReportQueries:
             "SELECT facility_id, service_code, sum(tickets_issued) AS tickets_issued, "
             "sum(calls) AS calls, sum(recalls) AS recalls, sum(no_shows) AS no_shows, "
             "sum(cancelled) AS cancelled, sum(routed_out) AS routed, "
-            "sum(visits_completed) AS visits_completed "
+            "sum(visits_completed) AS visits_completed, sum(expired) AS expired "
             "FROM polyclinic_daily WHERE day BETWEEN :start AND :end "
             "GROUP BY facility_id, service_code ORDER BY facility_id, service_code",
             start=start,
@@ -103,7 +103,7 @@ class ReportQueries:
         return await self._rows(
             "SELECT facility_id, day, sum(tickets_issued) AS tickets_issued, sum(calls) AS calls, "
             "sum(no_shows) AS no_shows, sum(cancelled) AS cancelled, sum(routed_out) AS routed, "
-            "sum(visits_completed) AS visits_completed "
+            "sum(visits_completed) AS visits_completed, sum(expired) AS expired "
             "FROM polyclinic_daily WHERE day BETWEEN :start AND :end "
             "GROUP BY facility_id, day ORDER BY facility_id, day",
             start=start,
@@ -364,6 +364,7 @@ class ReportQueries:
                 "cancelled": int(row["cancelled"]),
                 "routed": int(row["routed"]),
                 "visits_completed": int(row["visits_completed"]),
+                "expired": int(row["expired"]),
             }
         for row in called:
             key = (row["facility_id"], row["day"])
@@ -378,6 +379,7 @@ class ReportQueries:
                     "cancelled": 0,
                     "routed": 0,
                     "visits_completed": 0,
+                    "expired": 0,
                 },
             )
             entry["tickets_called"] += int(row["tickets_called"])

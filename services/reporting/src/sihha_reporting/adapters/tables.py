@@ -104,6 +104,7 @@ polyclinic_daily = Table(
         "visits_started",
         "visits_completed",
         "visits_finished",
+        "expired",
     ),
     PrimaryKeyConstraint("facility_id", "day", "service_code"),
 )
@@ -129,6 +130,8 @@ polyclinic_tickets = Table(
     Column("no_show", Boolean, nullable=False, server_default="false"),
     Column("cancelled", Boolean, nullable=False, server_default="false"),
     Column("routed", Boolean, nullable=False, server_default="false"),
+    #: still open when its service day closed: the patient left without being seen
+    Column("expired", Boolean, nullable=False, server_default="false"),
 )
 
 polyclinic_hourly = Table(

@@ -149,6 +149,18 @@ METRICS: dict[str, Metric] = {
             ("queue.patient.routed",),
         ),
         Metric(
+            "left_without_being_seen",
+            1,
+            "tickets",
+            "Partis sans être vus",
+            "غادروا دون فحص",
+            "Tickets encore ouverts (en attente, appelés ou en service) à la clôture de leur "
+            f"journée de service : événements queue.ticket.expired, {_DAY_FR}.",
+            "تذاكر بقيت مفتوحة (في الانتظار أو منادى عليها أو قيد الخدمة) عند اختتام يوم "
+            f"خدمتها: أحداث queue.ticket.expired، {_DAY_AR}.",
+            ("queue.ticket.expired",),
+        ),
+        Metric(
             "wait_time",
             1,
             "minutes",

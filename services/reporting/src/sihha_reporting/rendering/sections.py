@@ -278,6 +278,7 @@ def wilaya_sections(document: dict[str, Any], lang: str) -> list[Section]:
                 "no_shows",
                 "cancelled",
                 "routed",
+                "left_without_being_seen",
                 "wait_minutes_median",
                 "wait_minutes_p90",
                 "service_minutes_median",

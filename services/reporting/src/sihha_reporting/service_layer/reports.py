@@ -264,10 +264,19 @@ async def wilaya_report(
     hours = defaultdict(list)
     for row in await queries.busiest_hours(period.start, period.end):
         hours[row["facility_id"]].append((int(row["tickets_issued"]), int(row["hour"])))
-    counts = ("tickets_issued", "calls", "no_shows", "cancelled", "routed", "visits_completed")
+    counts = (
+        "tickets_issued",
+        "calls",
+        "no_shows",
+        "cancelled",
+        "routed",
+        "visits_completed",
+        "left_without_being_seen",
+    )
     facilities: dict[str, dict[str, Any]] = {}
     services = []
     for row in by_service:
+        row = {**row, "left_without_being_seen": row["expired"]}  # expired at the day's closing
         code, service = row["facility_id"], row["service_code"]
         wait = waits_service.get((code, service), {})
         services.append(
@@ -302,6 +311,7 @@ async def wilaya_report(
                 "no_shows",
                 "cancelled",
                 "routed",
+                "left_without_being_seen",
                 "wait_time",
                 "service_time",
                 "busiest_hour",
@@ -749,7 +759,11 @@ async def ministry_report(
             row_totals=True,
         )
     )
-    outcomes = _by_kind(by_service, kinds, ("visits_completed", "no_shows", "cancelled", "routed"))
+    outcomes = _by_kind(
+        [{**row, "left_without_being_seen": row["expired"]} for row in by_service],
+        kinds,
+        ("visits_completed", "no_shows", "cancelled", "routed", "left_without_being_seen"),
+    )
     tables.append(
         _table(
             "polyclinic_outcomes",
@@ -763,6 +777,12 @@ async def ministry_report(
                 _column("no_shows", "Absents", "الغائبون", "no_shows"),
                 _column("cancelled", "Annulés", "الملغاة", "cancelled"),
                 _column("routed", "Orientés", "الموجَّهون", "routed"),
+                _column(
+                    "left_without_being_seen",
+                    "Partis sans être vus",
+                    "غادروا دون فحص",
+                    "left_without_being_seen",
+                ),
             ],
             outcomes,
             row_totals=False,

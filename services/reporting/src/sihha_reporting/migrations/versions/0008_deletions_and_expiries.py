@@ -1,4 +1,5 @@
-"""Deliveries in order, and deletions: a revision that no longer sends a value deletes it.
+"""Deliveries in order, and deletions: a revision that no longer sends a value deletes it;
+tickets expired at the day's closing counted.
 
 Revision ID: 0008
 Revises: 0007
@@ -10,6 +11,11 @@ destination: its values, and (DHIS2) a `dataValueSets` import with
 sends. `purpose` tells them apart (one of each per revision and destination);
 `position` orders the deliveries of a destination, so that a later revision's deletion
 never reaches the receiver before an earlier revision's values.
+
+`polyclinic_daily.expired` and `polyclinic_tickets.expired`: tickets still open when
+their service day closed (`queue.ticket.expired`, patients who left without being
+seen). The projection `polyclinic_activity` moves to version 2: rebuild it from the
+archive (`python -m sihha_reporting rebuild`) to count the expiries already archived.
 """
 
 import sqlalchemy as sa
@@ -22,6 +28,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column(
+        "polyclinic_daily", sa.Column("expired", sa.Integer, nullable=False, server_default="0")
+    )
+    op.add_column(
+        "polyclinic_tickets",
+        sa.Column("expired", sa.Boolean, nullable=False, server_default="false"),
+    )
     op.add_column(
         "deliveries",
         sa.Column("purpose", sa.String(16), nullable=False, server_default="values"),
@@ -51,3 +64,5 @@ def downgrade() -> None:
     )
     op.drop_column("deliveries", "position")
     op.drop_column("deliveries", "purpose")
+    op.drop_column("polyclinic_tickets", "expired")
+    op.drop_column("polyclinic_daily", "expired")
