@@ -22,7 +22,12 @@ from pathlib import Path
 
 import httpx
 
-from sihha_kit.devtools import TOKEN_SIGNING_SERVICES, dev_environment
+from sihha_kit.devtools import (
+    PSEUDONYM_KEY_FILE,
+    REPORTING_REKEY_KEY_FILE,
+    TOKEN_SIGNING_SERVICES,
+    dev_environment,
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,9 @@ class ServiceSpec:
     port: int
     #: the issue that brings a service not built yet; None once it runs
     pending: str | None = None
+    #: whether it turns NINs into patient keys, and so needs the shared pseudonym key (a
+    #: service gets only the keys it uses)
+    pseudonymises: bool = True
 
     @property
     def module(self) -> str:
@@ -46,7 +54,7 @@ SERVICES = (
     ServiceSpec("appointments", 8102),
     ServiceSpec("records", 8103, pending="a later issue (digital medical record)"),
     ServiceSpec("emergency", 8104, pending="a later issue (emergency department flow)"),
-    ServiceSpec("reporting", 8105),
+    ServiceSpec("reporting", 8105, pseudonymises=False),
 )
 
 
@@ -80,10 +88,13 @@ class PlatformConfig:
                 self.keys_dir,
                 issuer=spec.name if spec.name in TOKEN_SIGNING_SERVICES else None,
             ),
-            f"{p}PSEUDONYM_KEY_PATH": str(self.keys_dir / "pseudonym.key"),
             f"{p}BROKER_NAMESPACE": self.broker_namespace,
             f"{p}LOG_LEVEL": self.log_level,
         }
+        if spec.pseudonymises:
+            env[f"{p}PSEUDONYM_KEY_PATH"] = str(self.keys_dir / PSEUDONYM_KEY_FILE)
+        if spec.name == "reporting":  # its own key, re-keying the patient keys it keeps
+            env[f"{p}PATIENT_REKEY_KEY_PATH"] = str(self.keys_dir / REPORTING_REKEY_KEY_FILE)
         # anything the caller set explicitly for this service wins
         env.update({k: v for k, v in os.environ.items() if k.startswith(p)})
         env.update({k: v for k, v in self.extra_env.items() if k.startswith(p)})

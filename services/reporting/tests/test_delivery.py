@@ -93,7 +93,14 @@ async def test_the_ministry_report_is_pushed_once_despite_failures(
             events = some_october()
             await publish(settings, events)
             assert await wait_for_archive(settings, len(events)) == len(events)
-            first = await client.get("/reports/ministry/monthly/2026-10", headers=ministry)
+            path = "/reports/ministry/monthly/2026-10"
+            # a read by the ministry (or anyone) publishes nothing and queues nothing
+            read = await client.get(path, headers=ministry)
+            assert read.status_code == 200 and read.json()["report"]["revision"] is None
+            assert await query(settings, "SELECT * FROM deliveries") == []
+            assert await query(settings, "SELECT * FROM report_revisions") == []
+            assert (await client.post(f"{path}/publish", headers=ministry)).status_code == 403
+            first = await client.post(f"{path}/publish", headers=group)
             assert first.json()["report"]["revision"] == 1
             app.state.context.delivery.wake.set()
             [delivered] = await wait_delivered(settings, 1)
@@ -114,7 +121,11 @@ async def test_the_ministry_report_is_pushed_once_despite_failures(
             assert await wait_for_archive(settings, len(events) + len(late)) == len(events) + len(
                 late
             )
-            revised = await client.get("/reports/ministry/monthly/2026-10", headers=ministry)
+            stale = await client.get(path, headers=ministry)
+            assert stale.json()["report"]["revision"] == 1
+            assert stale.json()["report"]["pending_revision"]
+            assert len(await query(settings, "SELECT * FROM deliveries")) == 1
+            revised = await client.post(f"{path}/publish", headers=group)
             assert revised.json()["report"]["revision"] == 2
             app.state.context.delivery.wake.set()
             assert len(await wait_delivered(settings, 2)) == 2
@@ -125,7 +136,7 @@ async def test_the_ministry_report_is_pushed_once_despite_failures(
 
 
 async def test_a_dhis2_push_with_an_incomplete_mapping_is_refused_before_anything_is_written(
-    reporting_settings: ReportingSettings, clock: Any, ministry: dict[str, str], tmp_path: Path
+    reporting_settings: ReportingSettings, clock: Any, group: dict[str, str], tmp_path: Path
 ) -> None:
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text("orgUnits: {'31': ImspTQPwCqd}\ndataElements: {}\n")
@@ -138,7 +149,7 @@ async def test_a_dhis2_push_with_an_incomplete_mapping_is_refused_before_anythin
     )
     app = create_app(settings, clock=clock)
     async with running(app) as client:
-        refused = await client.get("/reports/ministry/monthly/2026-10", headers=ministry)
+        refused = await client.post("/reports/ministry/monthly/2026-10/publish", headers=group)
         assert refused.status_code == 422 and refused.json()["code"] == "dhis2-mapping-incomplete"
         assert refused.json()["missing"]
     assert await query(settings, "SELECT * FROM deliveries") == []
@@ -147,7 +158,7 @@ async def test_a_dhis2_push_with_an_incomplete_mapping_is_refused_before_anythin
 
 
 async def test_a_refusing_endpoint_stops_the_retries(
-    reporting_settings: ReportingSettings, clock: Any, ministry: dict[str, str]
+    reporting_settings: ReportingSettings, clock: Any, group: dict[str, str]
 ) -> None:
     async def refuse(request: Request) -> JSONResponse:
         return JSONResponse({"error": "schema"}, status_code=400)
@@ -158,7 +169,7 @@ async def test_a_refusing_endpoint_stops_the_retries(
         )
         app = create_app(settings, clock=clock)
         async with running(app) as client:
-            await client.get("/reports/ministry/monthly/2026-10", headers=ministry)
+            await client.post("/reports/ministry/monthly/2026-10/publish", headers=group)
             app.state.context.delivery.wake.set()
             for _ in range(100):
                 rows = await query(settings, "SELECT * FROM deliveries WHERE failed_at IS NOT NULL")
@@ -197,7 +208,10 @@ EXAMPLE_MAPPING = Path(__file__).resolve().parents[1] / "dhis2-mapping.example.y
 
 
 async def test_a_revision_deletes_in_dhis2_what_it_suppresses_and_resists_subtraction(
-    reporting_settings: ReportingSettings, clock: Any, ministry: dict[str, str]
+    reporting_settings: ReportingSettings,
+    clock: Any,
+    ministry: dict[str, str],
+    group: dict[str, str],
 ) -> None:
     """Issue 13 item 8: revision 1 sends the polyclinics' tickets by service (all of them 5 or
     more); a late ticket makes a new cell of 1, suppressed in revision 2. Revision 2 deletes
@@ -224,6 +238,7 @@ async def test_a_revision_deletes_in_dhis2_what_it_suppresses_and_resists_subtra
             await publish(settings, events)
             assert await wait_for_archive(settings, len(events)) == len(events)
             path = "/reports/ministry/monthly/2026-10"
+            assert (await client.post(f"{path}/publish", headers=group)).status_code == 200
             first = (await client.get(path, headers=ministry)).json()
             assert first["report"]["revision"] == 1
             app.state.context.delivery.wake.set()
@@ -234,6 +249,7 @@ async def test_a_revision_deletes_in_dhis2_what_it_suppresses_and_resists_subtra
             await publish(settings, late)
             total = len(events) + len(late)
             assert await wait_for_archive(settings, total) == total
+            assert (await client.post(f"{path}/publish", headers=group)).status_code == 200
             second = (await client.get(path, headers=ministry)).json()
             assert second["report"]["revision"] == 2
             app.state.context.delivery.wake.set()

@@ -135,6 +135,7 @@ async def test_reconciliation_lists_differences_and_falls_back_to_tickets_issued
             "REPORTING_DATABASE_URL": reporting_settings.database_url,
             "REPORTING_QUEUE_URL": base,
             "REPORTING_JWT_PRIVATE_KEY_PATH": str(reporting_settings.jwt_private_key_path),
+            "REPORTING_PATIENT_REKEY_KEY_PATH": str(reporting_settings.patient_rekey_key_path),
         }
         command = await asyncio.to_thread(
             subprocess.run,

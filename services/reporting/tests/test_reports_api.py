@@ -90,6 +90,8 @@ async def test_the_monthly_wilaya_report_shows_rollout_activity_and_gaps(
     loaded: tuple[FastAPI, httpx.AsyncClient, list[Envelope]], group: dict[str, str]
 ) -> None:
     _, client, events = loaded
+    published = await client.post("/reports/wilaya/monthly/2026-10/publish", headers=group)
+    assert published.status_code == 200, published.text
     response = await client.get("/reports/wilaya/monthly/2026-10", headers=group)
     assert response.status_code == 200, response.text
     report = response.json()
@@ -155,27 +157,41 @@ async def test_every_format_in_both_languages(
     assert b"IBMPlexSansArabic" in pdf.content  # the embedded font with Arabic glyphs
 
 
-async def test_late_data_for_a_closed_period_makes_a_new_revision(
+async def test_late_data_for_a_closed_period_makes_a_new_revision_only_when_published(
     loaded: tuple[FastAPI, httpx.AsyncClient, list[Envelope]],
     reporting_settings: ReportingSettings,
     group: dict[str, str],
 ) -> None:
+    """Issue 11 item 11: a GET never changes state. Reading a closed period before its first
+    publication shows the figures on demand and stores nothing; after late data it shows the
+    published revision and says a revision is pending; only the POST publishes."""
     _, client, events = loaded
     path = "/reports/wilaya/monthly/2026-10"
-    first = (await client.get(path, headers=group)).json()
-    again = (await client.get(path, headers=group)).json()
+    unpublished = (await client.get(path, headers=group)).json()
+    assert unpublished["report"]["status"] == "on_demand"
+    assert unpublished["report"]["revision"] is None
+    assert await query(reporting_settings, "SELECT * FROM report_revisions") == []
+    first = (await client.post(f"{path}/publish", headers=group)).json()
+    again = (await client.post(f"{path}/publish", headers=group)).json()
+    read = (await client.get(path, headers=group)).json()
     assert (first["report"]["revision"], again["report"]["revision"]) == (1, 1)
+    assert read["report"]["revision"] == 1 and not read["report"]["pending_revision"]
     late = EventFactory().ticket_journey("31-PC-002", "MG", algiers(date(2026, 10, 14), 9))
     await publish(reporting_settings, late)
     assert await wait_for_archive(reporting_settings, len(events) + len(late)) == len(events) + len(
         late
     )
+    stale = (await client.get(path, headers=group)).json()
+    assert stale["report"]["revision"] == 1 and stale["report"]["pending_revision"]
+    assert stale["activity"] == read["activity"]  # what was published, as published
+    assert len(await query(reporting_settings, "SELECT * FROM report_revisions")) == 1
+    await client.post(f"{path}/publish", headers=group)
     revised = (await client.get(path, headers=group)).json()
-    assert revised["report"]["revision"] == 2
+    assert revised["report"]["revision"] == 2 and not revised["report"]["pending_revision"]
     assert revised["report"]["report_id"] == first["report"]["report_id"]
     assert (
         revised["activity"]["totals"]["tickets_issued"]
-        == first["activity"]["totals"]["tickets_issued"] + 1
+        == read["activity"]["totals"]["tickets_issued"] + 1
     )
     published = await query(
         reporting_settings,
@@ -188,9 +204,12 @@ async def test_late_data_for_a_closed_period_makes_a_new_revision(
     ]
     history = (await client.get("/reports/revisions", headers=group)).json()
     assert [h["revision"] for h in history if h["report_kind"] == "wilaya_monthly"] == [2, 1]
-    # a period still running is provisional and not stored
+    # a period still running is provisional and not stored, and cannot be published
     current = (await client.get("/reports/wilaya/daily/2026-11-20", headers=group)).json()
     assert current["report"]["status"] == "provisional" and current["report"]["revision"] is None
+    refused = await client.post("/reports/wilaya/daily/2026-11-20/publish", headers=group)
+    assert refused.status_code == 409 and refused.json()["code"] == "period-not-closed"
+    assert "2026-11-20" in refused.json()["detail"]
 
 
 async def test_the_ministry_report_is_aggregated_and_suppressed(

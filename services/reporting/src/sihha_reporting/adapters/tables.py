@@ -45,6 +45,8 @@ event_archive = Table(
     Column("producer", String(64), nullable=False),
     Column("envelope", JSONB, nullable=False),
     Column("archived_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    #: its patient keys are reporting's re-keyed ones (false: archived before 0008, raw)
+    Column("patient_keys_rekeyed", Boolean, nullable=False, server_default="true"),
 )
 
 #: how far the archive has got: one row per consumer (events archived, last commit)

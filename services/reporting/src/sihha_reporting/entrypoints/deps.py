@@ -35,6 +35,9 @@ WilayaWideDep = Annotated[
 ]
 #: what the wilaya group records (inspections)
 GroupDep = Annotated[Caller, Depends(require(Role.wilaya_group, Role.admin))]
+#: who publishes a revision of a report (and so delivers the ministry's): the wilaya group
+#: for the whole wilaya; the ministry reads, it never publishes
+PublisherDep = Annotated[Caller, Depends(require(Role.wilaya_group, Role.admin, wilaya_wide=True))]
 #: the ministry's aggregated report (the ministry sees nothing else), wilaya-wide
 MinistryDep = Annotated[
     Caller, Depends(require(Role.ministry, Role.wilaya_group, Role.admin, wilaya_wide=True))

@@ -1,9 +1,14 @@
 """Issuing a report: compute its content, and publish a revision when a closed period changed.
 
 - A report of a *closed* period (its last day is over) of a standard kind
-  (wilaya daily/weekly/monthly, ministry monthly) is *published*: the first
-  time as revision 1, then a new revision each time its content differs from
-  the latest one (late data), never otherwise. The revision, the
+  (wilaya daily/weekly/monthly, ministry monthly) is *published* by the
+  scheduler, the `report` command or an explicit `POST …/publish` (never by
+  a read: `publish=True` only there): the first time as revision 1, then a new
+  revision each time its content differs from the latest one (late data),
+  never otherwise. Reading it (`publish=False`) returns the latest published
+  revision as it was published (`pending_revision` says whether newer data
+  would change it), or, before its first publication, the figures computed
+  now, *on_demand*: a read changes nothing. The revision, the
   `reporting.report.published` event (kit outbox) and, for the ministry
   report, the delivery to the configured endpoint are written in one
   transaction. A DHIS2 delivery of a revision n > 1 is preceded by the deletion
@@ -77,6 +82,8 @@ class IssuedReport:
     report_id: UUID | None = None
     revision_id: UUID | None = None
     published_at: datetime | None = None
+    #: a published report whose data changed since: publishing again makes a new revision
+    pending_revision: bool = False
 
     def header(self) -> dict[str, Any]:
         return {
@@ -89,6 +96,7 @@ class IssuedReport:
             "generated_at": _iso(self.generated_at),
             "data_as_of": _iso(self.data_as_of),
             "content_hash": self.content_hash,
+            "pending_revision": self.pending_revision,
         }
 
     def _status_note(self) -> dict[str, Any]:
@@ -137,22 +145,41 @@ class ReportService:
         self.dhis2_mapping_path = dhis2_mapping_path
 
     async def wilaya(
-        self, period: Period, *, facility_id: str | None = None, trigger: str = "on_demand"
+        self,
+        period: Period,
+        *,
+        facility_id: str | None = None,
+        trigger: str = "on_demand",
+        publish: bool = False,
     ) -> IssuedReport:
+        """The wilaya's report; with `publish`, a new revision if a closed period changed."""
+
         async def build(session: AsyncSession, now: datetime) -> dict[str, Any]:
             return await wilaya_report(
                 session, self.registry, period, now=now, rules_=self.rules, facility_id=facility_id
             )
 
         return await self._issue(
-            wilaya_kind(period), period, build, trigger, publishable=facility_id is None
+            wilaya_kind(period),
+            period,
+            build,
+            trigger,
+            publishable=facility_id is None,
+            publish=publish,
         )
 
-    async def ministry(self, period: Period, *, trigger: str = "on_demand") -> IssuedReport:
+    async def ministry(
+        self, period: Period, *, trigger: str = "on_demand", publish: bool = False
+    ) -> IssuedReport:
+        """The ministry's report; with `publish`, a new revision (and its delivery) if the
+        closed month changed."""
+
         async def build(session: AsyncSession, now: datetime) -> dict[str, Any]:
             return await ministry_report(session, self.registry, period, now=now, rules_=self.rules)
 
-        return await self._issue("ministry_monthly", period, build, trigger, publishable=True)
+        return await self._issue(
+            "ministry_monthly", period, build, trigger, publishable=True, publish=publish
+        )
 
     def dhis2_mapping(self) -> Mapping:
         if self.dhis2_mapping_path is None:
@@ -171,11 +198,20 @@ class ReportService:
         )
 
     async def _issue(
-        self, kind: str, period: Period, build: Builder, trigger: str, *, publishable: bool
+        self,
+        kind: str,
+        period: Period,
+        build: Builder,
+        trigger: str,
+        *,
+        publishable: bool,
+        publish: bool,
     ) -> IssuedReport:
         for attempt in range(3):
             try:
-                return await self._issue_once(kind, period, build, trigger, publishable=publishable)
+                return await self._issue_once(
+                    kind, period, build, trigger, publishable=publishable, publish=publish
+                )
             except IntegrityError:
                 # another replica published the same revision number first: read it again
                 if attempt == 2:
@@ -183,7 +219,14 @@ class ReportService:
         raise AssertionError("unreachable")
 
     async def _issue_once(
-        self, kind: str, period: Period, build: Builder, trigger: str, *, publishable: bool
+        self,
+        kind: str,
+        period: Period,
+        build: Builder,
+        trigger: str,
+        *,
+        publishable: bool,
+        publish: bool,
     ) -> IssuedReport:
         now = self.clock()
         async with self.uow() as uow:
@@ -197,13 +240,26 @@ class ReportService:
                 issued.status = "provisional"
                 return issued
             latest = await uow.revisions.latest(kind, period.start, period.end)
-            issued.status = "published"
-            if latest is not None and latest["content_hash"] == digest:
-                issued.revision = latest["revision"]
-                issued.report_id = latest["report_id"]
-                issued.revision_id = latest["revision_id"]
-                issued.published_at = latest["published_at"]
+            if latest is not None and (latest["content_hash"] == digest or not publish):
+                # a read shows what was published, and says whether newer data wait
+                issued = IssuedReport(
+                    kind,
+                    period,
+                    dict(latest["content"]),
+                    latest["content_hash"],
+                    "published",
+                    now,
+                    latest["data_as_of"],
+                    revision=latest["revision"],
+                    report_id=latest["report_id"],
+                    revision_id=latest["revision_id"],
+                    published_at=latest["published_at"],
+                    pending_revision=latest["content_hash"] != digest,
+                )
                 return issued
+            if not publish:
+                return issued  # never published yet: the figures of now, on demand
+            issued.status = "published"
             revision = ReportRevision(
                 revision_id=uuid4(),
                 report_id=latest["report_id"] if latest else uuid4(),

@@ -1,5 +1,5 @@
 """Deliveries in order, and deletions: a revision that no longer sends a value deletes it;
-tickets expired at the day's closing counted.
+tickets expired at the day's closing counted; the archive's patient keys re-keyed.
 
 Revision ID: 0008
 Revises: 0007
@@ -16,6 +16,11 @@ never reaches the receiver before an earlier revision's values.
 their service day closed (`queue.ticket.expired`, patients who left without being
 seen). The projection `polyclinic_activity` moves to version 2: rebuild it from the
 archive (`python -m sihha_reporting rebuild`) to count the expiries already archived.
+
+`event_archive.patient_keys_rekeyed`: false for the events archived before, whose
+envelopes still hold the patient keys as the bus carried them; the service re-keys them
+in the background at start-up (`service_layer/archive.rekey_archive`, also
+`python -m sihha_reporting rekey-archive`) and sets it; new rows are re-keyed on arrival.
 """
 
 import sqlalchemy as sa
@@ -28,6 +33,18 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # existing rows: false (to re-key); rows archived from now on: true
+    op.add_column(
+        "event_archive",
+        sa.Column("patient_keys_rekeyed", sa.Boolean, nullable=False, server_default="false"),
+    )
+    op.alter_column("event_archive", "patient_keys_rekeyed", server_default="true")
+    op.create_index(
+        "event_archive_to_rekey",
+        "event_archive",
+        ["event_id"],
+        postgresql_where=sa.text("NOT patient_keys_rekeyed"),
+    )
     op.add_column(
         "polyclinic_daily", sa.Column("expired", sa.Integer, nullable=False, server_default="0")
     )
@@ -66,3 +83,5 @@ def downgrade() -> None:
     op.drop_column("deliveries", "purpose")
     op.drop_column("polyclinic_tickets", "expired")
     op.drop_column("polyclinic_daily", "expired")
+    op.drop_index("event_archive_to_rekey", "event_archive")
+    op.drop_column("event_archive", "patient_keys_rekeyed")
