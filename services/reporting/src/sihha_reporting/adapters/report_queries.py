@@ -278,6 +278,48 @@ class ReportQueries:
             ).update(lead)
         return [by_facility[k] for k in sorted(by_facility)]
 
+    async def appointment_places(self, start: date, end: date) -> list[Row]:
+        """The schedules (latest revision) that offer places on a day of the period."""
+        return await self._rows(
+            "SELECT facility_id, specialty_code, first_day, last_day, slot_count, place_count, "
+            "places_by_day FROM appointment_schedules "
+            "WHERE first_day <= :end AND last_day >= :start",
+            start=start,
+            end=end,
+        )
+
+    async def appointments_by_specialty(self, start: date, end: date) -> list[Row]:
+        """Per establishment and specialty: the appointments whose current slot is on a day of
+        the period (not cancelled; honoured; missed), and the lead times (days, booking →
+        slot booked) of the appointments booked in the period."""
+        due = await self._rows(
+            "SELECT facility_id, specialty_code, "
+            "count(*) FILTER (WHERE NOT cancelled) AS booked, "
+            "count(*) FILTER (WHERE NOT cancelled AND arrived) AS honoured, "
+            "count(*) FILTER (WHERE NOT cancelled AND no_show AND NOT arrived) AS no_shows "
+            "FROM appointment_facts "
+            "WHERE COALESCE(current_slot_day, slot_day) BETWEEN :start AND :end "
+            "AND specialty_code IS NOT NULL GROUP BY facility_id, specialty_code",
+            start=start,
+            end=end,
+        )
+        leads = await self._rows(
+            "SELECT facility_id, specialty_code, count(*) AS leads, "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM (slot_start - booked_at)) / 86400) "
+            "AS lead_median, "
+            "percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM (slot_start - booked_at)) / 86400) "
+            "AS lead_p90 FROM appointment_facts WHERE booked_day BETWEEN :start AND :end "
+            "AND booked_at IS NOT NULL AND slot_start IS NOT NULL AND specialty_code IS NOT NULL "
+            "GROUP BY facility_id, specialty_code",
+            start=start,
+            end=end,
+        )
+        rows: dict[tuple[str, str], Row] = {}
+        for row in [*due, *leads]:
+            key = (row["facility_id"], row["specialty_code"])
+            rows.setdefault(key, {"facility_id": key[0], "specialty_code": key[1]}).update(row)
+        return [rows[key] for key in sorted(rows)]
+
     async def records_by_facility(self, start: date, end: date) -> list[Row]:
         return await self._rows(
             "SELECT facility_id, sum(patients_registered) AS patients_registered, "

@@ -214,6 +214,28 @@ appointment_facts = Table(
     Column("no_show", Boolean, nullable=False, server_default="false"),
     Column("cancelled", Boolean, nullable=False, server_default="false"),
     Column("rescheduled", Boolean, nullable=False, server_default="false"),
+    #: the slot it holds now (the booked one, or the latest rescheduling's), by the
+    #: appointment's event sequence
+    Column("slot_sequence", Integer),
+    Column("current_slot_start", DateTime(timezone=True)),
+    Column("current_slot_day", Date),
+)
+
+#: each specialist schedule as its latest revision (`sequence`) describes it: the places it
+#: offers on each local day (JSON text {"YYYY-MM-DD": places}) or in all
+appointment_schedules = Table(
+    "appointment_schedules",
+    metadata,
+    Column("schedule_id", UUID(as_uuid=True), primary_key=True),
+    Column("facility_id", String(32)),
+    Column("specialty_code", String(8)),
+    Column("revision", Integer),
+    Column("revision_event", UUID(as_uuid=True)),
+    Column("first_day", Date),
+    Column("last_day", Date),
+    Column("slot_count", Integer),
+    Column("place_count", Integer),
+    Column("places_by_day", Text),
 )
 
 emergency_daily = Table(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sihha_kit.i18n import Catalogue
 from sihha_reporting.domain.rollout import DISAGREEMENT_LABELS, STAGE_LABELS
 
 Value = str | int | float | None
@@ -140,6 +141,37 @@ T: dict[str, tuple[str, str]] = {
 def tr(key: str, lang: str) -> str:
     fr, ar = T[key]
     return ar if lang == "ar" else fr
+
+
+#: the appointments section per specialty: each field of the report and the catalogue key of
+#: its label (`locales/*/LC_MESSAGES/messages.po`)
+SPECIALTY_COLUMNS = (
+    ("specialty_code", "report.appointments.specialty"),
+    ("places_offered", "report.appointments.places_offered"),
+    ("places_booked", "report.appointments.places_booked"),
+    ("honoured", "report.appointments.honoured"),
+    ("no_shows", "report.appointments.no_shows"),
+    ("no_show_rate", "report.appointments.no_show_rate"),
+    ("lead_time_days_median", "report.appointments.wait_days_median"),
+    ("lead_time_days_p90", "report.appointments.wait_days_p90"),
+)
+
+
+def appointments_by_specialty(document: dict[str, Any], lang: str) -> Section:
+    """Places offered, booked, honoured and missed, the no-show rate and the waiting time to
+    the appointment, per establishment and specialty."""
+    texts = Catalogue.of("sihha_reporting")
+    section = Section(
+        "appointments_by_specialty",
+        texts.text(lang, "report.appointments.by_specialty"),
+        [Column("facility_id", tr("code", lang)), Column("name", tr("establishment", lang))]
+        + [Column(field, texts.text(lang, key)) for field, key in SPECIALTY_COLUMNS],
+    )
+    for row in document["appointments_by_specialty"]["rows"]:
+        section.rows.append(
+            [row["facility_id"], _name(row, lang)] + [row[field] for field, _ in SPECIALTY_COLUMNS]
+        )
+    return section
 
 
 def _name(row: dict[str, Any], lang: str) -> str:
@@ -347,6 +379,8 @@ def wilaya_sections(document: dict[str, Any], lang: str) -> list[Section]:
                 ["booked", "attended", "no_shows", "cancelled", "lead_time_days_median"],
             )
         )
+    if document.get("appointments_by_specialty", {}).get("rows"):
+        sections.append(appointments_by_specialty(document, lang))
     if document["records"]:
         sections.append(
             _table(

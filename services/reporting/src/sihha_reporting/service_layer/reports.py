@@ -9,8 +9,9 @@ and late data gives a different one (a new revision).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
@@ -342,6 +343,7 @@ async def wilaya_report(
         for r in await queries.appointments_by_facility(period.start, period.end)
         if keep(r["facility_id"])
     ]
+    appointments_by_specialty = await _appointments_by_specialty(queries, period, keep, label)
     records = [
         {**label(r["facility_id"]), **{k: int(v) for k, v in r.items() if k != "facility_id"}}
         for r in await queries.records_by_facility(period.start, period.end)
@@ -433,6 +435,7 @@ async def wilaya_report(
         "activity": activity,
         "emergency": emergency,
         "appointments": appointments,
+        "appointments_by_specialty": appointments_by_specialty,
         "records": records,
         "prescriptions": prescriptions,
         "prescription_top_substances": top_substances,
@@ -450,6 +453,81 @@ async def wilaya_report(
         if only is None
         else [],
         "definitions": definitions(),
+    }
+
+
+def places_offered(
+    schedules: Iterable[dict[str, Any]], period: Period
+) -> dict[tuple[str, str], int]:
+    """`appointment_places_offered@v1` per (establishment, specialty): the places of each
+    schedule's latest revision on the days of the period; a schedule that gives no places per
+    day counts its places (else its slots) in proportion to its days within the period."""
+    offered: dict[tuple[str, str], int] = defaultdict(int)
+    for row in schedules:
+        key = (row["facility_id"], row["specialty_code"])
+        if row["places_by_day"] is not None:
+            by_day = json.loads(row["places_by_day"])
+            offered[key] += sum(
+                int(n)
+                for day, n in by_day.items()
+                if period.start <= date.fromisoformat(day) <= period.end
+            )
+            continue
+        total = row["place_count"] if row["place_count"] is not None else row["slot_count"] or 0
+        days = (row["last_day"] - row["first_day"]).days + 1
+        inside = (min(row["last_day"], period.end) - max(row["first_day"], period.start)).days + 1
+        offered[key] += round(total * max(inside, 0) / days)
+    return dict(offered)
+
+
+async def _appointments_by_specialty(
+    queries: ReportQueries,
+    period: Period,
+    keep: Callable[[str], bool],
+    label: Callable[[str], dict[str, Any]],
+) -> dict[str, Any]:
+    """The specialist appointments per establishment and specialty: places offered, booked,
+    honoured, missed, the no-show rate, and the waiting time to the appointment (days from
+    booking to slot: median and 90th percentile, from 5 appointments)."""
+    offered = places_offered(await queries.appointment_places(period.start, period.end), period)
+    counted = {
+        (r["facility_id"], r["specialty_code"]): r
+        for r in await queries.appointments_by_specialty(period.start, period.end)
+    }
+    rows = []
+    for code, specialty in sorted(set(offered) | set(counted)):
+        if not keep(code):
+            continue
+        r = counted.get((code, specialty), {})
+        honoured, no_shows = int(r.get("honoured") or 0), int(r.get("no_shows") or 0)
+        rows.append(
+            {
+                **label(code),
+                "specialty_code": specialty,
+                "places_offered": offered.get((code, specialty), 0),
+                "places_booked": int(r.get("booked") or 0),
+                "honoured": honoured,
+                "no_shows": no_shows,
+                "no_show_rate": round(no_shows / (honoured + no_shows), 3)
+                if honoured + no_shows
+                else None,
+                "lead_time_days_median": _stat(r.get("lead_median"), r.get("leads")),
+                "lead_time_days_p90": _stat(r.get("lead_p90"), r.get("leads")),
+            }
+        )
+    return {
+        "definitions": [
+            METRICS[m].ref
+            for m in (
+                "appointment_places_offered",
+                "appointment_places_booked",
+                "appointment_places_honoured",
+                "appointment_places_no_show",
+                "appointment_no_show_rate",
+                "appointment_lead_time",
+            )
+        ],
+        "rows": rows,
     }
 
 
