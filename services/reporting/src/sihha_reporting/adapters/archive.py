@@ -95,7 +95,8 @@ class ArchiveRepository:
             "FOR UPDATE SKIP LOCKED",
             (limit,),
         )
-        return [(row[0], json.loads(row[1])) for row in result.all()]
+        rows: list[Any] = list(result.all())
+        return [(row[0], json.loads(row[1])) for row in rows]
 
     async def replace_payloads(self, payloads: Sequence[tuple[UUID, dict[str, Any]]]) -> None:
         """Store re-keyed payloads and mark the rows re-keyed."""

@@ -638,7 +638,7 @@ def _counts_table(
     published (`published`): a cell whose value was already sent is known to the reader."""
     kinds = list(kinds)
     inner = [[int(values.get(kind, {}).get(c["key"], 0)) for c in columns] for kind in kinds]
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "key": f"{wilaya}:{kind}",
             "label_fr": KIND_LABELS[kind][0],
