@@ -18,6 +18,7 @@ from sihha_kit.registry import load_registry
 from sihha_kit.runtime import ServiceRuntime
 from sihha_reporting.config import ReportingSettings
 from sihha_reporting.context import ReportingContext
+from sihha_reporting.domain import texts
 from sihha_reporting.entrypoints.consumers import CONSUMER, build_consumer
 from sihha_reporting.projections import ProjectionContext, Projector
 from sihha_reporting.service_layer.archive import Ingestor
@@ -140,16 +141,17 @@ def _with_workers(app: FastAPI, context: ReportingContext) -> None:
 
 
 def create_app(settings: ReportingSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    from sihha_reporting.entrypoints import http, monitor_http, reports_http
+    from sihha_reporting.entrypoints import http, monitor_http, pages, reports_http
 
     settings = settings or ReportingSettings()
     context = build_context(settings, clock=clock)
     app = create_service_app(
         context.runtime,
-        [http.router, reports_http.router, monitor_http.router],
+        [http.router, reports_http.router, monitor_http.router, pages.router],
         title="Sihha — rapports / التقارير",
         description="Event archive, projections and reports for the wilaya group and the ministry; "
         "the IT units' monitor.",
+        catalogue=texts.catalogue(),
     )
     install_auth(app, settings)
     app.state.context = context
