@@ -38,10 +38,11 @@ def build_context(settings: ReportingSettings, *, clock: Clock | None = None) ->
     registry = load_registry(settings.registry_path)
     projector = Projector(ProjectionContext(registry))
     hub = LiveHub()
-    consumer = runtime.add_consumer(
-        build_consumer(runtime, Ingestor(projector, consumer=CONSUMER, hub=hub))
-    )
+    #: one clock for everything the service dates: the period, "generated at", "data as of"
     clock = clock or runtime.clock
+    consumer = runtime.add_consumer(
+        build_consumer(runtime, Ingestor(projector, consumer=CONSUMER, clock=clock, hub=hub))
+    )
 
     def uow() -> ReportingUnitOfWork:
         return ReportingUnitOfWork(runtime.sessions, runtime.producer)

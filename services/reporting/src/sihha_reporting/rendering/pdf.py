@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from sihha_reporting.rendering.sections import Section, cover, sections, tr
@@ -218,5 +220,20 @@ def to_pdf(
         else:
             story.append(Paragraph("—", styles["body"]))
         story.append(Spacer(1, 3 * mm))
-    doc.build(story)
+    stamp = _pdf_date(document["report"]["generated_at"])
+
+    def dated(canvas: Canvas, _doc: Any) -> None:
+        # the file's creation date is the report's "generated at" (the platform's clock,
+        # which a demo simulates), not the machine's
+        canvas.setDateFormatter(lambda *_: stamp)
+
+    doc.build(story, onFirstPage=dated)
     return out.getvalue()
+
+
+def _pdf_date(instant: str) -> str:
+    """An ISO instant (``2026-12-01T10:00:00+01:00``) as a PDF date
+    (``D:20261201100000+01'00'``, ISO 32000-1 §7.9.4)."""
+    moment = datetime.fromisoformat(instant)
+    offset = moment.strftime("%z") or "+0000"
+    return f"D:{moment:%Y%m%d%H%M%S}{offset[:3]}'{offset[3:]}'"
