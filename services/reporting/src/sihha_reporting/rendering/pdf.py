@@ -129,8 +129,8 @@ def _line_chart(series: list[dict[str, Any]], lang: str) -> Drawing:
     chart.categoryAxis.labels.fontSize = 6
     chart.valueAxis.labels.fontName = FONT
     chart.valueAxis.valueMin = 0
-    chart.lines[0].strokeColor = colors.HexColor("#8FA9C4")
-    chart.lines[1].strokeColor = colors.HexColor("#1B6B3A")
+    chart.lines[0].strokeColor = ROLLOUT_COLOURS["equipped"]
+    chart.lines[1].strokeColor = ROLLOUT_COLOURS["operating"]
     chart.lines[1].strokeWidth = 2
     drawing.add(chart)
     drawing.add(
@@ -140,7 +140,7 @@ def _line_chart(series: list[dict[str, Any]], lang: str) -> Drawing:
             shape(f"— {tr('equipped', lang)}", lang),
             fontName=FONT,
             fontSize=8,
-            fillColor=colors.HexColor("#8FA9C4"),
+            fillColor=ROLLOUT_COLOURS["equipped"],
         )
     )
     drawing.add(
@@ -150,9 +150,72 @@ def _line_chart(series: list[dict[str, Any]], lang: str) -> Drawing:
             shape(f"— {tr('operating', lang)}", lang),
             fontName=FONT,
             fontSize=8,
-            fillColor=colors.HexColor("#1B6B3A"),
+            fillColor=ROLLOUT_COLOURS["operating"],
         )
     )
+    return drawing
+
+
+def charts(document: dict[str, Any], lang: str) -> list[tuple[str, Drawing]]:
+    """The charts of a wilaya report, each with its title; only those that can show
+    something, in a form that fits the period:
+
+    - the rollout: over one day, equipped, operating and silent establishments as three
+      bars (a line through a single point draws nothing); over several days, equipped
+      and operating per day as two lines; none when every figure is zero;
+    - the tickets issued per establishment (the 30 busiest), when any was issued.
+
+    A ministry report has none (its tables are the figures it sends)."""
+    if document["kind"] == "ministry_monthly":
+        return []
+    drawn: list[tuple[str, Drawing]] = []
+    series = document["rollout"]["series"]
+    if len(series) == 1:
+        [day] = series
+        figures = {
+            "equipped": int(day["equipped"]),
+            "operating": int(day["operating"]),
+            "silent_establishments": len(document["silent"]["establishments"]),
+        }
+        if any(figures.values()):
+            drawn.append((tr("rollout_day", lang), _rollout_bars(figures, lang)))
+    elif any(point["equipped"] or point["operating"] for point in series):
+        drawn.append((tr("series", lang), _line_chart(series, lang)))
+    busy = [r for r in document["activity"]["establishments"] if int(r.get("tickets_issued") or 0)]
+    if busy:
+        drawn.append((tr("activity", lang), _bar_chart(busy, "tickets_issued", lang)))
+    return drawn
+
+
+#: the colours of the rollout's figures, in the charts as in the legend
+ROLLOUT_COLOURS = {
+    "equipped": colors.HexColor("#8FA9C4"),
+    "operating": colors.HexColor("#1B6B3A"),
+    "silent_establishments": colors.HexColor("#A4161A"),
+}
+
+
+def _rollout_bars(figures: dict[str, int], lang: str) -> Drawing:
+    """One day's rollout: a bar per figure, labelled with its name and its value; in
+    Arabic the bars run from the right."""
+    keys = list(figures) if lang != "ar" else list(reversed(figures))
+    drawing = Drawing(120 * mm, 60 * mm)
+    chart = VerticalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 15 * mm, 12 * mm, 100 * mm, 42 * mm
+    chart.data = [[figures[key] for key in keys]]
+    chart.categoryAxis.categoryNames = [shape(tr(key, lang), lang) for key in keys]
+    chart.categoryAxis.labels.fontName = FONT
+    chart.categoryAxis.labels.fontSize = 7
+    chart.valueAxis.labels.fontName = FONT
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.valueStep = max(1, -(-max(figures.values()) // 5))
+    for index, key in enumerate(keys):
+        chart.bars[(0, index)].fillColor = ROLLOUT_COLOURS[key]
+    chart.barLabelFormat = "%d"
+    chart.barLabels.fontName = FONT
+    chart.barLabels.fontSize = 7
+    chart.barLabels.nudge = 6
+    drawing.add(chart)
     return drawing
 
 
@@ -202,12 +265,11 @@ def to_pdf(
             )
         )
     story.append(Spacer(1, 6 * mm))
-    if document["kind"] != "ministry_monthly":
-        story.append(Paragraph(shape(tr("series", lang), lang), styles["h2"]))
-        story.append(_line_chart(document["rollout"]["series"], lang))
-        if document["activity"]["establishments"]:
-            story.append(Paragraph(shape(tr("activity", lang), lang), styles["h2"]))
-            story.append(_bar_chart(document["activity"]["establishments"], "tickets_issued", lang))
+    drawn = charts(document, lang)
+    for title, drawing in drawn:
+        story.append(Paragraph(shape(title, lang), styles["h2"]))
+        story.append(drawing)
+    if drawn:
         story.append(PageBreak())
     for section in sections(document, lang):
         if section.key == "series":

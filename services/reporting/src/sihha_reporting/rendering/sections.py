@@ -63,6 +63,8 @@ LABELS: dict[str, str] = {
     "equipped": N_("report.equipped"),
     "disagreements": N_("report.disagreements"),
     "series": N_("report.series"),
+    "rollout_day": N_("report.rollout_day"),
+    "silent_establishments": N_("report.silent_establishments"),
     "day": N_("report.day"),
     "activity": N_("report.activity"),
     "services": N_("report.services"),
