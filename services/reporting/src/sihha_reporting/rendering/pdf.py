@@ -5,6 +5,12 @@ the letters (presentation forms) and `python-bidi` puts them in visual order;
 the font (IBM Plex Sans Arabic, shipped on PyPI by `fontpkg-ibm-plex-sans-arabic`,
 or REPORTING_PDF_FONT_PATH) has Arabic and Latin glyphs. In Arabic, tables run
 right to left and text is right-aligned.
+
+Arabic text is cut into lines *before* it is put in visual order (Unicode's
+bidirectional algorithm reorders each line on its own, UAX #9 §3.4): a wrapped cell
+reads from its first line down. Numbers, dates and times are isolated (LRI … PDI)
+so that ``01/12/2026 10:00`` stays one left-to-right unit inside Arabic; the
+isolate marks are dropped once the line is ordered (they have no glyph).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -60,17 +67,50 @@ _ISO_INSTANT = re.compile(
 _MIRROR = str.maketrans("()[]{}«»", ")(][}{»«")
 
 
+_ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+#: a number, a date or a time, and a date followed by its time: one left-to-right unit
+_NUMERIC = re.compile(r"\d+(?:[/:.,]\d+)*(?: \d+(?:[/:.,]\d+)*)*")
+LRI, PDI = "\u2066", "\u2069"
+#: the directional marks and isolates, dropped from a line once it is in visual order
+_MARKS = str.maketrans("", "", "\u200e\u200f\u2066\u2067\u2068\u2069")
+
+
 def readable(value: str) -> str:
     """Instants (already in Algiers time) as dd/mm/yyyy hh:mm, for people."""
     return _ISO_INSTANT.sub(lambda m: f"{m[3]}/{m[2]}/{m[1]} {m[4]}:{m[5]}", value)
 
 
+def visual(line: str) -> str:
+    """One line of right-to-left text (its letters already joined) in visual order,
+    its numbers, dates and times isolated left to right."""
+    isolated = _NUMERIC.sub(lambda m: f"{LRI}{m[0]}{PDI}", line)
+    return get_display(isolated, base_dir="R").translate(_MARKS).translate(_MIRROR)
+
+
+def _escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def shape(text: Any, lang: str) -> str:
-    """Text ready to draw: Arabic letters joined and in visual order; XML-escaped."""
+    """One line ready to draw as a chart's `String` (not markup): Arabic letters joined
+    and in visual order."""
     value = readable("" if text is None else str(text))
-    if any("\u0600" <= ch <= "\u06ff" for ch in value):
-        value = get_display(arabic_reshaper.reshape(value)).translate(_MIRROR)
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if _ARABIC.search(value):
+        value = visual(arabic_reshaper.reshape(value))
+    return value
+
+
+def paragraph(text: Any, style: ParagraphStyle, width: float) -> Paragraph:
+    """A paragraph `width` points wide. Arabic text is wrapped first, in logical order,
+    with the font's own widths (`simpleSplit`), then each line is put in visual order:
+    ReportLab, wrapping text that is already reordered, would print the last words of a
+    wrapped cell on its first line."""
+    value = readable("" if text is None else str(text))
+    if not _ARABIC.search(value):
+        return Paragraph(_escaped(value), style)
+    joined = arabic_reshaper.reshape(value)
+    lines = simpleSplit(joined, style.fontName, style.fontSize, width)
+    return Paragraph("<br/>".join(_escaped(visual(line)) for line in lines), style)
 
 
 def _styles(lang: str) -> dict[str, ParagraphStyle]:
@@ -92,16 +132,21 @@ def _styles(lang: str) -> dict[str, ParagraphStyle]:
     }
 
 
+#: a table cell's left and right padding (ReportLab's default), in points
+CELL_PADDING = 6
+
+
 def _table(section: Section, lang: str, styles: dict[str, ParagraphStyle], width: float) -> Table:
-    header = [Paragraph(shape(c.label, lang), styles["head"]) for c in section.columns]
+    count = max(1, len(section.columns))
+    inner = width / count - 2 * CELL_PADDING
+    header = [paragraph(c.label, styles["head"], inner) for c in section.columns]
     body = [
-        [Paragraph(shape("" if v is None else v, lang), styles["cell"]) for v in row]
+        [paragraph("" if v is None else v, styles["cell"], inner) for v in row]
         for row in section.rows
     ]
     data = [header, *body]
     if lang == "ar":
         data = [list(reversed(row)) for row in data]
-    count = max(1, len(section.columns))
     table = Table(data, colWidths=[width / count] * count, repeatRows=1)
     table.setStyle(
         TableStyle(
@@ -256,27 +301,23 @@ def to_pdf(
     width = page[0] - 24 * mm
     story: list[Any] = []
     lines = cover(document, lang)
-    story.append(Paragraph(shape(lines[0][1], lang), styles["title"]))
+    story.append(paragraph(lines[0][1], styles["title"], width))
     for key, value in lines[1:]:
-        story.append(
-            Paragraph(
-                shape(f"{key} : {value}" if lang != "ar" else f"{key}: {value}", lang),
-                styles["body"],
-            )
-        )
+        text = f"{key} : {value}" if lang != "ar" else f"{key}: {value}"
+        story.append(paragraph(text, styles["body"], width))
     story.append(Spacer(1, 6 * mm))
     drawn = charts(document, lang)
     for title, drawing in drawn:
-        story.append(Paragraph(shape(title, lang), styles["h2"]))
+        story.append(paragraph(title, styles["h2"], width))
         story.append(drawing)
     if drawn:
         story.append(PageBreak())
     for section in sections(document, lang):
         if section.key == "series":
             continue  # drawn as a chart
-        story.append(Paragraph(shape(section.title, lang), styles["h2"]))
+        story.append(paragraph(section.title, styles["h2"], width))
         if section.note:
-            story.append(Paragraph(shape(section.note, lang), styles["body"]))
+            story.append(paragraph(section.note, styles["body"], width))
         if section.rows:
             story.append(_table(section, lang, styles, width))
         else:

@@ -16,9 +16,20 @@
       values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole);
   }
 
+  /** An instant the API gives in Algiers time ("2026-12-01T10:00:00+01:00") as people
+   * read it, "01/12/2026 10:00"; anything else as it is. */
+  function when(iso) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(iso || "");
+    return m ? `${m[3]}/${m[2]}/${m[1]} ${m[4]}:${m[5]}` : iso;
+  }
+
+  /** A table cell; its value isolated (<bdi>), so that a date, a code or a number keeps
+   * its own direction in an Arabic row. */
   function cell(text, cls) {
     const td = document.createElement("td");
-    td.textContent = text ?? "—";
+    const value = document.createElement("bdi");
+    value.textContent = text ?? "—";
+    td.append(value);
     if (cls) td.className = cls;
     return td;
   }
@@ -31,7 +42,7 @@
     const response = await fetch("/monitor/status", { headers: bearer() });
     if (!response.ok) { $("state").textContent = t("monitor.error", { status: response.status }); return; }
     const s = await response.json();
-    $("asof").textContent = s.data_as_of || "—";
+    $("asof").textContent = when(s.data_as_of) || "—";
     $("pending").textContent = s.deliveries_pending;
     $("stale").textContent = s.stale_projections.length ? s.stale_projections.join(", ") : "—";
     const consumers = $("consumers");
@@ -39,7 +50,7 @@
     for (const c of s.consumers) {
       const tr = document.createElement("tr");
       tr.append(cell(c.consumer), cell(c.queue_depth), cell(c.dead_letters, c.dead_letters ? "bad" : "ok"),
-        cell(c.lag_seconds), cell(c.last_occurred_at));
+        cell(c.lag_seconds), cell(when(c.last_occurred_at)));
       consumers.append(tr);
     }
     $("conflicts-total").textContent = s.conflicts_total;
@@ -47,7 +58,7 @@
     conflicts.replaceChildren();
     for (const c of s.conflicts) {
       const tr = document.createElement("tr");
-      tr.append(cell(c.received_at), cell(c.event_type), cell(c.facility_id),
+      tr.append(cell(when(c.received_at)), cell(c.event_type), cell(c.facility_id),
         cell(c.producer + " " + c.aggregate_id + " · " + c.sequence), cell(c.event_id, "bad"),
         cell(c.kept_event_id));
       conflicts.append(tr);
@@ -58,7 +69,7 @@
       const tr = document.createElement("tr");
       const minutes = f.seconds_since == null ? null : Math.round(f.seconds_since / 60);
       tr.append(cell(f.facility_id), cell((lang === "ar" ? f.name_ar : f.name_fr) || f.facility_id),
-        cell(f.last_event_at), cell(f.last_event_type), cell(minutes, minutes > 120 ? "bad" : ""));
+        cell(when(f.last_event_at)), cell(f.last_event_type), cell(minutes, minutes > 120 ? "bad" : ""));
       facilities.append(tr);
     }
   }
