@@ -1,7 +1,8 @@
 """The monitor page in a real browser (Debian's Chromium, headless, driven by Playwright)
 against the real service: in Arabic, the "data as of" timestamp and the dates of the
 tables stay whole, date then time, left to right, inside the right-to-left page (issue
-13, item 11). Checked on where Chromium lays out each character, not by eye."""
+13, item 11; checked on where Chromium lays out each character, not by eye); the live
+events arrive through the browser's own EventSource."""
 
 from __future__ import annotations
 
@@ -101,6 +102,14 @@ async def test_the_arabic_monitor_keeps_dates_whole(
                 page, "#facilities tr:has-text('31-PC-001') td:nth-child(3) bdi"
             )
             assert last_event["text"].startswith("06/10/2026 ") and left_to_right(last_event)
+
+            # the live events, through the browser's EventSource and the stream cookie
+            await expect(page.locator("#state")).to_have_text("متصل")
+            later = clinic_day(
+                EventFactory(), "31-PC-002", date(2026, 10, 7), tickets=1, rng=random.Random(6)
+            )
+            await publish(reporting_settings, later)
+            await expect(page.locator("#events")).to_contain_text("31-PC-002  queue.ticket.issued")
         finally:
             await browser.close()
     assert problems == []

@@ -6,7 +6,7 @@
   const lang = document.documentElement.lang === "ar" ? "ar" : "fr";
   const $ = (id) => document.getElementById(id);
   let texts = {};
-  let controller = null;
+  let source = null;
   let timer = null;
 
   /** The text of `key`, its `{name}` fields filled from `values`. */
@@ -84,30 +84,25 @@
     while (box.childNodes.length > 500) box.lastChild.remove();
   }
 
+  /** Follow the live events with the browser's EventSource. It cannot send the token as a
+   * header, and a token in a URL is logged: the token is first handed to
+   * POST /auth/stream-session, which keeps it in an HttpOnly cookie the stream accepts. */
   async function follow() {
-    if (controller) controller.abort();
-    controller = new AbortController();
+    if (source) source.close();
+    const session = await fetch("/auth/stream-session", { method: "POST", headers: bearer() });
+    if (!session.ok) { $("state").textContent = t("monitor.error", { status: session.status }); return; }
     const params = new URLSearchParams();
     if ($("facility").value.trim()) params.set("facility_id", $("facility").value.trim());
     if ($("type").value.trim()) params.append("event_type", $("type").value.trim());
-    const response = await fetch("/monitor/stream?" + params, { headers: bearer(), signal: controller.signal });
-    if (!response.ok) { $("state").textContent = t("monitor.error", { status: response.status }); return; }
-    $("state").textContent = t("monitor.connected");
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let end;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
-        if (data) show(JSON.parse(data));
-      }
-    }
+    source = new EventSource("/monitor/stream?" + params);
+    source.addEventListener("open", () => { $("state").textContent = t("monitor.connected"); });
+    source.addEventListener("event", (message) => show(JSON.parse(message.data)));
+    source.addEventListener("missed", (message) => show(JSON.parse(message.data)));
+    source.addEventListener("error", () => {
+      // the browser reconnects by itself unless the stream was refused (then it is closed)
+      $("state").textContent = source.readyState === EventSource.CLOSED
+        ? t("monitor.stream_refused") : t("monitor.reconnecting");
+    });
   }
 
   fetch("/i18n/" + lang + ".json").then((answer) => answer.json()).then((loaded) => { texts = loaded; });
