@@ -1,8 +1,8 @@
 """A report document cut into titled tables, in one language: what every format prints.
 
 Times are shown in Algiers time (the document already carries them so); labels
-come in French or Arabic, from the service's catalogues (``report.*`` keys). A ministry report's cells are printed as published:
-suppressed cells stay "<5" or "x".
+come in French or Arabic, from the service's catalogues (``report.*`` keys). A
+ministry report's cells are printed as published: suppressed cells stay "<5" or "x".
 """
 
 from __future__ import annotations
