@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sihha_kit.clock import Clock, local_day, to_local
-from sihha_kit.i18n import LANGUAGES, Catalogue, format_date
+from sihha_kit.i18n import LANGUAGES, N_, format_date
 from sihha_kit.logs import get_logger
 from sihha_kit.registry import Registry
 from sihha_reporting.domain.dhis2 import (
@@ -48,6 +48,7 @@ from sihha_reporting.domain.dhis2 import (
 from sihha_reporting.domain.periods import Period
 from sihha_reporting.domain.problems import Dhis2MappingMissing
 from sihha_reporting.domain.revision import STANDARD_KINDS, ReportRevision, content_hash
+from sihha_reporting.domain.texts import text
 from sihha_reporting.service_layer.reports import (
     RolloutRules,
     ministry_report,
@@ -105,12 +106,11 @@ class IssuedReport:
         if self.status != "provisional":
             return {}
         as_of = status_day(self.period, self.generated_at)
-        catalogue = Catalogue.of("sihha_reporting")
         return {
             "status_note": {
-                lang: catalogue.text(
+                lang: text(
                     lang,
-                    "report.provisional_note",
+                    N_("report.provisional_note"),
                     as_of=format_date(as_of, lang),
                     closes_on=format_date(self.period.end, lang),
                 )
