@@ -5,9 +5,12 @@
    from 07:50, running `--speed` times faster than real time;
 2. records the inspection campaign (6–20 November: 31 polyclinics equipped);
 3. plays the working day through the services' public APIs, as the clinic
-   terminals would: patients arrive with a morning peak, counters call, serve,
-   route to the laboratory, radiology or pharmacy, some patients never show;
-   32 polyclinics operate, the others are equipped or not yet;
+   terminals would, with the calibrated traffic model (`traffic`, figures and
+   sources in runner/README.md): about 2,200 patients over the 32 operating
+   polyclinics (the busiest about 300, the smallest a few dozen), a crowd at
+   the door at opening and a morning peak, counters that call, serve, route to
+   the laboratory, radiology or pharmacy, patients gone when called;
+   `--clinics N` plays only the N busiest (a smaller, faster day);
 4. cuts the broker in the middle of the day (`rabbitmqctl stop_app`, then
    `start_app`): the clinics keep working and the backlog drains afterwards;
 5. prints the wilaya's daily report and the reconciliation (report = sources,
@@ -15,6 +18,9 @@
 
 Deterministic for a given seed (the patients, their services, priorities and
 routes); timings follow the machine. `--exit` stops the platform at the end.
+`--ports auto --database-prefix … --namespace … --out …` runs a second platform
+beside a running one (the demo's test does, so that `make test` never collides
+with a `make demo` left running).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,20 +48,48 @@ from sihha_kit.db import drop_database
 from sihha_kit.devtools import TokenIssuer
 from sihha_kit.registry import load_registry
 from sihha_runner.appointments_day import AppointmentsDay
-from sihha_runner.launcher import SERVICES, Platform, PlatformConfig, platform, running_services
+from sihha_runner.launcher import (
+    SERVICES,
+    Platform,
+    PlatformConfig,
+    free_ports,
+    running_services,
+)
+from sihha_runner.links import demo_links
 from sihha_runner.progress import Progress
 from sihha_runner.simulator import Day
-from sihha_runner.traffic import clinic_weights, patients
+from sihha_runner.traffic import busiest, clinic_visits, day_patients
 
 DEMO_DAY = date(2026, 12, 15)
+#: the simulated clock reads this at its anchor (ten minutes before the clinics open)
+DAY_START = datetime(DEMO_DAY.year, DEMO_DAY.month, DEMO_DAY.day, 7, 50, tzinfo=ALGIERS)
 NAMESPACE = "demo."
+DATABASE_PREFIX = "sihha_demo_"
 OUT = Path("out/demo")
 STARTUP_SECONDS = 25.0
-SMS_SINK = OUT / "sms.jsonl"
+#: how long the services may take to be ready (a cold start creates and migrates the
+#: databases; on a busy 2-core machine that took close to a minute)
+READY_TIMEOUT_SECONDS = 240.0
 
 
-def demo_config(speed: float, anchor: float) -> PlatformConfig:
-    start = datetime(DEMO_DAY.year, DEMO_DAY.month, DEMO_DAY.day, 7, 50, tzinfo=ALGIERS)
+@dataclass(frozen=True)
+class DemoPlace:
+    """Where a demo runs: its output directory, databases, broker names and ports."""
+
+    out: Path = OUT
+    database_prefix: str = DATABASE_PREFIX
+    namespace: str = NAMESPACE
+    #: service name → port; empty: the services' usual ports
+    ports: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def sms_sink(self) -> Path:
+        return self.out / "sms.jsonl"
+
+
+def demo_config(speed: float, anchor: float, place: DemoPlace | None = None) -> PlatformConfig:
+    place = place or DemoPlace()
+    start = DAY_START
     extra: dict[str, str] = {}
     for spec in running_services():
         extra.update(
@@ -66,7 +101,7 @@ def demo_config(speed: float, anchor: float) -> PlatformConfig:
             }
         )
     # the appointments service's text messages go to a file the demo prints from
-    extra["APPOINTMENTS_SMS_SINK_PATH"] = str(SMS_SINK.resolve())
+    extra["APPOINTMENTS_SMS_SINK_PATH"] = str(place.sms_sink.resolve())
     # every simulated citizen books from this one machine: the per-address limits are
     # for the Internet, not for the demo
     extra["APPOINTMENTS_SEARCHES_PER_MINUTE"] = "100000"
@@ -77,13 +112,16 @@ def demo_config(speed: float, anchor: float) -> PlatformConfig:
         Path("services/reporting/dhis2-mapping.example.yaml").resolve()
     )
     return PlatformConfig(
-        database_prefix="sihha_demo_", broker_namespace=NAMESPACE, extra_env=extra
+        database_prefix=place.database_prefix,
+        broker_namespace=place.namespace,
+        extra_env=extra,
+        ports=dict(place.ports),
     )
 
 
 async def reset(config: PlatformConfig) -> None:
-    """A demo starts from nothing: its databases and its broker queues are dropped."""
-    SMS_SINK.unlink(missing_ok=True)
+    """A demo starts from nothing: its databases and its broker queues are dropped (and
+    its test cleans up with the same)."""
     for spec in SERVICES:
         with contextlib.suppress(Exception):
             await drop_database(config.database_url(spec.name))
@@ -93,7 +131,7 @@ async def reset(config: PlatformConfig) -> None:
         for spec in SERVICES:
             for suffix in ("inbox", "dead"):
                 with contextlib.suppress(Exception):
-                    await channel.queue_delete(f"{NAMESPACE}{spec.name}.{suffix}")
+                    await channel.queue_delete(f"{config.broker_namespace}{spec.name}.{suffix}")
                     channel = await connection.channel()
 
 
@@ -151,12 +189,9 @@ async def run_day(
     args: argparse.Namespace,
     anchor: float,
     progress: Progress,
+    place: DemoPlace,
 ) -> dict[str, Any]:
-    clock = simulated_clock(
-        datetime(DEMO_DAY.year, DEMO_DAY.month, DEMO_DAY.day, 7, 50, tzinfo=ALGIERS),
-        args.speed,
-        anchor,
-    )
+    clock = simulated_clock(DAY_START, args.speed, anchor)
     operating, inspections = plan_rollout(args.seed)
     group = issuer.mint("wilaya-group:demo", [Role.wilaya_group], ["*"])
     headers = {"Authorization": f"Bearer {group}"}
@@ -170,18 +205,23 @@ async def run_day(
 
     registry = load_registry()
     services = [s.code for s in registry.polyclinic_services if s.code != "SPEC"]
-    day_patients = patients(
-        args.seed, args.patients, operating, clinic_weights(args.seed, operating)
-    )
+    visits = clinic_visits(args.seed, operating)
+    played = busiest(visits, args.clinics) if args.clinics < len(operating) else operating
+    played_visits = {clinic: visits[clinic] for clinic in played}
+    if len(played) < len(operating):
+        progress.note(
+            f"the day is played at the {len(played)} busiest polyclinics "
+            f"({sum(played_visits.values())} patients); the others stay quiet"
+        )
     day = Day(
         queue_url=running.url("queue"),
         issuer=issuer,
         clock=clock,
         speed=args.speed,
         day=datetime(DEMO_DAY.year, DEMO_DAY.month, DEMO_DAY.day, tzinfo=ALGIERS),
-        clinics=operating,
+        clinics=played,
         services=services,
-        patients=day_patients,
+        patients=day_patients(args.seed, played_visits),
         seed=args.seed,
         on_progress=progress.update,
     )
@@ -200,7 +240,7 @@ async def run_day(
         speed=args.speed,
         day=DEMO_DAY,
         seed=args.seed,
-        sms_sink=SMS_SINK,
+        sms_sink=place.sms_sink,
     )
     appointment_stats: dict[str, Any] = {}
 
@@ -221,6 +261,7 @@ async def run_day(
         "stats": stats,
         "appointments": appointment_stats.get("stats"),
         "operating": operating,
+        "played": played_visits,
         "inspections": inspections,
         "group": group,
     }
@@ -256,7 +297,7 @@ async def wait_for_reporting(
     return result
 
 
-def print_appointments(stats: Any, reconciliation: dict[str, Any]) -> None:
+def print_appointments(stats: Any, reconciliation: dict[str, Any], place: DemoPlace) -> None:
     """The appointments day: what happened, the reconciliation, and the text messages the
     local SMS sink received (what a gateway would have sent)."""
     counts = stats.counts if stats is not None else {}
@@ -282,11 +323,15 @@ def print_appointments(stats: Any, reconciliation: dict[str, Any]) -> None:
             f"{len(reconciliation.get('differences', []))} differences"
         )
     messages = (
-        [json.loads(line) for line in SMS_SINK.read_text(encoding="utf-8").splitlines() if line]
-        if SMS_SINK.is_file()
+        [
+            json.loads(line)
+            for line in place.sms_sink.read_text(encoding="utf-8").splitlines()
+            if line
+        ]
+        if place.sms_sink.is_file()
         else []
     )
-    print(f"  SMS (local sink {SMS_SINK}): {len(messages)}")
+    print(f"  SMS (local sink {place.sms_sink}): {len(messages)}")
     for message in [m for m in messages if not re.search(r"\b\d{6}\b", m["text"])][:4]:
         print(f"    {message['to']}: {message['text']}")
 
@@ -329,16 +374,88 @@ async def write_files(running: Platform, group: str) -> list[tuple[str, bytes]]:
     return written
 
 
-def print_report(report: dict[str, Any], reconciliation: dict[str, Any], stats: Any) -> None:
+def print_report(
+    report: dict[str, Any], reconciliation: dict[str, Any], outcome: dict[str, Any]
+) -> None:
     from sihha_runner.report_view import render_daily
 
-    print(render_daily(report, reconciliation, stats))
+    appointments = outcome["appointments"]
+    checked_in = appointments.counts.get("checked_in", 0) if appointments is not None else 0
+    print(render_daily(report, reconciliation, outcome["stats"], outcome["played"], checked_in))
+
+
+def print_links(running: Platform, issuer: TokenIssuer, place: DemoPlace) -> None:
+    """The live pages and the API commands, as `links.demo_links` makes them; the token
+    files they name are written here."""
+    urls = {spec.name: running.url(spec.name) for spec in running_services()}
+    links, tokens = demo_links(urls, issuer, place.out, DEMO_DAY)
+    for path, token in tokens.items():
+        Path(path).write_text(token + "\n", encoding="utf-8")
+    print("\nLive pages and the API / الصفحات الحية والواجهة البرمجية:")
+    for link in links:
+        print(f"  {link.label}:")
+        print(f"    {link.url or link.command}")
+        if link.note:
+            print(f"    ({link.note})")
+
+
+def start_on_time(
+    place: DemoPlace, speed: float, startup_seconds: float, progress: Progress, attempts: int = 3
+) -> tuple[Platform, float]:
+    """Start the platform so that the simulated day begins (07:50) only once every
+    service is ready. The services read the simulated clock's anchor when they start, so
+    a platform not ready by its anchor is stopped and started again on a later one (half
+    as long again as the last start took: a busy machine)."""
+    allowed = startup_seconds
+    for attempt in range(1, attempts + 1):
+        started = time.monotonic()
+        anchor = time.time() + allowed
+        running = Platform(demo_config(speed, anchor, place))
+        try:
+            running.start(place.out / "logs")
+            running.wait_ready(READY_TIMEOUT_SECONDS)
+        except BaseException:
+            running.stop()
+            raise
+        took = time.monotonic() - started
+        if time.time() < anchor:
+            progress.note(f"platform up in {took:.0f} s; the day starts at {allowed:.0f} s")
+            return running, anchor
+        running.stop()
+        progress.note(
+            f"the services took {took:.0f} s to start, more than the {allowed:.0f} s allowed "
+            f"(--startup-seconds): starting them again on a later clock ({attempt}/{attempts})"
+        )
+        allowed = 1.5 * took + 5
+    raise RuntimeError(
+        f"the services did not start in time {attempts} times: the machine is too busy, "
+        "or run with a larger --startup-seconds"
+    )
+
+
+def parse_ports(value: str) -> dict[str, int]:
+    """`--ports`: "default" (the services' usual ports), "auto" (free ones), or the first
+    of consecutive ports in the services' order (queue, appointments, …)."""
+    if value == "default":
+        return {}
+    numbers = free_ports(len(SERVICES)) if value == "auto" else None
+    if numbers is None:
+        try:
+            base = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError("default, auto or a port number") from None
+        numbers = [base + n for n in range(len(SERVICES))]
+    return {spec.name: port for spec, port in zip(SERVICES, numbers, strict=True)}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sihha-demo", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--patients", type=int, default=2000, help="patients in the day (default 2000)"
+        "--clinics",
+        type=int,
+        default=32,
+        help="polyclinics whose day is played, the busiest first (default: all 32 that "
+        "operate; fewer makes a smaller, faster day with the same per-clinic figures)",
     )
     parser.add_argument(
         "--speed",
@@ -359,59 +476,68 @@ def main(argv: list[str] | None = None) -> int:
         "--startup-seconds",
         type=float,
         default=STARTUP_SECONDS,
-        help="real seconds allowed for the services to start before the day begins",
+        help="real seconds allowed for the services to start before the day begins "
+        "(started again on a later clock if they take longer)",
     )
     parser.add_argument("--exit", action="store_true", help="stop the platform at the end")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"output directory (default {OUT})")
+    parser.add_argument(
+        "--ports",
+        type=parse_ports,
+        default={},
+        help='"default" (8101…8105), "auto" (free ports) or the first of five consecutive ports',
+    )
+    parser.add_argument(
+        "--database-prefix",
+        default=DATABASE_PREFIX,
+        help=f"prefix of the demo's databases (default {DATABASE_PREFIX}; dropped at start)",
+    )
+    parser.add_argument(
+        "--namespace",
+        default=NAMESPACE,
+        help=f"prefix of the demo's broker exchanges and queues (default {NAMESPACE})",
+    )
     args = parser.parse_args(argv)
+    place = DemoPlace(args.out, args.database_prefix, args.namespace, args.ports)
 
-    # the simulated day starts (07:50) once the services have had time to start
-    anchor = time.time() + args.startup_seconds
-    config = demo_config(args.speed, anchor)
-    asyncio.run(reset(config))
     progress = Progress()
     started = time.monotonic()
-    with platform(config, log_dir=OUT / "logs") as running:
-        progress.note(
-            f"platform up in {time.monotonic() - started:.0f} s; the day starts at "
-            f"{STARTUP_SECONDS:.0f} s"
-        )
-        issuer = TokenIssuer.from_directory(config.keys_dir)
-        outcome = asyncio.run(run_day(running, issuer, args, anchor, progress))
+    place.sms_sink.unlink(missing_ok=True)
+    asyncio.run(reset(demo_config(args.speed, time.time(), place)))
+    running, anchor = start_on_time(place, args.speed, args.startup_seconds, progress)
+    try:
+        issuer = TokenIssuer.from_directory(running.config.keys_dir)
+        outcome = asyncio.run(run_day(running, issuer, args, anchor, progress, place))
         reconciliation = asyncio.run(wait_for_reporting(running, outcome["group"], progress))
         appointments_reconciliation = asyncio.run(
             wait_for_reporting(running, outcome["group"], progress, source="appointments")
         )
-        OUT.mkdir(parents=True, exist_ok=True)
+        place.out.mkdir(parents=True, exist_ok=True)
         files = []
         for name, content in asyncio.run(write_files(running, outcome["group"])):
-            (OUT / name).write_bytes(content)
-            files.append(OUT / name)
+            (place.out / name).write_bytes(content)
+            files.append(place.out / name)
         progress.close()
-        report_file = OUT / "wilaya-daily.json"
+        report_file = place.out / "wilaya-daily.json"
         report = json.loads(report_file.read_text()) if report_file.exists() else {}
-        print_report(report, reconciliation, outcome["stats"])
-        print_appointments(outcome["appointments"], appointments_reconciliation)
+        print_report(report, reconciliation, outcome)
+        print_appointments(outcome["appointments"], appointments_reconciliation, place)
         print("\nFiles / الملفات:")
         for path in files:
             print(f"  {path}")
-        group = outcome["group"]
-        queue, reporting_url = running.url("queue"), running.url("reporting")
-        print("\nLive pages / الصفحات الحية:")
-        print(f"  display board   {queue}/terminals/board#facility=31-PC-001&token=<kiosk token>")
-        print(f"  IT monitor      {reporting_url}/monitor/")
-        print(f"  wilaya report   {reporting_url}/reports/wilaya/daily/{DEMO_DAY}?format=pdf")
-        print(f"  (wilaya-group token for the API: {OUT / 'wilaya-group.token'})")
-        (OUT / "wilaya-group.token").write_text(group)
+        print_links(running, issuer, place)
         print(f"\nDone in {time.monotonic() - started:.0f} s.")
         differences = len(reconciliation.get("differences", [])) if reconciliation else -1
         if appointments_reconciliation.get("differences") or not appointments_reconciliation:
             differences = max(differences, 1)
         if args.exit:
             return 0 if differences == 0 else 1
-        print("Services keep running; Ctrl-C to stop / للإيقاف Ctrl-C")
+        print("Services keep running; Ctrl-C to stop / للإيقاف Ctrl-C", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             while all(p.poll() is None for p in running.processes.values()):
                 time.sleep(1)
+    finally:
+        running.stop()
     return 0
 
 

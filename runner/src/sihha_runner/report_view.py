@@ -2,7 +2,47 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
+
+from sihha_runner.traffic import CALIBRATION
+
+#: what each calibration figure is, in the printout (French / Arabic)
+CALIBRATION_LABELS = {
+    "busiest_visits": "patients à la polyclinique la plus chargée / مرضى أكثر عيادة",
+    "busiest_mg_wait_median": "attente médiane en médecine générale là (min) / وسيط الانتظار",
+    "mg_wait_median": "attente médiane en MG, médiane des polycliniques (min)",
+    "morning_share": "part des premiers tickets avant 11:00 / حصة ما قبل 11:00",
+}
+
+
+def mg_waits(report: dict[str, Any]) -> dict[str, float]:
+    """General medicine's median wait (minutes) per establishment, where measured."""
+    return {
+        row["facility_id"]: row["wait_minutes_median"]
+        for row in report.get("activity", {}).get("services", [])
+        if row.get("service_code") == "MG" and row.get("wait_minutes_median") is not None
+    }
+
+
+def calibration_figures(
+    report: dict[str, Any], stats: Any, played: dict[str, int]
+) -> dict[str, float | None]:
+    """The day's figures that `traffic.CALIBRATION` bounds, measured: first tickets from
+    the simulation, waits from the report."""
+    waits = mg_waits(report)
+    top = max(played, key=lambda clinic: (played[clinic], clinic)) if played else None
+    first = sum(stats.hours.values()) if stats is not None else 0
+    return {
+        "busiest_visits": stats.issued.get(top, 0) if stats is not None and top else None,
+        "busiest_mg_wait_median": waits.get(top) if top else None,
+        "mg_wait_median": statistics.median(waits.values()) if waits else None,
+        "morning_share": (
+            round(sum(n for hour, n in stats.hours.items() if hour < 11) / first, 2)
+            if first
+            else None
+        ),
+    }
 
 
 def _num(value: Any) -> str:
@@ -13,7 +53,16 @@ def _num(value: Any) -> str:
     return str(value)
 
 
-def render_daily(report: dict[str, Any], reconciliation: dict[str, Any], stats: Any) -> str:
+def render_daily(
+    report: dict[str, Any],
+    reconciliation: dict[str, Any],
+    stats: Any,
+    played: dict[str, int] | None = None,
+    checked_in: int = 0,
+) -> str:
+    """The report in a terminal; with the simulation's `stats`, what its totals are made
+    of, and with the polyclinics `played` (planned patients each), the traffic model's
+    calibration figures beside their expected ranges."""
     lines: list[str] = []
     header = report.get("report", {})
     period = report.get("period", {})
@@ -48,6 +97,17 @@ def render_daily(report: dict[str, Any], reconciliation: dict[str, Any], stats: 
             o=totals.get("routed", "—"),
         )
     )
+    if stats is not None:
+        kiosk, desk = stats.channels.get("kiosk", 0), stats.channels.get("reception", 0)
+        lines.append(
+            f"   tickets = {kiosk + desk} premiers tickets (borne {kiosk}, accueil {desk}: "
+            f"un par patient) + {stats.routed} orientés (un nouveau ticket au service suivant) "
+            f"+ {checked_in} rendez-vous enregistrés à la borne"
+        )
+        lines.append(
+            f"   absents = {stats.no_shows_requeued} absents à l'appel remis une fois en file "
+            f"+ {stats.no_shows - stats.no_shows_requeued} absents au second appel (ticket clos)"
+        )
     prescribed = report.get("prescriptions") or []
     if prescribed:
         issued = sum(r.get("issued", 0) for r in prescribed)
@@ -67,10 +127,11 @@ def render_daily(report: dict[str, Any], reconciliation: dict[str, Any], stats: 
     lines.append("")
     lines.append(
         f" {'établissement':<34}{'tickets':>8}{'servis':>8}{'absents':>8}"
-        f"{'attente méd.':>13}{'p90':>6}"
+        f"{'attente méd.':>13}{'p90':>6}{'MG méd.':>9}"
     )
     lines.append(
         f" {'المؤسسة':<34}{'التذاكر':>8}{'خُدموا':>8}{'غائبون':>8}{'الانتظار (د)':>13}{'':>6}"
+        f"{'ط. عام':>9}"
     )
     lines.append(" " + "─" * 77)
     for row in activity.get("establishments", []):
@@ -79,6 +140,7 @@ def render_daily(report: dict[str, Any], reconciliation: dict[str, Any], stats: 
             f" {name:<34}{_num(row.get('tickets_issued')):>8}{_num(row.get('visits_completed')):>8}"
             f"{_num(row.get('no_shows')):>8}{_num(row.get('wait_minutes_median')):>13}"
             f"{_num(row.get('wait_minutes_p90')):>6}"
+            f"{_num(mg_waits(report).get(row.get('facility_id', ''))):>9}"
         )
     silent = report.get("silent", {}).get("establishments", [])
     if silent:
@@ -102,6 +164,20 @@ def render_daily(report: dict[str, Any], reconciliation: dict[str, Any], stats: 
         )
         for difference in differences[:10]:
             lines.append(f"   {difference}")
+    if played:
+        lines.append("")
+        lines.append(
+            " Modèle de trafic, plages attendues (runner/README.md) / نموذج الحركة، النطاقات المتوقعة:"
+        )
+        for name, value in calibration_figures(report, stats, played).items():
+            shown = "—" if value is None else f"{value:g}"
+            if name in CALIBRATION:
+                low, high = CALIBRATION[name]
+                within = value is not None and low <= value <= high
+                verdict = f"attendu {low:g}–{high:g} {'✓' if within else '✗'}"
+            else:
+                verdict = "(informatif)"
+            lines.append(f"   {CALIBRATION_LABELS[name]:<60}{shown:>8}   {verdict}")
     if stats is not None:
         lines.append(
             f"\n Simulation: {sum(stats.issued.values())} tickets issued, {stats.called} calls, "

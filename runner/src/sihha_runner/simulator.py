@@ -24,20 +24,28 @@ from sihha_kit.auth import Role
 from sihha_kit.clock import ALGIERS, Clock
 from sihha_kit.devtools import TokenIssuer
 from sihha_runner.prescription_traffic import PrescriptionTraffic
-from sihha_runner.traffic import Patient
+from sihha_runner.traffic import LATEST_START_MINUTES, Patient, staffed_counters
 
-#: counters staffed per service (the registry loader creates two per service)
-STAFFED_COUNTERS = {"MG": 2, "PED": 2}
+#: counters each service of a polyclinic has from the registry (`sihha:<f>:<s>:<n>` ids)
+REGISTRY_COUNTERS = 2
 RECALL_WINDOW = timedelta(minutes=2, seconds=5)
 
 
 @dataclass
 class DayStats:
+    #: first tickets (a patient's arrival) per clinic, at the kiosk or the reception desk
     issued: Counter[str] = field(default_factory=Counter)
+    #: first tickets per channel ("kiosk", "reception")
+    channels: Counter[str] = field(default_factory=Counter)
+    #: first tickets per Algiers hour of issue
+    hours: Counter[int] = field(default_factory=Counter)
     called: int = 0
     completed: int = 0
     routed: int = 0
+    #: no-show marks: the first one of a ticket puts it back in the queue (`requeued`),
+    #: the second closes it
     no_shows: int = 0
+    no_shows_requeued: int = 0
     heartbeats: int = 0
     refused: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
@@ -68,7 +76,11 @@ class Day:
         patients: list[Patient],
         seed: int,
         on_progress: Callable[[str, int, int], None] | None = None,
+        staffing: dict[str, dict[str, int]] | None = None,
     ) -> None:
+        """`staffing`: counters staffed per clinic and service (default: what
+        `traffic.staffed_counters` gives for each clinic's number of patients); counters
+        beyond the registry's two are added through the admin API before the day."""
         self.queue_url = queue_url
         self.clock = clock
         self.speed = speed
@@ -77,6 +89,9 @@ class Day:
         self.services = services
         self.patients = patients
         self.rng = random.Random(seed)
+        self.staffing = staffing or {
+            c: staffed_counters(sum(p.clinic == c for p in patients)) for c in clinics
+        }
         self.on_progress = on_progress or (lambda *_: None)
         self.stats = DayStats()
         self.visits: dict[str, Visit] = {}
@@ -90,6 +105,7 @@ class Day:
         self.staff = {
             c: issuer.mint(f"counter:{c}", [Role.counter_agent, Role.doctor], [c]) for c in clinics
         }
+        self.admin = {c: issuer.mint(f"admin:{c}", [Role.admin], [c]) for c in clinics}
         self.terminals = {
             c: [uuid.uuid5(uuid.NAMESPACE_URL, f"sihha-demo:{c}:{k}") for k in ("kiosk", "display")]
             for c in clinics
@@ -181,13 +197,40 @@ class Day:
         ticket = response.json()
         self.visits[ticket["ticket_id"]] = Visit(patient)
         self.stats.issued[patient.clinic] += 1
+        self.stats.channels["reception" if at_reception else "kiosk"] += 1
+        self.stats.hours[self.clock().astimezone(ALGIERS).hour] += 1
         self._waiting(patient.clinic, patient.service_code).release()
 
-    async def counter(self, clinic: str, service: str, n: int) -> None:
-        counter_id = uuid.uuid5(uuid.NAMESPACE_URL, f"sihha:{clinic}:{service}:{n}")
+    async def counters(self) -> list[tuple[str, str, str]]:
+        """(clinic, service, counter id) of every staffed counter; the ones the registry
+        does not have are added through the admin API (a clinic opening more rooms)."""
+        staffed = []
+        for clinic in self.clinics:
+            for service in self.services:
+                for n in range(1, self.staffing[clinic].get(service, 1) + 1):
+                    if n <= REGISTRY_COUNTERS:
+                        counter_id = str(
+                            uuid.uuid5(uuid.NAMESPACE_URL, f"sihha:{clinic}:{service}:{n}")
+                        )
+                    else:
+                        added = await self.post(
+                            f"/admin/establishments/{clinic}/counters",
+                            self.admin[clinic],
+                            {"service_code": service, "label": f"{service} {n}"},
+                        )
+                        if added is None or added.status_code != 201:
+                            self.stats.errors["counter-not-added"] += 1
+                            continue
+                        counter_id = added.json()["counter_id"]
+                    staffed.append((clinic, service, counter_id))
+        return staffed
+
+    async def counter(self, clinic: str, service: str, counter_id: str) -> None:
         token = self.staff[clinic]
         base = f"/establishments/{clinic}"
-        await self.until(self.opens + timedelta(seconds=self.rng.uniform(0, 300)))
+        # the doctor or agent reaches the room some minutes after opening
+        late = self.rng.uniform(0, LATEST_START_MINUTES * 60)
+        await self.until(self.opens + timedelta(seconds=late))
         waiting = self._waiting(clinic, service)
         while self.clock() < self.closes:
             try:  # a ticket to call, or a look at the queue every hour anyway
@@ -214,6 +257,7 @@ class Day:
                 if gone is not None and gone.status_code == 200:
                     self.stats.no_shows += 1
                     if gone.json()["status"] == "waiting":  # requeued once
+                        self.stats.no_shows_requeued += 1
                         waiting.release()
                 continue
             await self.wait(0.5)  # the patient walks to the counter
@@ -274,12 +318,7 @@ class Day:
                 if self.prescriptions is not None
                 else None
             )
-            actors += [
-                self.counter(c, s, n)
-                for c in self.clinics
-                for s in self.services
-                for n in range(1, STAFFED_COUNTERS.get(s, 1) + 1)
-            ]
+            actors += [self.counter(*staffed) for staffed in await self.counters()]
             await asyncio.gather(*actors, *(extra or []))
             if pharmacies is not None and self.prescriptions is not None:
                 self.prescriptions.day_over.set()  # the last consultations' too
