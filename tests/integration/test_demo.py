@@ -210,8 +210,9 @@ def test_the_demo_day_adds_up_is_plausible_and_its_links_work(tmp_path: Path) ->
     # the traffic falls within the ranges the model states
     for name, (low, high) in CALIBRATION.items():
         label = re.escape(CALIBRATION_LABELS[name])
-        found = re.search(rf"{label}\s+(\S+)\s+attendu (\S+)–(\S+) ", out)
+        found = re.search(rf"{label}\s+(\S+)\s+(\S+)–(\S+)\s", out)
         assert found, f"{name} not printed:\n{out[-3000:]}"
+        assert found.group(1) != "—", f"{name} was not measured"
         value = float(found.group(1))
         assert (float(found.group(2)), float(found.group(3))) == (low, high)
         assert low <= value <= high, f"{name} = {value}, outside {low}–{high}"

@@ -41,8 +41,11 @@ from typing import Any
 
 import aio_pika
 import httpx
+from rich.console import Console
+from rich.text import Text
 
 from sihha_kit.auth import Role
+from sihha_kit.broker import Topology
 from sihha_kit.clock import ALGIERS, simulated_clock
 from sihha_kit.db import drop_database
 from sihha_kit.devtools import TokenIssuer
@@ -125,14 +128,22 @@ async def reset(config: PlatformConfig) -> None:
     for spec in SERVICES:
         with contextlib.suppress(Exception):
             await drop_database(config.database_url(spec.name))
+    topology = Topology(config.broker_namespace)
     connection = await aio_pika.connect(config.amqp_url, timeout=10)
     async with connection:
-        channel = await connection.channel()
         for spec in SERVICES:
-            for suffix in ("inbox", "dead"):
-                with contextlib.suppress(Exception):
-                    await channel.queue_delete(f"{config.broker_namespace}{spec.name}.{suffix}")
-                    channel = await connection.channel()
+            # a channel each: the broker closes a channel whose delete it refuses
+            for queue in (topology.inbox_queue(spec.name), topology.dead_letter_queue(spec.name)):
+                with contextlib.suppress(aio_pika.exceptions.AMQPException):
+                    async with await connection.channel() as channel:
+                        await channel.queue_delete(queue)
+            for exchange in (
+                topology.events_exchange(spec.name),
+                topology.dead_letter_exchange(spec.name),
+            ):
+                with contextlib.suppress(aio_pika.exceptions.AMQPException):
+                    async with await connection.channel() as channel:
+                        await channel.exchange_delete(exchange)
 
 
 def plan_rollout(seed: int) -> tuple[list[str], list[dict[str, Any]]]:
@@ -297,12 +308,17 @@ async def wait_for_reporting(
     return result
 
 
-def print_appointments(stats: Any, reconciliation: dict[str, Any], place: DemoPlace) -> None:
+def print_appointments(
+    console: Console, stats: Any, reconciliation: dict[str, Any], place: DemoPlace
+) -> None:
     """The appointments day: what happened, the reconciliation, and the text messages the
     local SMS sink received (what a gateway would have sent)."""
     counts = stats.counts if stats is not None else {}
-    print("\nRendez-vous de spécialistes / مواعيد الأخصائيين (31-PC-001, 31-PC-002):")
-    print(
+    say(
+        console, "\nRendez-vous de spécialistes / مواعيد الأخصائيين (31-PC-001, 31-PC-002):", "bold"
+    )
+    say(
+        console,
         "  plannings {s}  rendez-vous pris {b}  annulés {c}  arrivées à la borne {a}  "
         "absents attendus {n}  liste d'attente : proposée {o}, acceptée {w}".format(
             s=counts.get("schedules_published", 0),
@@ -312,15 +328,17 @@ def print_appointments(stats: Any, reconciliation: dict[str, Any], place: DemoPl
             n=counts.get("stayed_away", 0),
             o=counts.get("waitlist_offered", 0),
             w=counts.get("waitlist_accepted", 0),
-        )
+        ),
     )
     if stats is not None and stats.errors:
-        print(f"  refusals / الرفض: {dict(stats.errors)}")
+        say(console, f"  refusals / الرفض: {dict(stats.errors)}", "yellow")
     if reconciliation:
-        print(
+        differences = len(reconciliation.get("differences", []))
+        say(
+            console,
             "  rapprochement / المطابقة (report = appointments service): "
-            f"{reconciliation.get('compared', 0)} figures compared, "
-            f"{len(reconciliation.get('differences', []))} differences"
+            f"{reconciliation.get('compared', 0)} figures compared, {differences} differences",
+            "green" if not differences else "bold red",
         )
     messages = (
         [
@@ -331,9 +349,9 @@ def print_appointments(stats: Any, reconciliation: dict[str, Any], place: DemoPl
         if place.sms_sink.is_file()
         else []
     )
-    print(f"  SMS (local sink {place.sms_sink}): {len(messages)}")
+    say(console, f"  SMS (local sink {place.sms_sink}): {len(messages)}")
     for message in [m for m in messages if not re.search(r"\b\d{6}\b", m["text"])][:4]:
-        print(f"    {message['to']}: {message['text']}")
+        say(console, f"    {message['to']}: {message['text']}", "dim")
 
 
 async def write_files(running: Platform, group: str) -> list[tuple[str, bytes]]:
@@ -374,29 +392,39 @@ async def write_files(running: Platform, group: str) -> list[tuple[str, bytes]]:
     return written
 
 
+def say(console: Console, text: str, style: str = "") -> None:
+    """One line, as it is (no markup, never wrapped: a link must work when pasted)."""
+    console.print(Text(text, style=style), soft_wrap=True)
+
+
 def print_report(
-    report: dict[str, Any], reconciliation: dict[str, Any], outcome: dict[str, Any]
+    console: Console,
+    report: dict[str, Any],
+    reconciliation: dict[str, Any],
+    outcome: dict[str, Any],
 ) -> None:
     from sihha_runner.report_view import render_daily
 
     appointments = outcome["appointments"]
     checked_in = appointments.counts.get("checked_in", 0) if appointments is not None else 0
-    print(render_daily(report, reconciliation, outcome["stats"], outcome["played"], checked_in))
+    console.print(
+        render_daily(report, reconciliation, outcome["stats"], outcome["played"], checked_in)
+    )
 
 
-def print_links(running: Platform, issuer: TokenIssuer, place: DemoPlace) -> None:
+def print_links(console: Console, running: Platform, issuer: TokenIssuer, place: DemoPlace) -> None:
     """The live pages and the API commands, as `links.demo_links` makes them; the token
     files they name are written here."""
     urls = {spec.name: running.url(spec.name) for spec in running_services()}
     links, tokens = demo_links(urls, issuer, place.out, DEMO_DAY)
     for path, token in tokens.items():
         Path(path).write_text(token + "\n", encoding="utf-8")
-    print("\nLive pages and the API / الصفحات الحية والواجهة البرمجية:")
+    say(console, "\nLive pages and the API / الصفحات الحية والواجهة البرمجية:", "bold")
     for link in links:
-        print(f"  {link.label}:")
-        print(f"    {link.url or link.command}")
+        say(console, f"  {link.label}:", "cyan")
+        say(console, f"    {link.url or link.command}")
         if link.note:
-            print(f"    ({link.note})")
+            say(console, f"    ({link.note})", "dim")
 
 
 def start_on_time(
@@ -520,19 +548,20 @@ def main(argv: list[str] | None = None) -> int:
         progress.close()
         report_file = place.out / "wilaya-daily.json"
         report = json.loads(report_file.read_text()) if report_file.exists() else {}
-        print_report(report, reconciliation, outcome)
-        print_appointments(outcome["appointments"], appointments_reconciliation, place)
-        print("\nFiles / الملفات:")
+        console = progress.console
+        print_report(console, report, reconciliation, outcome)
+        print_appointments(console, outcome["appointments"], appointments_reconciliation, place)
+        say(console, "\nFiles / الملفات:", "bold")
         for path in files:
-            print(f"  {path}")
-        print_links(running, issuer, place)
-        print(f"\nDone in {time.monotonic() - started:.0f} s.")
+            say(console, f"  {path}")
+        print_links(console, running, issuer, place)
+        say(console, f"\nDone in {time.monotonic() - started:.0f} s.", "bold")
         differences = len(reconciliation.get("differences", [])) if reconciliation else -1
         if appointments_reconciliation.get("differences") or not appointments_reconciliation:
             differences = max(differences, 1)
         if args.exit:
             return 0 if differences == 0 else 1
-        print("Services keep running; Ctrl-C to stop / للإيقاف Ctrl-C", flush=True)
+        say(console, "Services keep running; Ctrl-C to stop / للإيقاف Ctrl-C", "bold green")
         with contextlib.suppress(KeyboardInterrupt):
             while all(p.poll() is None for p in running.processes.values()):
                 time.sleep(1)
