@@ -1,8 +1,11 @@
 """`make demo`: a day of Oran's health network, running on the platform.
 
 1. starts every service on fresh demo databases (`sihha_demo_*`) and its own
-   broker namespace (`demo.`), all on one simulated clock: 15 December 2026
-   from 07:50, running `--speed` times faster than real time;
+   broker namespace (`demo.`) on a slow simulated clock that reads Sunday 13
+   December: the days before, when the pilot polyclinics publish their
+   specialists' schedules and citizens book; then starts them again, all on one
+   simulated clock: 15 December 2026 from 07:50, running `--speed` times faster
+   than real time (only once every service is ready);
 2. records the inspection campaign (6–20 November: 31 polyclinics equipped);
 3. plays the working day through the services' public APIs, as the clinic
    terminals would, with the calibrated traffic model (`traffic`, figures and
@@ -13,8 +16,10 @@
    `--clinics N` plays only the N busiest (a smaller, faster day);
 4. cuts the broker in the middle of the day (`rabbitmqctl stop_app`, then
    `start_app`): the clinics keep working and the backlog drains afterwards;
-5. prints the wilaya's daily report and the reconciliation (report = sources,
-   zero differences), writes the report files, and gives the live pages' URLs.
+5. prints the wilaya's daily report, what its totals are made of, the traffic
+   model's figures beside their expected ranges and the reconciliation (report =
+   sources, zero differences), writes the report files, and gives links and
+   commands that work when pasted (`links`).
 
 Deterministic for a given seed (the patients, their services, priorities and
 routes); timings follow the machine. `--exit` stops the platform at the end.
@@ -66,6 +71,10 @@ from sihha_runner.traffic import busiest, clinic_visits, day_patients
 DEMO_DAY = date(2026, 12, 15)
 #: the simulated clock reads this at its anchor (ten minutes before the clinics open)
 DAY_START = datetime(DEMO_DAY.year, DEMO_DAY.month, DEMO_DAY.day, 7, 50, tzinfo=ALGIERS)
+#: the days before: citizens book on Sunday 13 December from 09:00, on a slow clock (at
+#: the day's speed a hold or a sign-in code would expire between two requests)
+BOOKING_START = datetime(2026, 12, 13, 9, 0, tzinfo=ALGIERS)
+BOOKING_SPEED = 10.0
 NAMESPACE = "demo."
 DATABASE_PREFIX = "sihha_demo_"
 OUT = Path("out/demo")
@@ -90,9 +99,12 @@ class DemoPlace:
         return self.out / "sms.jsonl"
 
 
-def demo_config(speed: float, anchor: float, place: DemoPlace | None = None) -> PlatformConfig:
+def demo_config(
+    speed: float, anchor: float, place: DemoPlace | None = None, start: datetime = DAY_START
+) -> PlatformConfig:
+    """The platform on the demo's simulated clock: it reads `start` at wall-clock
+    `anchor` and runs `speed` times faster."""
     place = place or DemoPlace()
-    start = DAY_START
     extra: dict[str, str] = {}
     for spec in running_services():
         extra.update(
@@ -200,7 +212,7 @@ async def run_day(
     args: argparse.Namespace,
     anchor: float,
     progress: Progress,
-    place: DemoPlace,
+    appointments: AppointmentsDay,
 ) -> dict[str, Any]:
     clock = simulated_clock(DAY_START, args.speed, anchor)
     operating, inspections = plan_rollout(args.seed)
@@ -243,16 +255,7 @@ async def run_day(
         )
         await asyncio.to_thread(broker_outage, args.outage_seconds, progress)
 
-    appointments = AppointmentsDay(
-        appointments_url=running.url("appointments"),
-        queue_url=running.url("queue"),
-        issuer=issuer,
-        clock=clock,
-        speed=args.speed,
-        day=DEMO_DAY,
-        seed=args.seed,
-        sms_sink=place.sms_sink,
-    )
+    appointments.clock, appointments.speed = clock, args.speed  # the day's clock from now
     appointment_stats: dict[str, Any] = {}
 
     async def appointments_day() -> None:
@@ -285,11 +288,13 @@ async def wait_for_reporting(
     timeout: float = 90,
     *,
     source: str = "queue",
+    first_day: date = DEMO_DAY,
 ) -> dict[str, Any]:
     """Until the reporting service's counts equal the source service's own (or time runs
-    out): the queue's, or with `source="appointments"` the appointments service's."""
+    out) from `first_day` to the demo day: the queue's, or with `source="appointments"`
+    the appointments service's."""
     headers = {"Authorization": f"Bearer {group}"}
-    params = {"from": DEMO_DAY.isoformat(), "to": DEMO_DAY.isoformat(), "source": source}
+    params = {"from": first_day.isoformat(), "to": DEMO_DAY.isoformat(), "source": source}
     deadline = time.monotonic() + timeout
     result: dict[str, Any] = {}
     async with httpx.AsyncClient(base_url=running.url("reporting"), timeout=30) as reporting:
@@ -319,10 +324,12 @@ def print_appointments(
     )
     say(
         console,
-        "  plannings {s}  rendez-vous pris {b}  annulés {c}  arrivées à la borne {a}  "
-        "absents attendus {n}  liste d'attente : proposée {o}, acceptée {w}".format(
+        "  plannings {s}  rendez-vous pris {b} (dont {d} les jours précédents)  annulés {c}  "
+        "arrivées à la borne {a}  absents attendus {n}  liste d'attente : proposée {o}, "
+        "acceptée {w}".format(
             s=counts.get("schedules_published", 0),
             b=counts.get("booked", 0) + counts.get("waitlist_accepted", 0),
+            d=counts.get("booked_days_before", 0),
             c=counts.get("cancelled", 0),
             a=counts.get("checked_in", 0),
             n=counts.get("stayed_away", 0),
@@ -425,6 +432,41 @@ def print_links(console: Console, running: Platform, issuer: TokenIssuer, place:
         say(console, f"    {link.url or link.command}")
         if link.note:
             say(console, f"    ({link.note})", "dim")
+
+
+def book_days_before(
+    place: DemoPlace, args: argparse.Namespace, progress: Progress
+) -> tuple[AppointmentsDay, float]:
+    """The days before the demo day: the platform on a clock that reads Sunday 13
+    December, where the schedulers publish and citizens book (`AppointmentsDay.
+    days_before`); then it stops. Returns the appointments traffic (to go on with on the
+    day) and how long the platform took to start."""
+    started = time.monotonic()
+    anchor = time.time() + args.startup_seconds
+    running = Platform(demo_config(BOOKING_SPEED, anchor, place, start=BOOKING_START))
+    try:
+        running.start(place.out / "logs")
+        running.wait_ready(READY_TIMEOUT_SECONDS)
+        took = time.monotonic() - started
+        progress.note(f"platform up in {took:.0f} s, on Sunday 13 December: the days before")
+        appointments = AppointmentsDay(
+            appointments_url=running.url("appointments"),
+            queue_url=running.url("queue"),
+            issuer=TokenIssuer.from_directory(running.config.keys_dir),
+            clock=simulated_clock(BOOKING_START, BOOKING_SPEED, anchor),
+            speed=BOOKING_SPEED,
+            day=DEMO_DAY,
+            seed=args.seed,
+            sms_sink=place.sms_sink,
+        )
+        stats = asyncio.run(appointments.days_before())
+    finally:
+        running.stop()
+    progress.note(
+        f"the days before: {stats.counts['schedules_published']} schedules published, "
+        f"{stats.counts['booked_days_before']} bookings at the pilot polyclinics"
+    )
+    return appointments, took
 
 
 def start_on_time(
@@ -532,13 +574,22 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     place.sms_sink.unlink(missing_ok=True)
     asyncio.run(reset(demo_config(args.speed, time.time(), place)))
-    running, anchor = start_on_time(place, args.speed, args.startup_seconds, progress)
+    appointments, took = book_days_before(place, args, progress)
+    # a second start is quicker than the first (its databases exist and are migrated)
+    allowed = max(args.startup_seconds, 1.2 * took)
+    running, anchor = start_on_time(place, args.speed, allowed, progress)
     try:
         issuer = TokenIssuer.from_directory(running.config.keys_dir)
-        outcome = asyncio.run(run_day(running, issuer, args, anchor, progress, place))
+        outcome = asyncio.run(run_day(running, issuer, args, anchor, progress, appointments))
         reconciliation = asyncio.run(wait_for_reporting(running, outcome["group"], progress))
         appointments_reconciliation = asyncio.run(
-            wait_for_reporting(running, outcome["group"], progress, source="appointments")
+            wait_for_reporting(
+                running,
+                outcome["group"],
+                progress,
+                source="appointments",
+                first_day=BOOKING_START.date(),
+            )
         )
         place.out.mkdir(parents=True, exist_ok=True)
         files = []

@@ -83,7 +83,7 @@ def demo_links(
         ),
         Link(
             "IT monitor",
-            f"{reporting}/monitor/",
+            f"{reporting}/monitor",
             note=f"paste the token of {it_unit_file} (role it_unit) into the page",
         ),
         Link("booking a specialist", f"{urls['appointments']}/book"),
