@@ -34,9 +34,9 @@ from sihha_runner.traffic import CALIBRATION
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
 
 ROOT = Path(__file__).resolve().parents[2]
-#: the two busiest polyclinics (about 500 patients) at ×480: the day in about a minute
-CLINICS = 2
-SPEED = 480
+#: the busiest polyclinic (about 320 patients) at ×300: the day in under two minutes
+CLINICS = 1
+SPEED = 300
 #: what the demo prints once its day is over and its services keep running
 RUNNING = "Services keep running"
 CHROMIUM = os.environ.get("SIHHA_CHROMIUM", "/usr/bin/chromium")
@@ -182,13 +182,18 @@ def test_the_demo_day_adds_up_is_plausible_and_its_links_work(tmp_path: Path) ->
         check_links(demo.out, tmp_path)
     finally:
         status = demo.stop()
+        print(demo.out)  # the printout, for whoever reads the test's log
         asyncio.run(reset(demo_config(SPEED, time.time(), place)))
     out = demo.out
     assert status == 0, out[-3000:]
     assert "broker stopped" in out and "broker back" in out
     # reporting = the queue service's own counts, per establishment and metric
     assert re.search(r"Rapprochement .*: 0 écart", out), out[-2000:]
-    assert f"en fonctionnement {CLINICS} " in out
+    # operating: the polyclinics played, and the pilots where booked patients checked in
+    table = out.split("Activité par établissement", 1)[1].split("attente :", 1)[0]
+    active = re.findall(r"^\s+(31-PC-\d{3}) ", table, flags=re.M)
+    assert len(active) >= CLINICS
+    assert number(r"en fonctionnement (\d+) ", out) == len(active)
 
     # the report's ticket total, and what it is made of
     reported = number(r"Activité / النشاط:\s+tickets (\d+)", out)
@@ -201,13 +206,20 @@ def test_the_demo_day_adds_up_is_plausible_and_its_links_work(tmp_path: Path) ->
     assert routed == number(r"(\d+) routed,", out)
     assert checked_in == number(r"arrivées à la borne (\d+)", out)
     assert routed > 0 and checked_in > 0
+    # citizens booked the days before the demo day, and on the day
+    booked = number(r"rendez-vous pris (\d+) \(dont", out)
+    assert 0 < number(r"\(dont (\d+) les jours précédents\)", out) < booked
     # absents: the first absence requeues the ticket once, the second closes it
     absents = number(r"absents (\d+)\s+orientés", out)
     requeued = number(r"absents = (\d+) absents à l'appel remis", out)
     closed = number(r"\+ (\d+) absents au second appel", out)
     assert absents == requeued + closed > 0
 
-    # the traffic falls within the ranges the model states
+    # the traffic falls within the ranges the model states (on a machine that keeps up
+    # with the simulated clock: the printout says when it did not)
+    slow = re.search(r"(\d+) of (\d+) requests slower than a simulated minute", out)
+    assert slow, out[-3000:]
+    machine = f"{slow.group(1)} of {slow.group(2)} requests slower than a simulated minute"
     for name, (low, high) in CALIBRATION.items():
         label = re.escape(CALIBRATION_LABELS[name])
         found = re.search(rf"{label}\s+(\S+)\s+(\S+)–(\S+)\s", out)
@@ -215,7 +227,7 @@ def test_the_demo_day_adds_up_is_plausible_and_its_links_work(tmp_path: Path) ->
         assert found.group(1) != "—", f"{name} was not measured"
         value = float(found.group(1))
         assert (float(found.group(2)), float(found.group(3))) == (low, high)
-        assert low <= value <= high, f"{name} = {value}, outside {low}–{high}"
+        assert low <= value <= high, f"{name} = {value}, outside {low}–{high} ({machine})"
 
     for name in (
         "wilaya-daily.fr.pdf",

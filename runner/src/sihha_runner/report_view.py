@@ -15,6 +15,10 @@ from rich.text import Text
 
 from sihha_runner.traffic import CALIBRATION
 
+#: above this share of slow requests (`simulator.SLOW_REQUEST`), the printout says the
+#: machine did not keep up with the simulated clock
+SLOW_SHARE = 0.05
+
 #: what each calibration figure is, in the printout (French / Arabic)
 CALIBRATION_LABELS = {
     "busiest_visits": "patients à la polyclinique la plus chargée / مرضى أكثر عيادة",
@@ -202,13 +206,24 @@ def render_daily(
                 f"\n Simulation: {sum(stats.issued.values())} tickets issued, {stats.called} "
                 f"calls, {stats.completed} completed, {stats.routed} routed, {stats.no_shows} "
                 f"no-shows, {stats.heartbeats} heartbeats; kiosks at most "
-                f"{stats.max_arrival_lag_minutes:.0f} min late ({lag_at}); refused "
+                f"{stats.max_arrival_lag_minutes:.0f} min late ({lag_at}); "
+                f"{stats.slow_requests} of {stats.requests} requests slower than a simulated "
+                "minute; refused "
                 f"{dict(stats.refused) or 0}; transport retries {dict(stats.errors) or 0}",
                 style="dim",
             )
         )
         for example in stats.refusal_examples:
             parts.append(Text(f"   refused: {example}", style="dim"))
+        if stats.requests and stats.slow_requests > SLOW_SHARE * stats.requests:
+            parts.append(
+                Text(
+                    " La machine ne suit pas la vitesse de la simulation : les attentes "
+                    "mesurées dépassent celles du modèle (--speed plus bas) / الجهاز أبطأ "
+                    "من سرعة المحاكاة",
+                    style="bold red",
+                )
+            )
     return Group(*parts)
 
 

@@ -29,6 +29,9 @@ from sihha_runner.traffic import LATEST_START_MINUTES, Patient, staffed_counters
 #: counters each service of a polyclinic has from the registry (`sihha:<f>:<s>:<n>` ids)
 REGISTRY_COUNTERS = 2
 RECALL_WINDOW = timedelta(minutes=2, seconds=5)
+#: a request that takes longer than this on the simulated clock is slow: the machine
+#: does not keep up with the speed, and waits stretch beyond the traffic model's
+SLOW_REQUEST = timedelta(minutes=1)
 
 
 @dataclass
@@ -52,6 +55,9 @@ class DayStats:
     refusal_examples: list[str] = field(default_factory=list)
     #: how far behind the simulated clock the kiosks fell at worst (machine too slow if large)
     max_arrival_lag_minutes: float = 0.0
+    #: requests answered, and those slower than SLOW_REQUEST on the simulated clock
+    requests: int = 0
+    slow_requests: int = 0
     worst_lag_at: datetime | None = None
 
 
@@ -149,6 +155,7 @@ class Day:
     ) -> httpx.Response | None:
         assert self.client is not None
         for attempt in range(5):
+            sent = self.clock()
             try:
                 response = await self.client.post(
                     path, json=body, headers={"Authorization": f"Bearer {token}", **(headers or {})}
@@ -157,6 +164,9 @@ class Day:
                 self.stats.errors[type(error).__name__] += 1
                 await asyncio.sleep(0.2 * (attempt + 1))
                 continue
+            self.stats.requests += 1
+            if self.clock() - sent > SLOW_REQUEST:
+                self.stats.slow_requests += 1
             if response.status_code >= 500:
                 self.stats.errors[str(response.status_code)] += 1
                 await asyncio.sleep(0.2 * (attempt + 1))
@@ -179,6 +189,7 @@ class Day:
                 self.on_progress("patients", n, total)
 
     async def arrive(self, patient: Patient) -> None:
+        arrived = self.clock()
         # the kiosk retries with the same idempotency key: never two tickets for one tap
         at_reception = patient.priority == "urgent"
         response = await self.post(
@@ -203,7 +214,7 @@ class Day:
         self.visits[ticket["ticket_id"]] = Visit(patient)
         self.stats.issued[patient.clinic] += 1
         self.stats.channels["reception" if at_reception else "kiosk"] += 1
-        self.stats.hours[self.clock().astimezone(ALGIERS).hour] += 1
+        self.stats.hours[arrived.astimezone(ALGIERS).hour] += 1
         self._waiting(patient.clinic, patient.service_code).release()
 
     async def counters(self) -> list[tuple[str, str, str]]:
@@ -245,6 +256,10 @@ class Day:
                 await asyncio.wait_for(waiting.acquire(), timeout=max(idle, 0.0) / self.speed)
             except TimeoutError:
                 pass
+            # the walk and the consultation last their simulated minutes from the call and
+            # the start, however long the requests take (a slow machine's requests must
+            # not lengthen every consultation)
+            called_at = self.clock()
             response = await self.post(f"{base}/counters/{counter_id}/call-next", token)
             ticket = (
                 response.json().get("ticket")
@@ -268,7 +283,8 @@ class Day:
                         self.stats.no_shows_requeued += 1
                         waiting.release()
                 continue
-            await self.wait(0.5)  # the patient walks to the counter
+            await self.until(called_at + timedelta(minutes=0.5))  # the walk to the counter
+            started_at = self.clock()
             await self.post(f"{ticket_path}/start", token)
             if self.prescriptions is not None:  # the doctor writes the prescription
                 await self.prescriptions.after_consultation(
@@ -277,7 +293,7 @@ class Day:
             minutes = visit.patient.service_minutes[
                 min(visit.step, len(visit.patient.service_minutes) - 1)
             ]
-            await self.wait(minutes)
+            await self.until(started_at + timedelta(minutes=minutes))
             if visit.step < len(visit.patient.routes):
                 target = visit.patient.routes[visit.step]
                 routed = await self.post(f"{ticket_path}/route", token, {"to_service_code": target})
