@@ -141,9 +141,9 @@ def render_daily(
         )
         parts.append(
             Text(
-                f"   absents = {stats.no_shows_requeued} absents à l'appel remis une fois en "
-                f"file + {stats.no_shows - stats.no_shows_requeued} absents au second appel "
-                "(ticket clos)",
+                f"   absents = {stats.no_shows - stats.no_shows_requeued} absents au second "
+                f"appel (ticket clos); les {stats.no_shows_requeued} absents au premier appel, "
+                "remis une fois en file, n'y sont pas comptés",
                 style="dim",
             )
         )
