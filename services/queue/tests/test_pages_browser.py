@@ -76,7 +76,7 @@ async def test_kiosk_counter_and_board_in_chromium(
 ) -> None:
     assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: apt-get install -y chromium"
     kiosk_token = mint(Role.kiosk, establishments=[CLINIC], subject="kiosk:31-PC-001:1")
-    display_token = mint(Role.kiosk, establishments=[CLINIC], subject="display:31-PC-001:1")
+    display_token = mint(Role.display, establishments=[CLINIC], subject="display:31-PC-001:1")
     agent_token = mint(Role.counter_agent, establishments=[CLINIC], subject="agent:31-PC-001:7")
     problems: list[str] = []
 

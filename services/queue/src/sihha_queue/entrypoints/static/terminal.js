@@ -290,6 +290,33 @@
     );
   };
 
+  /**
+   * Hand the bearer token to `POST /auth/stream-session`, which keeps it in an HttpOnly
+   * cookie that the event streams accept: an EventSource sends no header, and a token in
+   * its URL would be written in every proxy's log. Call it before opening a stream and
+   * whenever the token changes. Resolves when the cookie is set; rejects with an ApiError.
+   */
+  Sihha.streamSession = function (token) {
+    return window.fetch("/auth/stream-session", {
+      method: "POST",
+      headers: { Authorization: "Bearer " + token, "Accept-Language": Sihha.lang },
+      cache: "no-store",
+      credentials: "same-origin" // the answer's cookie must be kept
+    }).then(
+      function (response) {
+        setOnline(true);
+        if (response.ok) return null;
+        return response.json().catch(function () { return null; }).then(function (problem) {
+          throw new ApiError(response.status, problem);
+        });
+      },
+      function () {
+        setOnline(false);
+        throw new ApiError(0, null, true);
+      }
+    );
+  };
+
   /** A random UUID v4 (crypto.randomUUID needs HTTPS; a clinic LAN may be plain HTTP). */
   Sihha.uuid = function () {
     var bytes = new Uint8Array(16);
