@@ -41,9 +41,7 @@ DoctorDep = Annotated[Caller, Depends(require(Role.doctor, Role.admin))]
 #: holding the wildcard (403 `wilaya-scope-required` for one scoped to some)
 MonitorDep = Annotated[
     Caller,
-    Depends(
-        require(Role.it_unit, Role.wilaya_group, Role.ministry, Role.admin, wilaya_wide=True)
-    ),
+    Depends(require(Role.it_unit, Role.wilaya_group, Role.ministry, Role.admin, wilaya_wide=True)),
 ]
 
 
