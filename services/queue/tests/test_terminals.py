@@ -13,6 +13,8 @@ import pytest
 from sihha_kit.auth import Role
 from sihha_kit.testing.plugin import bearer
 
+from .conftest import register_terminal
+
 pytestmark = pytest.mark.integration
 
 CLINIC = "31-PC-001"
@@ -23,22 +25,16 @@ async def enrolled_token(
 ) -> tuple[str, dict[str, Any]]:
     """A terminal registered by the IT unit, its credential claimed with the one-time code,
     and an access token obtained with the credential: (terminal id, token answer)."""
-    it_unit = bearer(mint(Role.it_unit, establishments=[facility]))
-    registered = await client.post(
-        "/auth/terminals",
-        json={"facility_id": facility, "role": role, "label": f"{role} test"},
-        headers=it_unit,
-    )
-    assert registered.status_code == 201, registered.text
+    registered = await register_terminal(client, mint, role, facility)
     claimed = await client.post(
-        "/auth/terminals/enrol", json={"enrolment_code": registered.json()["enrolment_code"]}
+        "/auth/terminals/enrol", json={"enrolment_code": registered["enrolment_code"]}
     )
     assert claimed.status_code == 200, claimed.text
     token = await client.post(
         "/auth/terminal-token", json={"device_credential": claimed.json()["device_credential"]}
     )
     assert token.status_code == 200, token.text
-    return registered.json()["terminal_id"], token.json()
+    return registered["terminal_id"], token.json()
 
 
 async def test_an_enrolled_terminal_beats_for_itself_only(

@@ -224,12 +224,17 @@
     );
   }
 
-  Sihha.ready(function () {
-    terminal = Sihha.enrol("display");
+  function start(enrolled) {
+    terminal = enrolled;
     if (!terminal) return;
     Sihha.startHeartbeat(terminal, "display");
     loadEstablishment();
     connect();
+    // every renewed token goes to the stream cookie at once: when the stream's own token
+    // expires the server ends it, and the browser reconnects with the new one
+    Sihha.onToken(function (token) {
+      Sihha.streamSession(token).catch(function () { /* the next renewal tries again */ });
+    });
     checkSound();
     $("enable-sound").addEventListener("click", function () {
       var context = audioContext();
@@ -239,5 +244,9 @@
     if ("speechSynthesis" in window) window.speechSynthesis.getVoices(); // voices load lazily
     window.setInterval(function () { loadEstablishment(); }, 10 * 60 * 1000);
     Sihha.onLanguage(render);
+  }
+
+  Sihha.ready(function () {
+    Sihha.enrol("display", { roles: ["display"] }).then(start);
   });
 })();
