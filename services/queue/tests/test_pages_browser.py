@@ -300,3 +300,62 @@ async def test_the_kiosk_fits_a_1280x800_screen_busiest_first_and_prints_who_is_
         finally:
             await browser.close()
     assert not problems, problems
+
+
+async def test_a_board_renews_its_token_and_its_stream_cookie_and_keeps_showing_calls(
+    queue_settings: QueueSettings, clock: FixedClock, mint: Callable[..., str], tmp_path: Path
+) -> None:
+    """Tokens of one minute: the page renews at its floor of ten seconds, hands the new
+    token to the stream cookie, and the board still shows the next call."""
+    assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: apt-get install -y chromium"
+    settings = queue_settings.model_copy(update={"terminal_token_minutes": 1})
+    reception = bearer(mint(Role.receptionist, establishments=[CLINIC]))
+    agent = bearer(mint(Role.counter_agent, establishments=[CLINIC]))
+    problems: list[str] = []
+    async with (
+        serving(create_app(settings, clock=clock)) as base,
+        async_playwright() as playwright,
+        httpx.AsyncClient(base_url=base) as api,
+    ):
+        display = await register_terminal(api, mint, "display")
+        browser = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            timezone_id="UTC",
+        )
+        try:
+            board = await browser.new_page()
+            watch(board, problems)
+            signed_in: list[str] = []
+            board.on(
+                "request",
+                lambda request: (
+                    signed_in.append(request.url.rsplit("/", 1)[-1])
+                    if request.url.endswith(("/auth/terminal-token", "/auth/stream-session"))
+                    else None
+                ),
+            )
+            await board.goto(f"{base}/terminals/board?lang=fr{enrolment(display)}")
+            await expect(board.locator("body[data-feed='live']")).to_be_attached(timeout=10_000)
+            # the renewal, ten seconds on: a second token, then the stream cookie again
+            for _ in range(60):
+                if signed_in.count("stream-session") >= 2:
+                    break
+                await board.wait_for_timeout(500)
+            assert signed_in.count("terminal-token") >= 2, signed_in
+            assert signed_in.count("stream-session") >= 2, signed_in
+
+            issued = await api.post(
+                f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}, headers=reception
+            )
+            assert issued.status_code == 201
+            called = await api.post(
+                f"/establishments/{CLINIC}/counters/{MG_1}/call-next", headers=agent
+            )
+            assert called.json()["ticket"]["label"] == "MG-001"
+            await expect(board.locator("#now-label")).to_have_text("MG-001", timeout=5_000)
+        finally:
+            await browser.close()
+    assert not problems, problems
