@@ -397,7 +397,10 @@ def main(argv: list[str] | None = None) -> int:
         group = outcome["group"]
         queue, reporting_url = running.url("queue"), running.url("reporting")
         print("\nLive pages / الصفحات الحية:")
-        print(f"  display board   {queue}/terminals/board#facility=31-PC-001&token=<kiosk token>")
+        print(f"  display board   {queue}/terminals/board#enrol=<code>  (the one-time code of")
+        print(
+            f"                  sihha-dev enrol --service {queue} --establishment 31-PC-001 --role display)"
+        )
         print(f"  IT monitor      {reporting_url}/monitor/")
         print(f"  wilaya report   {reporting_url}/reports/wilaya/daily/{DEMO_DAY}?format=pdf")
         print(f"  (wilaya-group token for the API: {OUT / 'wilaya-group.token'})")
