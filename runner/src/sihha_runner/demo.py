@@ -63,7 +63,7 @@ from sihha_runner.launcher import (
     free_ports,
     running_services,
 )
-from sihha_runner.links import demo_links
+from sihha_runner.links import LINK_TOKEN_HOURS, demo_links
 from sihha_runner.progress import Progress
 from sihha_runner.simulator import Day
 from sihha_runner.traffic import busiest, clinic_visits, day_patients
@@ -122,6 +122,8 @@ def demo_config(
     extra["APPOINTMENTS_SEARCHES_PER_MINUTE"] = "100000"
     extra["APPOINTMENTS_HOLDS_PER_HOUR"] = "100000"
     extra["APPOINTMENTS_SIGN_INS_PER_HOUR"] = "100000"
+    # the board's enrolment link the demo prints stays valid as long as its token files
+    extra["QUEUE_ENROLMENT_CODE_MINUTES"] = str(LINK_TOKEN_HOURS * 60)
     # the ministry's DHIS2 payload needs a mapping: the example one shipped with the service
     extra["REPORTING_DHIS2_MAPPING_PATH"] = str(
         Path("services/reporting/dhis2-mapping.example.yaml").resolve()

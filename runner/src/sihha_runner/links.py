@@ -1,49 +1,53 @@
 """What the demo hands to a person at the end: links to the live pages and commands for
 the API, each working when pasted (the demo's test opens every one of them).
 
-A page that acts for a clinic needs what its enrolment link carries: the waiting-room
-board reads `#token=…&facility=…&terminal=<uuid>` once from its address, keeps it and
-removes it (docs/queue.md, "Terminal pages"); the fragment never reaches the server.
-The tokens are the development issuer's (`sihha-dev token` makes the same), valid
-`LINK_TOKEN_HOURS`.
+A clinic terminal's page is enrolled once (docs/identity.md, "Clinic terminals"): the
+IT unit registers the terminal with the queue service and gets a one-time enrolment
+code; the page, opened with `#enrol=<code>`, claims the terminal's device credential
+with it, keeps it and renews its short-lived tokens by itself. The demo registers the
+waiting-room display of 31-PC-001 so (its code stays valid `LINK_TOKEN_HOURS`: the
+demo sets `QUEUE_ENROLMENT_CODE_MINUTES`). The other tokens are the development
+issuer's (`sihha-dev token` makes the same), valid as long.
 """
 
 from __future__ import annotations
 
 import shlex
-import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+import httpx
+
 from sihha_kit.auth import Role
 from sihha_kit.devtools import TokenIssuer
 
-#: how long the tokens in the printed links and files stay valid
+#: how long the printed links, codes and token files stay valid
 LINK_TOKEN_HOURS = 12
 #: the clinic whose board the demo links to
 BOARD_CLINIC = "31-PC-001"
 
 
-def display_terminal(clinic: str) -> uuid.UUID:
-    """The id of the demo's waiting-room display at `clinic` (its heartbeats use it)."""
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"sihha-demo:{clinic}:display")
+def enrol_terminal(queue_url: str, issuer: TokenIssuer, clinic: str, role: Role, label: str) -> str:
+    """Register a terminal of `clinic` with the queue service as the IT unit does
+    (`POST /auth/terminals`) and return its one-time enrolment code."""
+    it_unit = issuer.mint("it-unit:demo", [Role.it_unit], [clinic], ttl=timedelta(minutes=5))
+    answer = httpx.post(
+        f"{queue_url}/auth/terminals",
+        json={"facility_id": clinic, "role": role.value, "label": label},
+        headers={"Authorization": f"Bearer {it_unit}"},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    code: str = answer.json()["enrolment_code"]
+    return code
 
 
 def board_link(queue_url: str, issuer: TokenIssuer, clinic: str = BOARD_CLINIC) -> str:
-    """The enrolment link of `clinic`'s display board: the page, and in the fragment the
-    board's token (the one role the board stream and the clinic's services both admit
-    to a display terminal), the clinic and the terminal's id."""
-    token = issuer.mint(
-        f"display:{clinic}:1",
-        [Role.kiosk],
-        [clinic],
-        ttl=timedelta(hours=LINK_TOKEN_HOURS),
-    )
-    return (
-        f"{queue_url}/terminals/board#token={token}&facility={clinic}"
-        f"&terminal={display_terminal(clinic)}"
-    )
+    """The enrolment link of a new waiting-room display at `clinic`: the board page with
+    the display's one-time code in the fragment (which never reaches the server)."""
+    code = enrol_terminal(queue_url, issuer, clinic, Role.display, "Demo: waiting-room board")
+    return f"{queue_url}/terminals/board#enrol={code}"
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,8 @@ def demo_links(
         Link(
             "display board 31-PC-001",
             board_link(urls["queue"], issuer),
-            note=f"enrols the browser as the clinic's board for {LINK_TOKEN_HOURS} h",
+            note=f"enrols the browser as the clinic's board: a one-time code, valid "
+            f"{LINK_TOKEN_HOURS} h; the browser then keeps the board's credential",
         ),
         Link(
             "IT monitor",
