@@ -16,6 +16,7 @@ PACKAGES = sorted(
     and name not in {"sihha-platform", "sihha-contracts", "sihha-runner"}
 )
 
+
 def test_every_package_is_checked() -> None:
     assert {"sihha_kit", "sihha_queue", "sihha_reporting"} <= set(PACKAGES)
 
