@@ -34,10 +34,19 @@ REQUIRED = (
     "AMQP_URL",
     "TRUSTED_ISSUERS",
     "REVOCATION_LISTS",
-    "PSEUDONYM_KEY",
     "OTLP_ENDPOINT",
     "LOG_FORMAT",
 )
+#: each service gets only the keys it uses: the shared pseudonym key goes to the services
+#: that turn NINs into patient keys; reporting never sees a NIN and has a key of its own
+KEYS = {
+    "queue": ("PSEUDONYM_KEY",),
+    "appointments": ("PSEUDONYM_KEY",),
+    "records": ("PSEUDONYM_KEY",),
+    "emergency": ("PSEUDONYM_KEY",),
+    "reporting": ("PATIENT_REKEY_KEY",),
+}
+ALL_KEYS = {key for keys in KEYS.values() for key in keys}
 
 
 def _run(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -113,6 +122,12 @@ def cross_check(doc: dict[str, Any]) -> list[str]:
             f"{name}: {var} lacks the prefix {prefix}" for var in env if not var.startswith(prefix)
         ]
         problems += [f"{name}: {prefix}{s} is not set" for s in REQUIRED if prefix + s not in env]
+        problems += [f"{name}: {prefix}{k} is not set" for k in KEYS[name] if prefix + k not in env]
+        problems += [
+            f"{name}: {prefix}{k} is given, a key it does not use"
+            for k in sorted(ALL_KEYS - set(KEYS[name]))
+            if prefix + k in env
+        ]
         port = str(PORTS[name])
         dockerfile = (ROOT / "services" / name / "Dockerfile").read_text(encoding="utf-8")
         if env.get(prefix + "HTTP_HOST") != "0.0.0.0":
@@ -177,6 +192,16 @@ BROKEN: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
         lambda d: d["services"]["queue"]["environment"].pop("QUEUE_AMQP_URL"),
         "queue: QUEUE_AMQP_URL is not set",
     ),
+    "the pseudonym key given to reporting": (
+        lambda d: d["services"]["reporting"]["environment"].update(
+            REPORTING_PSEUDONYM_KEY="00" * 32
+        ),
+        "reporting: REPORTING_PSEUDONYM_KEY is given, a key it does not use",
+    ),
+    "reporting without its own key": (
+        lambda d: d["services"]["reporting"]["environment"].pop("REPORTING_PATIENT_REKEY_KEY"),
+        "reporting: REPORTING_PATIENT_REKEY_KEY is not set",
+    ),
     "a loopback host": (
         lambda d: d["services"]["queue"]["environment"].update(QUEUE_HTTP_HOST="127.0.0.1"),
         "queue: QUEUE_HTTP_HOST is not 0.0.0.0",
@@ -235,3 +260,13 @@ def test_the_cross_check_reports_a_skeleton_started_by_default(
     doc = copy.deepcopy(compose_doc)
     doc["services"][skeletons[0]].pop("profiles", None)
     assert f"{skeletons[0]}: starts by default but has no __main__.py" in " ".join(cross_check(doc))
+
+
+def test_the_development_launcher_gives_each_service_only_its_keys(tmp_path: Path) -> None:
+    from sihha_runner.launcher import SERVICES, PlatformConfig
+
+    config = PlatformConfig(keys_dir=tmp_path)
+    for spec in SERVICES:
+        env = config.environment(spec)
+        given = {k for k in ALL_KEYS if any(v.startswith(spec.prefix + k) for v in env)}
+        assert given == set(KEYS[spec.name]), spec.name

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from sihha_kit.devtools import REPORTING_REKEY_KEY_FILE
 from sihha_kit.testing.plugin import dev_auth_settings
 from sihha_kit.testing.servers import Servers
 from sihha_queue.config import QueueSettings
@@ -38,6 +39,9 @@ async def platform_settings(
         **dev_auth_settings(dev_keys, issuer="queue"),
     )
     reporting = ReportingSettings(
-        database_url=await make_database("reporting"), **common, **dev_auth_settings(dev_keys)
+        database_url=await make_database("reporting"),
+        patient_rekey_key_path=dev_keys / REPORTING_REKEY_KEY_FILE,
+        **common,
+        **dev_auth_settings(dev_keys),
     )
     return queue, reporting

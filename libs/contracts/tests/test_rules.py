@@ -24,6 +24,8 @@ def _changed(samples: dict[str, dict[str, Any]], event_type: str, **changes: Any
         ("queue.ticket.called", {"reason": "Dr. Benali asked for him"}),
         ("queue.ticket.called", {"waited_seconds": -1}),
         ("queue.ticket.issued", {"ticket_number": "42"}),
+        ("queue.ticket.issued", {"appointment_ref": '=HYPERLINK("http://x.example","ok")'}),
+        ("queue.ticket.issued", {"appointment_ref": "@SUM(A1)"}),
         ("queue.prescription.issued", {"line_count": 1}),  # two codes, one line
         ("queue.prescription.issued", {"drug_codes": ["paracetamol 1g"]}),
         ("queue.prescription.dispensed", {"line_count": 0}),
@@ -135,3 +137,45 @@ def test_optional_fields_may_be_left_out(samples: dict[str, dict[str, Any]]) -> 
         if event_type == "appointments.notification.requested":
             minimal["appointment_id"] = samples[event_type]["appointment_id"]
         model.model_validate(minimal)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"facility_id": '=HYPERLINK("http://x.example","Lotfi")'},
+        {"facility_id": "+31-PC-001"},
+        {"facility_id": "-31-PC-001"},
+        {"facility_id": "@31-PC-001"},
+        {"facility_id": "\t31-PC-001"},
+        {"facility_id": "31-PC-001\r"},
+        {"facility_id": "Polyclinique Lotfi"},
+        {"facility_id": "31-pc-001"},
+        {"aggregate_id": "=1+1"},
+        {"aggregate_id": "-2+3"},
+        {"aggregate_id": "ticket of Ahmed"},
+        {"producer": {"name": "=cmd", "version": "1"}},
+        {"producer": {"name": "queue", "version": "@1"}},
+    ],
+)
+def test_identifiers_of_the_envelope_are_checked_against_their_patterns(
+    envelope_of: Any, sample_of: Any, changes: dict[str, Any]
+) -> None:
+    """Everything on the bus is untrusted: an identifier that is not one is refused."""
+    model = payload_model("queue.ticket.issued", 1)
+    assert model is not None
+    with pytest.raises(ValidationError):
+        envelope_of(sample_of(model), **changes)
+
+
+@pytest.mark.parametrize("facility_id", ["31-PC-001", "31-EPSP-01", "31-CHU-01", "31"])
+def test_an_envelope_names_an_establishment_or_the_wilaya(
+    envelope_of: Any, sample_of: Any, facility_id: str
+) -> None:
+    model = payload_model("reporting.report.published", 1)
+    assert model is not None
+    envelope = envelope_of(
+        sample_of(model),
+        facility_id=facility_id,
+        aggregate_id="wilaya_monthly:2026-10-01:2026-10-31",
+    )
+    assert envelope.facility_id == facility_id

@@ -23,7 +23,12 @@ from pathlib import Path
 
 import httpx
 
-from sihha_kit.devtools import TOKEN_SIGNING_SERVICES, dev_environment
+from sihha_kit.devtools import (
+    PSEUDONYM_KEY_FILE,
+    REPORTING_REKEY_KEY_FILE,
+    TOKEN_SIGNING_SERVICES,
+    dev_environment,
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,9 @@ class ServiceSpec:
     port: int
     #: the issue that brings a service not built yet; None once it runs
     pending: str | None = None
+    #: whether it turns NINs into patient keys, and so needs the shared pseudonym key (a
+    #: service gets only the keys it uses)
+    pseudonymises: bool = True
 
     @property
     def module(self) -> str:
@@ -47,7 +55,7 @@ SERVICES = (
     ServiceSpec("appointments", 8102),
     ServiceSpec("records", 8103, pending="a later issue (digital medical record)"),
     ServiceSpec("emergency", 8104, pending="a later issue (emergency department flow)"),
-    ServiceSpec("reporting", 8105),
+    ServiceSpec("reporting", 8105, pseudonymises=False),
 )
 
 
@@ -93,11 +101,15 @@ class PlatformConfig:
                 self.keys_dir,
                 issuer=spec.name if spec.name in TOKEN_SIGNING_SERVICES else None,
             ),
-            f"{p}PSEUDONYM_KEY_PATH": str(self.keys_dir / "pseudonym.key"),
             f"{p}BROKER_NAMESPACE": self.broker_namespace,
             f"{p}LOG_LEVEL": self.log_level,
         }
-        if spec.name == "reporting":  # it asks the sources for their counts (reconciliation)
+        if spec.pseudonymises:
+            env[f"{p}PSEUDONYM_KEY_PATH"] = str(self.keys_dir / PSEUDONYM_KEY_FILE)
+        if spec.name == "reporting":
+            # its own key, re-keying the patient keys it keeps (never the pseudonym key)
+            env[f"{p}PATIENT_REKEY_KEY_PATH"] = str(self.keys_dir / REPORTING_REKEY_KEY_FILE)
+            # it asks the sources for their counts (reconciliation)
             env[f"{p}QUEUE_URL"] = self.url("queue")
             env[f"{p}APPOINTMENTS_URL"] = self.url("appointments")
         # anything the caller set explicitly for this service wins

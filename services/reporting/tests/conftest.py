@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sihha_contracts.envelope import Envelope
 from sihha_kit.broker import Topology
 from sihha_kit.db import create_engine
+from sihha_kit.devtools import REPORTING_REKEY_KEY_FILE
 from sihha_kit.testing.plugin import dev_auth_settings
 from sihha_kit.testing.servers import Servers
 from sihha_reporting.config import ReportingSettings
@@ -34,6 +35,7 @@ async def reporting_settings(
         amqp_url=servers.amqp_url,
         broker_namespace=f"{clean_broker_namespace}{uuid.uuid4().hex[:6]}.",
         jwt_private_key_path=dev_keys / "jwks-private.json",
+        patient_rekey_key_path=dev_keys / REPORTING_REKEY_KEY_FILE,
         **dev_auth_settings(dev_keys),
         outbox_poll_seconds=0.3,
         schedule_enabled=False,

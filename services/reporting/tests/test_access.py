@@ -32,6 +32,8 @@ pytestmark = pytest.mark.integration
 
 #: the wilaya's readers: the oversight group, the IT unit, the administrators
 READERS = {Role.wilaya_group, Role.it_unit, Role.admin}
+#: who publishes revisions (the ministry reads its report, it never publishes one)
+PUBLISHERS = {Role.wilaya_group, Role.admin}
 DAY = "2026-11-19"
 INSPECTION = {
     "facility_id": "{establishment}",
@@ -86,6 +88,19 @@ ACCESS = AccessTable(
             wilaya(get("/reports/ministry/monthly/2026-10")),
         ),
         ("GET", "/reports/revisions"): Row(READERS, wilaya(get("/reports/revisions"))),
+        # publishing a revision (a GET never does): the wilaya group, for the whole wilaya
+        ("POST", "/reports/wilaya/daily/{day}/publish"): Row(
+            PUBLISHERS, wilaya(post(f"/reports/wilaya/daily/{DAY}/publish"))
+        ),
+        ("POST", "/reports/wilaya/weekly/{day}/publish"): Row(
+            PUBLISHERS, wilaya(post("/reports/wilaya/weekly/2026-11-10/publish"))
+        ),
+        ("POST", "/reports/wilaya/monthly/{month}/publish"): Row(
+            PUBLISHERS, wilaya(post("/reports/wilaya/monthly/2026-10/publish"))
+        ),
+        ("POST", "/reports/ministry/monthly/{month}/publish"): Row(
+            PUBLISHERS, wilaya(post("/reports/ministry/monthly/2026-10/publish"))
+        ),
         ("GET", "/reports/deliveries"): Row(READERS, wilaya(get("/reports/deliveries"))),
         # the queue service is not running here: reconciliation answers that it cannot ask
         ("GET", "/reconciliation"): Row(READERS, wilaya(get("/reconciliation"), ok=(200, 503))),

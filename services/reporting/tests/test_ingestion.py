@@ -156,3 +156,31 @@ async def test_undecodable_messages_are_dead_lettered_and_replayed_after_a_fix(
             break
         await asyncio.sleep(0.1)
     assert await dead_letters(reporting_settings) == 2
+
+
+async def test_identifiers_that_are_not_codes_are_dead_lettered_not_filed(
+    reporting_app: tuple[FastAPI, httpx.AsyncClient], reporting_settings: ReportingSettings
+) -> None:
+    """Data from the bus is untrusted: an establishment code or an aggregate id that does not
+    match its pattern (here, spreadsheet formulas) never reaches the archive or a report."""
+    good, second = EventFactory().ticket_journey("31-PC-004", "MG", algiers(DAY, 9))[:2]
+    forged = []
+    for envelope, changes in [
+        (good, {"facility_id": '=HYPERLINK("//x.example","ok")'}),
+        (second, {"aggregate_id": "@SUM(1+1)*cmd|' /C calc'!A0"}),
+    ]:
+        data = json.loads(envelope.model_dump_json())
+        data.update(changes, event_id=str(uuid.uuid4()))
+        forged.append(json.dumps(data).encode())
+    await publish(reporting_settings, forged, routing_key=good.event_type)
+    await publish(reporting_settings, [good])
+    assert await wait_for_archive(reporting_settings, 1) == 1
+    for _ in range(100):
+        if await dead_letters(reporting_settings) == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert await dead_letters(reporting_settings) == 2
+    archived = await query(
+        reporting_settings, "SELECT facility_id, aggregate_id FROM event_archive"
+    )
+    assert archived == [{"facility_id": "31-PC-004", "aggregate_id": good.aggregate_id}]

@@ -32,7 +32,13 @@ DAY = date(2026, 10, 6)
 def journeys() -> list[Any]:
     factory = EventFactory()
     events = []
-    for hour, outcome in [(8, "served"), (9, "no_show"), (10, "cancelled"), (11, "served")]:
+    for hour, outcome in [
+        (8, "served"),
+        (9, "no_show"),
+        (10, "cancelled"),
+        (11, "served"),
+        (12, "expired"),  # still waiting when the day closed: left without being seen
+    ]:
         events += factory.ticket_journey("31-PC-001", "MG", algiers(DAY, hour), outcome=outcome)
     events += factory.ticket_journey("31-PC-002", "PED", algiers(DAY, 9), routed_to="LAB")
     return events
@@ -48,6 +54,7 @@ def source_counts(events: list[Any]) -> list[dict[str, Any]]:
         "queue.ticket.cancelled": "cancelled",
         "queue.patient.routed": "routed",
         "queue.visit.completed": "visits_completed",
+        "queue.ticket.expired": "expired",
     }
     for e in events:
         if e.event_type in names:
@@ -97,7 +104,14 @@ async def test_reconciliation_lists_differences_and_falls_back_to_tickets_issued
         app.state.context.settings = reporting_settings.model_copy(update={"queue_url": base})
         clean = (await client.get("/reconciliation", params=params, headers=group)).json()
     assert clean["endpoint"] == "/counts/activity" and clean["ok"] and clean["differences"] == []
-    assert clean["compared"] == 2 * 6
+    assert clean["compared"] == 2 * 7 and "expired" in clean["metrics"]
+    assert rows[0]["expired"] == 1  # counted on both sides, and equal
+    report = (await client.get(f"/reports/wilaya/daily/{DAY}", headers=group)).json()
+    lotfi = next(r for r in report["activity"]["establishments"] if r["facility_id"] == "31-PC-001")
+    assert lotfi["left_without_being_seen"] == 1
+    assert report["activity"]["totals"]["left_without_being_seen"] == 1
+    assert "left_without_being_seen@v1" in report["activity"]["definitions"]
+    rows[0]["expired"] += 1  # the queue expired one more ticket than reporting heard of
     rows[0]["no_shows"] += 1  # the source counted one more than reporting received
     async with http_server(queue_stub(rows, has_activity=True)) as base:
         app.state.context.settings = reporting_settings.model_copy(update={"queue_url": base})
@@ -106,11 +120,12 @@ async def test_reconciliation_lists_differences_and_falls_back_to_tickets_issued
         {
             "facility_id": "31-PC-001",
             "day": "2026-10-06",
-            "metric": "no_shows",
+            "metric": metric,
             "source": 2,
             "reporting": 1,
             "difference": 1,
         }
+        for metric in ("no_shows", "expired")
     ]
     async with http_server(queue_stub(rows, has_activity=False)) as base:
         app.state.context.settings = reporting_settings.model_copy(update={"queue_url": base})
@@ -120,6 +135,7 @@ async def test_reconciliation_lists_differences_and_falls_back_to_tickets_issued
             "REPORTING_DATABASE_URL": reporting_settings.database_url,
             "REPORTING_QUEUE_URL": base,
             "REPORTING_JWT_PRIVATE_KEY_PATH": str(reporting_settings.jwt_private_key_path),
+            "REPORTING_PATIENT_REKEY_KEY_PATH": str(reporting_settings.patient_rekey_key_path),
         }
         command = await asyncio.to_thread(
             subprocess.run,

@@ -120,6 +120,7 @@ async def test_the_rebuild_command_replays_the_archive(
         "REPORTING_DATABASE_URL": reporting_settings.database_url,
         "REPORTING_AMQP_URL": reporting_settings.amqp_url,
         "REPORTING_BROKER_NAMESPACE": reporting_settings.broker_namespace,
+        "REPORTING_PATIENT_REKEY_KEY_PATH": str(reporting_settings.patient_rekey_key_path),
     }
     done = await asyncio.to_thread(
         subprocess.run,

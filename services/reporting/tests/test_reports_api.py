@@ -90,6 +90,8 @@ async def test_the_monthly_wilaya_report_shows_rollout_activity_and_gaps(
     loaded: tuple[FastAPI, httpx.AsyncClient, list[Envelope]], group: dict[str, str]
 ) -> None:
     _, client, events = loaded
+    published = await client.post("/reports/wilaya/monthly/2026-10/publish", headers=group)
+    assert published.status_code == 200, published.text
     response = await client.get("/reports/wilaya/monthly/2026-10", headers=group)
     assert response.status_code == 200, response.text
     report = response.json()
@@ -155,27 +157,41 @@ async def test_every_format_in_both_languages(
     assert b"IBMPlexSansArabic" in pdf.content  # the embedded font with Arabic glyphs
 
 
-async def test_late_data_for_a_closed_period_makes_a_new_revision(
+async def test_late_data_for_a_closed_period_makes_a_new_revision_only_when_published(
     loaded: tuple[FastAPI, httpx.AsyncClient, list[Envelope]],
     reporting_settings: ReportingSettings,
     group: dict[str, str],
 ) -> None:
+    """Issue 11 item 11: a GET never changes state. Reading a closed period before its first
+    publication shows the figures on demand and stores nothing; after late data it shows the
+    published revision and says a revision is pending; only the POST publishes."""
     _, client, events = loaded
     path = "/reports/wilaya/monthly/2026-10"
-    first = (await client.get(path, headers=group)).json()
-    again = (await client.get(path, headers=group)).json()
+    unpublished = (await client.get(path, headers=group)).json()
+    assert unpublished["report"]["status"] == "on_demand"
+    assert unpublished["report"]["revision"] is None
+    assert await query(reporting_settings, "SELECT * FROM report_revisions") == []
+    first = (await client.post(f"{path}/publish", headers=group)).json()
+    again = (await client.post(f"{path}/publish", headers=group)).json()
+    read = (await client.get(path, headers=group)).json()
     assert (first["report"]["revision"], again["report"]["revision"]) == (1, 1)
+    assert read["report"]["revision"] == 1 and not read["report"]["pending_revision"]
     late = EventFactory().ticket_journey("31-PC-002", "MG", algiers(date(2026, 10, 14), 9))
     await publish(reporting_settings, late)
     assert await wait_for_archive(reporting_settings, len(events) + len(late)) == len(events) + len(
         late
     )
+    stale = (await client.get(path, headers=group)).json()
+    assert stale["report"]["revision"] == 1 and stale["report"]["pending_revision"]
+    assert stale["activity"] == read["activity"]  # what was published, as published
+    assert len(await query(reporting_settings, "SELECT * FROM report_revisions")) == 1
+    await client.post(f"{path}/publish", headers=group)
     revised = (await client.get(path, headers=group)).json()
-    assert revised["report"]["revision"] == 2
+    assert revised["report"]["revision"] == 2 and not revised["report"]["pending_revision"]
     assert revised["report"]["report_id"] == first["report"]["report_id"]
     assert (
         revised["activity"]["totals"]["tickets_issued"]
-        == first["activity"]["totals"]["tickets_issued"] + 1
+        == read["activity"]["totals"]["tickets_issued"] + 1
     )
     published = await query(
         reporting_settings,
@@ -188,9 +204,12 @@ async def test_late_data_for_a_closed_period_makes_a_new_revision(
     ]
     history = (await client.get("/reports/revisions", headers=group)).json()
     assert [h["revision"] for h in history if h["report_kind"] == "wilaya_monthly"] == [2, 1]
-    # a period still running is provisional and not stored
+    # a period still running is provisional and not stored, and cannot be published
     current = (await client.get("/reports/wilaya/daily/2026-11-20", headers=group)).json()
     assert current["report"]["status"] == "provisional" and current["report"]["revision"] is None
+    refused = await client.post("/reports/wilaya/daily/2026-11-20/publish", headers=group)
+    assert refused.status_code == 409 and refused.json()["code"] == "period-not-closed"
+    assert "2026-11-20" in refused.json()["detail"]
 
 
 async def test_the_ministry_report_is_aggregated_and_suppressed(
@@ -347,3 +366,66 @@ async def test_inspections_are_validated(
     assert [(i["facility_id"], i["equipped"], i["system_in_use"]) for i in listed] == [
         ("31-PC-001", True, False)
     ]
+
+
+async def test_operating_means_the_same_in_the_daily_and_the_provisional_monthly_report(
+    reporting_app: tuple[FastAPI, httpx.AsyncClient],
+    reporting_settings: ReportingSettings,
+    group: dict[str, str],
+    ministry: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """Issue 13 item 9: today (20 November, the month still running), the daily wilaya
+    report, the provisional monthly reports and the DHIS2 payload count the same
+    polyclinics as operating, and the provisional ones say what provisional means."""
+    app, client = reporting_app
+    factory, rng = EventFactory(), random.Random(9)
+    events: list[Envelope] = []
+    for day in (date(2026, 11, 17), date(2026, 11, 18), date(2026, 11, 19)):
+        for code in OPERATING:
+            events += clinic_day(factory, code, day, tickets=4, rng=rng)
+    await publish(reporting_settings, events)
+    assert await wait_for_archive(reporting_settings, len(events)) == len(events)
+
+    daily = (await client.get("/reports/wilaya/daily/2026-11-20", headers=group)).json()
+    assert daily["report"]["status"] == "provisional"
+    assert daily["rollout"]["summary"]["operating"] == len(OPERATING)
+
+    wilaya = (await client.get("/reports/wilaya/monthly/2026-11", headers=group)).json()
+    assert wilaya["rollout"]["summary"]["operating"] == len(OPERATING)
+    assert wilaya["rollout"]["as_of"] == "2026-11-20" == daily["rollout"]["as_of"]
+    assert wilaya["rollout"]["series"][-1]["day"] == "2026-11-20"  # no day to come
+
+    path = "/reports/ministry/monthly/2026-11"
+    report = (await client.get(path, headers=ministry)).json()
+    header = report["report"]
+    assert header["status"] == "provisional"
+    assert "20 novembre 2026" in header["status_note"]["fr"]
+    assert "30 novembre 2026" in header["status_note"]["fr"] and header["status_note"]["ar"]
+    [rollout] = [t for t in report["tables"] if t["id"] == "rollout"]
+    column = [c["key"] for c in rollout["columns"]].index("operating")
+    by_row = {
+        row["key"]: cells[column]
+        for row, cells in zip(rollout["rows"], rollout["cells"], strict=True)
+    }
+    assert by_row["31:PC"] == len(OPERATING)
+
+    keys = sorted({f"{t['id']}.{c['key']}" for t in report["tables"] for c in t["columns"]})
+    rows = sorted({r["key"] for t in report["tables"] for r in t["rows"]})
+    uid = iter(f"A{n:010d}" for n in range(1, 10_000))
+    units = {row: next(uid) for row in rows}
+    elements = {key: next(uid) for key in keys}
+    mapping_file = tmp_path / "mapping.json"
+    mapping_file.write_text(json.dumps({"orgUnits": units, "dataElements": elements}))
+    app.state.context.reports.dhis2_mapping_path = mapping_file
+    payload = (await client.get(path, params={"format": "dhis2"}, headers=ministry)).json()
+    [operating] = [
+        v
+        for v in payload["dataValues"]
+        if v["dataElement"] == elements["rollout.operating"] and v["orgUnit"] == units["31:PC"]
+    ]
+    assert operating["value"] == str(len(OPERATING))
+    assert "completeDate" not in payload  # a month still running is not a complete data set
+
+    csv_text = (await client.get(path, params={"format": "csv"}, headers=ministry)).text
+    assert "provisoire" in csv_text.lower() and "20 novembre 2026" in csv_text

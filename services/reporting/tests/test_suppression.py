@@ -15,6 +15,7 @@ from sihha_reporting.domain.suppression import (
     SECONDARY_MARK,
     Grid,
     Mark,
+    can_change,
     suppress,
     value_range,
 )
@@ -190,3 +191,22 @@ def test_random_tables_never_leak_a_small_count(seed: int) -> None:
         assert len(values[cell]) >= 2, (inner, cell, values[cell])
         low, high = value_range(grid, result.marks, cell)
         assert low is not None and high is not None and low < high
+
+
+def test_a_value_published_by_an_earlier_revision_is_never_a_complement() -> None:
+    """Revision 1 showed 30 and 8; revision 2 has a new 1 beside them. Hiding the 8 (the
+    cheapest complement of a fresh table) protects nothing: the reader still has it from
+    revision 1. With the earlier values public, the complements are cells whose present
+    value was never published, and the 1 cannot be recomputed from both revisions."""
+    inner = [[30, 8, 1, 0, 0]]
+    fresh = suppress(Grid(inner, row_totals=True, column_totals=True))
+    assert fresh.mark((0, 1)) is Mark.SECONDARY  # the 8, as a table without history would
+    public = frozenset({(0, 0), (0, 1), (1, 0), (1, 1)})  # 30 and 8, row and wilaya total
+    known = Grid(inner, row_totals=True, column_totals=True, public=public)
+    small = [cell for cell, mark in fresh.marks.items() if mark is Mark.PRIMARY]
+    assert not any(can_change(known, fresh.marks, cell) for cell in small)  # the attack works
+    revised = suppress(known)
+    assert not revised.withheld
+    assert not public & {cell for cell, mark in revised.marks.items() if mark is Mark.SECONDARY}
+    assert all(can_change(known, revised.marks, cell) for cell in small)
+    assert value_range(known, revised.marks, (0, 2)) == (1, 4)

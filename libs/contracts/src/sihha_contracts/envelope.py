@@ -5,6 +5,10 @@ know each other: identity (`event_id`, also the AMQP `message_id`), type and
 version, timing, provenance, ordering within an aggregate and tracing.
 The business content is in `payload`, validated against the payload model
 registered for (`event_type`, `schema_version`).
+
+Everything on the bus is untrusted input: each identifier of the envelope is
+checked against its real pattern (`sihha_contracts.types`), so that a code
+that is not one (a formula, a sentence) is refused before any consumer files it.
 """
 
 from __future__ import annotations
@@ -16,8 +20,12 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from sihha_contracts.types import AggregateId, ReportingUnit
+
 EVENT_TYPE_PATTERN = r"^[a-z]+\.[a-z_]+\.[a-z_]+$"
 TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+PRODUCER_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+PRODUCER_VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,31}$"
 
 
 class Producer(BaseModel):
@@ -25,8 +33,10 @@ class Producer(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    name: str = Field(min_length=1, max_length=64, description="Service name, e.g. `queue`")
-    version: str = Field(min_length=1, max_length=32, description="Version of the service")
+    name: str = Field(pattern=PRODUCER_NAME_PATTERN, description="Service name, e.g. `queue`")
+    version: str = Field(
+        pattern=PRODUCER_VERSION_PATTERN, description="Version of the service, e.g. `0.4.1`"
+    )
 
 
 class Envelope(BaseModel):
@@ -48,13 +58,14 @@ class Envelope(BaseModel):
     occurred_at: AwareDatetime = Field(description="When it happened (UTC)")
     recorded_at: AwareDatetime = Field(description="When the producer recorded the event (UTC)")
     producer: Producer
-    facility_id: str = Field(
-        min_length=1,
-        max_length=32,
-        description="Code of the establishment where it happened, e.g. `31-PC-001`",
+    facility_id: ReportingUnit = Field(
+        description=(
+            "Code of the establishment where it happened, e.g. `31-PC-001`, or of the wilaya"
+            " (`31`) for what the health directorate itself does"
+        ),
     )
-    aggregate_id: str = Field(
-        min_length=1, max_length=128, description="The aggregate whose change this event records"
+    aggregate_id: AggregateId = Field(
+        description="The aggregate whose change this event records (a UUID or a key of codes)"
     )
     sequence: int = Field(
         ge=1, description="Per-aggregate position, 1 then +1 for each event of the aggregate"

@@ -10,14 +10,39 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 #: The pseudonymous patient key: hex HMAC-SHA256 of the national identification
 #: number under a key shared by the services and never put on the bus.
 PatientKey = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
+#: The one pattern of an establishment code of the wilaya registry: the wilaya's
+#: two digits, the kind (``PC`` polyclinic, ``EPSP``, ``CHU``...) and a number.
+#: Everything that checks an establishment code (payloads, envelopes, HTTP
+#: paths and queries) uses this constant or `FacilityCode`.
+FACILITY_CODE_PATTERN = r"^[0-9]{2}-[A-Z]{2,5}-[0-9]{2,4}$"
+
 #: An establishment code of the wilaya registry, e.g. ``31-PC-001``.
-FacilityCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}-[A-Z]{2,5}-[0-9]{2,4}$")]
+FacilityCode = Annotated[str, StringConstraints(pattern=FACILITY_CODE_PATTERN)]
+
+#: The official two-digit code of a wilaya, e.g. ``31`` (Oran).
+WILAYA_CODE_PATTERN = r"^[0-9]{2}$"
+WilayaCode = Annotated[str, StringConstraints(pattern=WILAYA_CODE_PATTERN)]
+
+#: Where an event happened, as an envelope names it: an establishment, or the
+#: wilaya itself for what the health directorate does (a wilaya report).
+ReportingUnit = FacilityCode | WilayaCode
+
+#: The identity of an aggregate in an envelope: a UUID, or a key made of codes,
+#: dates and separators (``wilaya_monthly:2026-10-01:2026-10-31``); never free
+#: text, and never starting with a sign a spreadsheet would read as a formula.
+AggregateId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+
+#: The short code a citizen shows or types at the kiosk to check in, e.g. ``K7Q2M9XA``.
+#: Random, so it tells nothing about the patient or the appointment.
+BookingCode = Annotated[
+    str, StringConstraints(pattern=r"^[A-Z0-9]{6,12}$"), Field(examples=["K7Q2M9XA"])
+]
 
 #: A service of a polyclinic or hospital, e.g. ``MG`` (general medicine);
 #: a hospital department is a service too (``CARDIO``, ``PED``).

@@ -19,9 +19,10 @@ from sihha_kit.runtime import ServiceRuntime
 from sihha_reporting.config import ReportingSettings
 from sihha_reporting.context import ReportingContext
 from sihha_reporting.domain import texts
+from sihha_reporting.domain.rekeying import PatientRekeyer
 from sihha_reporting.entrypoints.consumers import CONSUMER, build_consumer
 from sihha_reporting.projections import ProjectionContext, Projector
-from sihha_reporting.service_layer.archive import Ingestor
+from sihha_reporting.service_layer.archive import Ingestor, rekey_archive
 from sihha_reporting.service_layer.delivery import DeliveryPolicy, DeliveryWorker
 from sihha_reporting.service_layer.monitor import LiveHub
 from sihha_reporting.service_layer.publishing import DeliveryTarget, ReportService
@@ -38,10 +39,13 @@ def build_context(settings: ReportingSettings, *, clock: Clock | None = None) ->
     registry = load_registry(settings.registry_path)
     projector = Projector(ProjectionContext(registry))
     hub = LiveHub()
+    rekeyer = PatientRekeyer(settings.load_patient_rekey_key())
     #: one clock for everything the service dates: the period, "generated at", "data as of"
     clock = clock or runtime.clock
     consumer = runtime.add_consumer(
-        build_consumer(runtime, Ingestor(projector, consumer=CONSUMER, clock=clock, hub=hub))
+        build_consumer(
+            runtime, Ingestor(projector, rekeyer, consumer=CONSUMER, clock=clock, hub=hub)
+        )
     )
 
     def uow() -> ReportingUnitOfWork:
@@ -93,6 +97,7 @@ def build_context(settings: ReportingSettings, *, clock: Clock | None = None) ->
         reports=reports,
         delivery=delivery,
         scheduler=scheduler,
+        rekeyer=rekeyer,
     )
 
 
@@ -113,6 +118,13 @@ async def _supervise(name: str, run: Callable[[], Awaitable[None]]) -> None:
             delay = min(delay * 2, 30.0)
 
 
+async def _rekey_archive(context: ReportingContext) -> None:
+    """Once at start-up: re-key the patient keys of events archived before re-keying."""
+    done = await rekey_archive(context.runtime.sessions, context.rekeyer)
+    if done:
+        log.info("reporting.archive_rekeyed", events=done)
+
+
 def _with_workers(app: FastAPI, context: ReportingContext) -> None:
     """Start the delivery worker and the scheduler after the kit's start-up, stop them first."""
     original = app.router.lifespan_context
@@ -121,7 +133,11 @@ def _with_workers(app: FastAPI, context: ReportingContext) -> None:
     async def lifespan(application: FastAPI) -> AsyncIterator[Any]:
         async with original(application) as state:
             tasks = [
-                asyncio.create_task(_supervise("delivery", context.delivery.run), name="delivery")
+                asyncio.create_task(_supervise("delivery", context.delivery.run), name="delivery"),
+                asyncio.create_task(
+                    _supervise("rekey-archive", lambda: _rekey_archive(context)),
+                    name="rekey-archive",
+                ),
             ]
             if context.settings.schedule_enabled:
                 tasks.append(

@@ -21,6 +21,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="serve the HTTP API, the consumer and the workers (default)")
     commands.add_parser("rebuild", help="rebuild every projection from the event archive")
+    commands.add_parser(
+        "rekey-archive",
+        help="re-key the patient keys of events archived before re-keying (the service also "
+        "does it at start-up)",
+    )
     reconcile = commands.add_parser(
         "reconcile", help="compare report counts with the producers' own"
     )
@@ -95,6 +100,12 @@ async def _run(args: argparse.Namespace) -> int:
                 )
             )
             return 0
+        if args.command == "rekey-archive":
+            from sihha_reporting.service_layer.archive import rekey_archive
+
+            done = await rekey_archive(context.runtime.sessions, context.rekeyer)
+            print(json.dumps({"rekeyed": done}))
+            return 0
         if args.command == "reconcile":
             from sihha_reporting.service_layer.reconciliation import reconcile
             from sihha_reporting.service_layer.sources import SOURCES
@@ -129,9 +140,9 @@ async def _report(context: object, args: argparse.Namespace) -> int:
     else:
         period = periods.daily(date.fromisoformat(text), today)
     if args.family == "ministry":
-        issued = await context.reports.ministry(period, trigger="command")
+        issued = await context.reports.ministry(period, trigger="command", publish=True)
     else:
-        issued = await context.reports.wilaya(period, trigger="command")
+        issued = await context.reports.wilaya(period, trigger="command", publish=True)
     document = issued.document()
     if args.format == "dhis2":
         body = json.dumps(context.reports.dhis2(issued), ensure_ascii=False, indent=2).encode()

@@ -7,10 +7,17 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from sihha_kit.settings import ServiceSettings, service_settings_config
+from sihha_kit.settings import DEV_KEYS, ServiceSettings, service_settings_config
+
+#: the development re-keying key, written by `sihha-dev keys`
+DEV_REKEY_KEY_PATH = DEV_KEYS / "reporting-rekey.key"
 
 
 class ReportingSettings(ServiceSettings):
+    """Reporting never sees a NIN: it is not given the pseudonym key the pseudonymising
+    services share (no `PseudonymKeySettings` here), only a key of its own that re-keys
+    the patient keys it stores (`domain/rekeying.py`)."""
+
     model_config = service_settings_config("REPORTING_")
 
     service_name: str = "reporting"
@@ -66,6 +73,28 @@ class ReportingSettings(ServiceSettings):
     #: a TTF with Arabic and Latin glyphs for PDFs (unset: IBM Plex Sans Arabic from PyPI)
     pdf_font_path: Path | None = None
     pdf_bold_font_path: Path | None = None
+
+    # -- privacy -----------------------------------------------------------------------------
+    #: reporting's own HMAC key (64 hex digits or more) re-keying the patient keys it keeps
+    patient_rekey_key: SecretStr | None = None
+    #: ... or the file holding it (hex text)
+    patient_rekey_key_path: Path = DEV_REKEY_KEY_PATH
+
+    def load_patient_rekey_key(self) -> bytes:
+        """The re-keying key; a clear error when neither the key nor its file is there."""
+        if self.patient_rekey_key is not None:
+            text = self.patient_rekey_key.get_secret_value()
+        elif self.patient_rekey_key_path.is_file():
+            text = self.patient_rekey_key_path.read_text(encoding="ascii")
+        else:
+            raise RuntimeError(
+                "reporting's patient re-keying key is missing: set REPORTING_PATIENT_REKEY_KEY "
+                f"(hex) or create {self.patient_rekey_key_path} (`sihha-dev keys`)"
+            )
+        try:
+            return bytes.fromhex(text.strip())
+        except ValueError:
+            raise RuntimeError("REPORTING_PATIENT_REKEY_KEY must be hexadecimal text") from None
 
     #: archived events read per round trip by a rebuild
     replay_chunk_size: int = Field(default=5000, ge=100, le=100_000)

@@ -10,6 +10,7 @@ from sihha_kit.consumer import EventConsumer
 from sihha_kit.registry import Registry
 from sihha_kit.runtime import ServiceRuntime
 from sihha_reporting.config import ReportingSettings
+from sihha_reporting.domain.rekeying import PatientRekeyer
 from sihha_reporting.projections import Projector
 from sihha_reporting.service_layer.delivery import DeliveryWorker
 from sihha_reporting.service_layer.monitor import LiveHub
@@ -31,3 +32,5 @@ class ReportingContext:
     reports: ReportService
     delivery: DeliveryWorker
     scheduler: Scheduler
+    #: re-keys the patient keys of every event reporting keeps
+    rekeyer: PatientRekeyer

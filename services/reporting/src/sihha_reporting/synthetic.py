@@ -39,6 +39,7 @@ from sihha_contracts.events.queue import (
     TerminalKind,
     TicketCalledV1,
     TicketCancelledV1,
+    TicketExpiredV1,
     TicketIssuedV1,
     TicketNoShowV1,
     VisitCompletedV1,
@@ -101,7 +102,8 @@ class EventFactory:
         visit_id: UUID | None = None,
         original_arrival: datetime | None = None,
     ) -> list[Envelope]:
-        """One ticket from issue to its outcome: served, no_show, cancelled, or routed."""
+        """One ticket from issue to its outcome: served, no_show, cancelled, expired (still
+        waiting at the day's closing), or routed."""
         ticket_id, visit_id = uuid4(), visit_id or uuid4()
         day = arrived_at.astimezone(ALGIERS).date()
         number = self.ticket_number(facility_id, service_code, day)
@@ -136,6 +138,24 @@ class EventFactory:
                     facility_id,
                     ticket_id,
                     arrived_at + timedelta(seconds=wait_seconds),
+                )
+            )
+            return events
+        if outcome == "expired":  # still waiting when the day closed (at 18:00, Algiers)
+            closing = datetime.combine(day, time(18, 0), ALGIERS)
+            events.append(
+                self.envelope(
+                    TicketExpiredV1(
+                        ticket_id=ticket_id,
+                        visit_id=visit_id,
+                        service_code=service_code,
+                        ticket_number=number,
+                        service_day=day,
+                        status_before="waiting",
+                    ),
+                    facility_id,
+                    ticket_id,
+                    max(closing, arrived_at + timedelta(minutes=1)),
                 )
             )
             return events

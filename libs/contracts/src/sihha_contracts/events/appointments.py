@@ -18,6 +18,7 @@ from sihha_contracts.catalogue import register
 from sihha_contracts.envelope import EventPayload
 from sihha_contracts.types import (
     AgeBand,
+    BookingCode,
     Language,
     OpaqueRef,
     PatientKey,
@@ -25,12 +26,6 @@ from sihha_contracts.types import (
     Sex,
     SpecialtyCode,
 )
-
-#: The short code a citizen shows or types at the kiosk to check in, e.g. ``K7Q2M9XA``.
-#: Random, so it tells nothing about the patient or the appointment.
-BookingCode = Annotated[
-    str, StringConstraints(pattern=r"^[A-Z0-9]{6,12}$"), Field(examples=["K7Q2M9XA"])
-]
 
 #: The notifier's template, e.g. ``appointment.reminder_24h``; the notifier
 #: renders it in the citizen's language.

@@ -18,6 +18,7 @@ from sihha_contracts.catalogue import register
 from sihha_contracts.envelope import EventPayload
 from sihha_contracts.types import (
     AgeBand,
+    BookingCode,
     DrugCode,
     FacilityCode,
     PatientKey,
@@ -157,7 +158,9 @@ class TicketIssuedV1(EventPayload):
     patient_key: PatientKey | None = None
     age_band: AgeBand | None = None
     sex: Sex | None = None
-    appointment_ref: str | None = Field(default=None, max_length=32)
+    appointment_ref: BookingCode | None = Field(
+        default=None, description="The booking code shown at the kiosk, for an appointment"
+    )
     routed_from_ticket_id: UUID | None = None
 
 

@@ -46,6 +46,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sihha_contracts.types import FACILITY_CODE_PATTERN
 from sihha_kit.auth.callers import Caller, ensure_establishment
 from sihha_kit.auth.dependencies import Authorizer
 from sihha_kit.auth.errors import Unauthenticated
@@ -59,7 +60,7 @@ from sihha_kit.problems import problems
 __all__ = ["TERMINAL_SUBJECT_PREFIX", "TerminalEnrolment"]
 
 TERMINAL_SUBJECT_PREFIX: Final = "terminal:"
-FACILITY_PATTERN: Final = r"^[0-9]{2}-[A-Z]{2,5}-[0-9]{2,4}$"
+FACILITY_PATTERN: Final = FACILITY_CODE_PATTERN
 _SECRET_BYTES: Final = 32
 _CODE_BYTES: Final = 12
 

@@ -34,6 +34,9 @@ from sihha_kit.pseudonym import load_pseudonym_key, pseudonymise_nin, validate_n
 
 DEFAULT_DIR = Path(".dev/keys")
 PSEUDONYM_KEY_FILE = "pseudonym.key"
+#: the reporting service's own key, re-keying the patient keys it stores (it never gets
+#: the pseudonym key)
+REPORTING_REKEY_KEY_FILE = "reporting-rekey.key"
 REVOCATIONS_FILE = "revoked.json"
 SIGNING_KEYS_SUFFIX = "-signing.json"
 DEVICE_KEY_SUFFIX = "-device.key"
@@ -114,6 +117,7 @@ def _keys(args: argparse.Namespace) -> int:
         revocations.write_bytes(_json(revocations_document(Revocations())))
         print(f"wrote {revocations} (an empty revocation list; `{PROG} revoke` adds to it)")
     _secret_file(directory / PSEUDONYM_KEY_FILE, force, "pseudonym HMAC key")
+    _secret_file(directory / REPORTING_REKEY_KEY_FILE, force, "reporting: patient re-keying key")
     for name in args.issuers or TOKEN_SIGNING_SERVICES:
         signing = directory / f"{name}{SIGNING_KEYS_SUFFIX}"
         if force or not signing.exists():

@@ -8,13 +8,12 @@ from fastapi import Depends, Path, Request
 
 from sihha_appointments.context import AppointmentsContext
 from sihha_appointments.service_layer.handlers import RateLimited
+from sihha_contracts.types import FACILITY_CODE_PATTERN
 from sihha_kit.auth import Authorizer, Caller, Role
 
 require = Authorizer()
 
-FacilityPath = Annotated[
-    str, Path(pattern=r"^[0-9]{2}-[A-Z]{2,5}-[0-9]{2,4}$", examples=["31-PC-001"])
-]
+FacilityPath = Annotated[str, Path(pattern=FACILITY_CODE_PATTERN, examples=["31-PC-001"])]
 
 
 def context_of(request: Request) -> AppointmentsContext:

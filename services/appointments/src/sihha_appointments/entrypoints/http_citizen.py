@@ -42,6 +42,7 @@ from sihha_appointments.entrypoints.views import (
 )
 from sihha_appointments.service_layer import commands, handlers, signin
 from sihha_contracts.events.appointments import Actor
+from sihha_contracts.types import FACILITY_CODE_PATTERN
 from sihha_kit.clock import ALGIERS, local_day
 from sihha_kit.problems import problems
 
@@ -161,7 +162,7 @@ async def search_slots(
     caller: CitizenDep,
     request: Request,
     specialty: Annotated[str, Query(pattern=r"^[A-Z]{2,8}$", examples=["CARDIO"])],
-    facility_id: Annotated[str | None, Query(pattern=r"^[0-9]{2}-[A-Z]{2,5}-[0-9]{2,4}$")] = None,
+    facility_id: Annotated[str | None, Query(pattern=FACILITY_CODE_PATTERN)] = None,
     commune: Annotated[str | None, Query(max_length=64)] = None,
     first_day: Annotated[date | None, Query(alias="from")] = None,
     last_day: Annotated[date | None, Query(alias="to")] = None,

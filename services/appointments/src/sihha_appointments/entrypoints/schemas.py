@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from sihha_appointments.domain.schedule import ExceptionKind
 from sihha_appointments.service_layer.commands import Resolution
+from sihha_contracts.types import FacilityCode, OpaqueRef, ReasonCode, SpecialtyCode
 
-SpecialtyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,8}$")]
-PractitionerRef = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{3,63}$")]
-ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,47}$")]
+#: the contracts' identifiers, so that the API accepts exactly what the bus carries
+PractitionerRef = OpaqueRef
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{6,16}$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 LanguageCode = Literal["ar", "fr"]
@@ -144,7 +144,7 @@ class RescheduleRequest(Request):
 
 
 class WaitlistRequest(Request):
-    facility_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{2}-[A-Z]{2,5}-[0-9]{2,4}$")]
+    facility_id: FacilityCode
     specialty_code: SpecialtyCode
     first_day: date
     last_day: date

@@ -16,9 +16,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from sihha_contracts.types import FACILITY_CODE_PATTERN
 from sihha_kit.errors import Unavailable
 
-_CODE = re.compile(r"^[0-9]{2}-[A-Z]{2,5}-[0-9]{2,4}$")
+#: an establishment code: the contracts' one pattern
+_CODE = re.compile(FACILITY_CODE_PATTERN)
 
 
 class EstablishmentKeys:
@@ -28,7 +30,7 @@ class EstablishmentKeys:
         self._private: dict[str, Ed25519PrivateKey] = {}
 
     def _path(self, facility_id: str) -> Path:
-        if not _CODE.match(facility_id):
+        if not _CODE.fullmatch(facility_id):
             raise ValueError(f"not an establishment code: {facility_id!r}")
         return self.directory / f"{facility_id}.pem"
 
@@ -76,7 +78,7 @@ class EstablishmentKeys:
         if self.directory.is_dir():
             for path in sorted(self.directory.glob("*.pem")):
                 facility_id = path.stem
-                if _CODE.match(facility_id):
+                if _CODE.fullmatch(facility_id):
                     keys[facility_id] = self.private_key(facility_id).public_key()
         return keys
 

@@ -18,6 +18,7 @@ from uuid import UUID, uuid4
 from sqlalchemy.exc import IntegrityError
 
 from sihha_contracts.events.queue import CodedBy, ListClass
+from sihha_contracts.types import FACILITY_CODE_PATTERN
 from sihha_kit.auth import Caller
 from sihha_kit.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
 from sihha_kit.i18n import N_
@@ -377,7 +378,7 @@ async def cancel_prescription(
 def _is_code(facility_id: str) -> bool:
     import re
 
-    return re.fullmatch(r"[0-9]{2}-[A-Z]{2,5}-[0-9]{2,4}", facility_id) is not None
+    return re.fullmatch(FACILITY_CODE_PATTERN, facility_id) is not None
 
 
 def same_wilaya(pharmacy_id: str, facility_id: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -90,6 +91,32 @@ class ArchiveRepository:
             if not rows:
                 return
             yield rows
+
+    async def claim_raw(self, limit: int) -> list[tuple[UUID, dict[str, Any]]]:
+        """Archived events whose patient keys are not re-keyed yet (archived before
+        migration 0008): their ids and payloads, locked (several replicas share the work)."""
+        connection = await self.session.connection()
+        result = await connection.exec_driver_sql(
+            "SELECT event_id, (envelope -> 'payload')::text FROM event_archive "
+            "WHERE NOT patient_keys_rekeyed ORDER BY event_id LIMIT $1 "
+            "FOR UPDATE SKIP LOCKED",
+            (limit,),
+        )
+        rows: list[Any] = list(result.all())
+        return [(row[0], json.loads(row[1])) for row in rows]
+
+    async def replace_payloads(self, payloads: Sequence[tuple[UUID, dict[str, Any]]]) -> None:
+        """Store re-keyed payloads and mark the rows re-keyed."""
+        if not payloads:
+            return
+        connection = await self.session.connection()
+        await connection.exec_driver_sql(
+            "UPDATE event_archive AS a SET patient_keys_rekeyed = true, "
+            "envelope = jsonb_set(a.envelope, '{payload}', u.payload::jsonb) "
+            "FROM unnest($1::uuid[], $2::text[]) AS u(event_id, payload) "
+            "WHERE a.event_id = u.event_id",
+            ([p[0] for p in payloads], [json.dumps(p[1]) for p in payloads]),
+        )
 
     async def count(self) -> int:
         connection = await self.session.connection()

@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from sihha_reporting.adapters.tables import report_revisions
 
 Row = dict[str, Any]
 
@@ -24,6 +26,21 @@ class ReportQueries:
     async def _rows(self, sql: str, **params: Any) -> list[Row]:
         result = await self.session.execute(text(sql), params)
         return [dict(row._mapping) for row in result]
+
+    # -- what was published before ----------------------------------------------------
+
+    async def published_contents(self, kind: str, start: date, end: date) -> list[dict[str, Any]]:
+        """The contents of every published revision of a report, oldest first."""
+        result = await self.session.execute(
+            select(report_revisions.c.content)
+            .where(
+                report_revisions.c.report_kind == kind,
+                report_revisions.c.period_start == start,
+                report_revisions.c.period_end == end,
+            )
+            .order_by(report_revisions.c.revision)
+        )
+        return [dict(content) for content in result.scalars()]
 
     # -- rollout and presence ---------------------------------------------------------
 
@@ -75,7 +92,7 @@ class ReportQueries:
             "SELECT facility_id, service_code, sum(tickets_issued) AS tickets_issued, "
             "sum(calls) AS calls, sum(recalls) AS recalls, sum(no_shows) AS no_shows, "
             "sum(cancelled) AS cancelled, sum(routed_out) AS routed, "
-            "sum(visits_completed) AS visits_completed "
+            "sum(visits_completed) AS visits_completed, sum(expired) AS expired "
             "FROM polyclinic_daily WHERE day BETWEEN :start AND :end "
             "GROUP BY facility_id, service_code ORDER BY facility_id, service_code",
             start=start,
@@ -86,7 +103,7 @@ class ReportQueries:
         return await self._rows(
             "SELECT facility_id, day, sum(tickets_issued) AS tickets_issued, sum(calls) AS calls, "
             "sum(no_shows) AS no_shows, sum(cancelled) AS cancelled, sum(routed_out) AS routed, "
-            "sum(visits_completed) AS visits_completed "
+            "sum(visits_completed) AS visits_completed, sum(expired) AS expired "
             "FROM polyclinic_daily WHERE day BETWEEN :start AND :end "
             "GROUP BY facility_id, day ORDER BY facility_id, day",
             start=start,
@@ -261,6 +278,48 @@ class ReportQueries:
             ).update(lead)
         return [by_facility[k] for k in sorted(by_facility)]
 
+    async def appointment_places(self, start: date, end: date) -> list[Row]:
+        """The schedules (latest revision) that offer places on a day of the period."""
+        return await self._rows(
+            "SELECT facility_id, specialty_code, first_day, last_day, slot_count, place_count, "
+            "places_by_day FROM appointment_schedules "
+            "WHERE first_day <= :end AND last_day >= :start",
+            start=start,
+            end=end,
+        )
+
+    async def appointments_by_specialty(self, start: date, end: date) -> list[Row]:
+        """Per establishment and specialty: the appointments whose current slot is on a day of
+        the period (not cancelled; honoured; missed), and the lead times (days, booking →
+        slot booked) of the appointments booked in the period."""
+        due = await self._rows(
+            "SELECT facility_id, specialty_code, "
+            "count(*) FILTER (WHERE NOT cancelled) AS booked, "
+            "count(*) FILTER (WHERE NOT cancelled AND arrived) AS honoured, "
+            "count(*) FILTER (WHERE NOT cancelled AND no_show AND NOT arrived) AS no_shows "
+            "FROM appointment_facts "
+            "WHERE COALESCE(current_slot_day, slot_day) BETWEEN :start AND :end "
+            "AND specialty_code IS NOT NULL GROUP BY facility_id, specialty_code",
+            start=start,
+            end=end,
+        )
+        leads = await self._rows(
+            "SELECT facility_id, specialty_code, count(*) AS leads, "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM (slot_start - booked_at)) / 86400) "
+            "AS lead_median, "
+            "percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM (slot_start - booked_at)) / 86400) "
+            "AS lead_p90 FROM appointment_facts WHERE booked_day BETWEEN :start AND :end "
+            "AND booked_at IS NOT NULL AND slot_start IS NOT NULL AND specialty_code IS NOT NULL "
+            "GROUP BY facility_id, specialty_code",
+            start=start,
+            end=end,
+        )
+        rows: dict[tuple[str, str], Row] = {}
+        for row in [*due, *leads]:
+            key = (row["facility_id"], row["specialty_code"])
+            rows.setdefault(key, {"facility_id": key[0], "specialty_code": key[1]}).update(row)
+        return [rows[key] for key in sorted(rows)]
+
     async def records_by_facility(self, start: date, end: date) -> list[Row]:
         return await self._rows(
             "SELECT facility_id, sum(patients_registered) AS patients_registered, "
@@ -347,6 +406,7 @@ class ReportQueries:
                 "cancelled": int(row["cancelled"]),
                 "routed": int(row["routed"]),
                 "visits_completed": int(row["visits_completed"]),
+                "expired": int(row["expired"]),
             }
         for row in called:
             key = (row["facility_id"], row["day"])
@@ -361,6 +421,7 @@ class ReportQueries:
                     "cancelled": 0,
                     "routed": 0,
                     "visits_completed": 0,
+                    "expired": 0,
                 },
             )
             entry["tickets_called"] += int(row["tickets_called"])

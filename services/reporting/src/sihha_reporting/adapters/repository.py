@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -108,7 +108,7 @@ class DeliveryRepository:
         self.session = session
 
     async def add(self, values: dict[str, Any]) -> bool:
-        """Insert once per (revision, destination); False if it was already there."""
+        """Insert once per (revision, destination, purpose); False if it was already there."""
         result = await self.session.execute(
             insert(deliveries)
             .values(**values)
@@ -118,6 +118,9 @@ class DeliveryRepository:
         return result.first() is not None
 
     async def claim_due(self, limit: int) -> list[dict[str, Any]]:
+        """Due deliveries, each only once every earlier delivery to its destination is done
+        (delivered or given up): a receiver gets them in the order they were written."""
+        earlier = deliveries.alias("earlier")
         rows = (
             await self.session.execute(
                 select(deliveries)
@@ -125,13 +128,34 @@ class DeliveryRepository:
                     deliveries.c.delivered_at.is_(None),
                     deliveries.c.failed_at.is_(None),
                     deliveries.c.next_attempt_at <= func.now(),
+                    ~exists().where(
+                        earlier.c.destination == deliveries.c.destination,
+                        earlier.c.position < deliveries.c.position,
+                        earlier.c.delivered_at.is_(None),
+                        earlier.c.failed_at.is_(None),
+                    ),
                 )
-                .order_by(deliveries.c.next_attempt_at)
+                .order_by(deliveries.c.position)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
         ).mappings()
         return [dict(row) for row in rows]
+
+    async def sent_bodies(self, report_id: UUID, destination: str) -> list[bytes]:
+        """The value bodies written for a report's earlier revisions to a destination, in
+        order (written: delivered, or to be delivered before anything written later)."""
+        rows = await self.session.execute(
+            select(deliveries.c.body)
+            .join(report_revisions, report_revisions.c.revision_id == deliveries.c.revision_id)
+            .where(
+                report_revisions.c.report_id == report_id,
+                deliveries.c.destination == destination,
+                deliveries.c.purpose == "values",
+            )
+            .order_by(deliveries.c.position)
+        )
+        return [bytes(body) for body in rows.scalars()]
 
     async def delivered(self, delivery_id: UUID, status: int) -> None:
         await self.session.execute(
@@ -167,6 +191,7 @@ class DeliveryRepository:
                     deliveries.c.delivery_id,
                     deliveries.c.revision_id,
                     deliveries.c.destination,
+                    deliveries.c.purpose,
                     deliveries.c.created_at,
                     deliveries.c.attempts,
                     deliveries.c.next_attempt_at,
@@ -175,7 +200,7 @@ class DeliveryRepository:
                     deliveries.c.last_status,
                     deliveries.c.last_error,
                 )
-                .order_by(deliveries.c.created_at.desc())
+                .order_by(deliveries.c.position.desc())
                 .limit(limit)
             )
         ).mappings()

@@ -4,8 +4,8 @@ The appointments service answers `GET /counts/appointments?from=&to=` (per estab
 and Algiers day of each event: bookings made, cancelled, arrived, no-shows).
 
 The queue service answers `GET /counts/activity?from=&to=` (per establishment and
-Algiers day: tickets issued, called, no-shows, cancelled, routed, visits
-completed); a queue service that does not have it yet answers 404, and then
+Algiers day: tickets issued, called, no-shows, cancelled, expired at the day's
+closing, routed, visits completed); a queue service that does not have it yet answers 404, and then
 `GET /counts/tickets-issued` (tickets issued only) is used instead. Its
 `GET /counts/prescriptions?from=&to=` adds the electronic prescriptions
 (issued, their lines, dispenses, cancelled); without it (404) they are not compared.
@@ -28,6 +28,7 @@ ACTIVITY_METRICS = (
     "cancelled",
     "routed",
     "visits_completed",
+    "expired",
 )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Identity,
     Integer,
     LargeBinary,
     MetaData,
@@ -44,6 +45,8 @@ event_archive = Table(
     Column("producer", String(64), nullable=False),
     Column("envelope", JSONB, nullable=False),
     Column("archived_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    #: its patient keys are reporting's re-keyed ones (false: archived before 0008, raw)
+    Column("patient_keys_rekeyed", Boolean, nullable=False, server_default="true"),
 )
 
 #: how far the archive has got: one row per consumer (events archived, last commit)
@@ -103,6 +106,7 @@ polyclinic_daily = Table(
         "visits_started",
         "visits_completed",
         "visits_finished",
+        "expired",
     ),
     PrimaryKeyConstraint("facility_id", "day", "service_code"),
 )
@@ -128,6 +132,8 @@ polyclinic_tickets = Table(
     Column("no_show", Boolean, nullable=False, server_default="false"),
     Column("cancelled", Boolean, nullable=False, server_default="false"),
     Column("routed", Boolean, nullable=False, server_default="false"),
+    #: still open when its service day closed: the patient left without being seen
+    Column("expired", Boolean, nullable=False, server_default="false"),
 )
 
 polyclinic_hourly = Table(
@@ -208,6 +214,28 @@ appointment_facts = Table(
     Column("no_show", Boolean, nullable=False, server_default="false"),
     Column("cancelled", Boolean, nullable=False, server_default="false"),
     Column("rescheduled", Boolean, nullable=False, server_default="false"),
+    #: the slot it holds now (the booked one, or the latest rescheduling's), by the
+    #: appointment's event sequence
+    Column("slot_sequence", Integer),
+    Column("current_slot_start", DateTime(timezone=True)),
+    Column("current_slot_day", Date),
+)
+
+#: each specialist schedule as its latest revision (`sequence`) describes it: the places it
+#: offers on each local day (JSON text {"YYYY-MM-DD": places}) or in all
+appointment_schedules = Table(
+    "appointment_schedules",
+    metadata,
+    Column("schedule_id", UUID(as_uuid=True), primary_key=True),
+    Column("facility_id", String(32)),
+    Column("specialty_code", String(8)),
+    Column("revision", Integer),
+    Column("revision_event", UUID(as_uuid=True)),
+    Column("first_day", Date),
+    Column("last_day", Date),
+    Column("slot_count", Integer),
+    Column("place_count", Integer),
+    Column("places_by_day", Text),
 )
 
 emergency_daily = Table(
@@ -339,6 +367,10 @@ deliveries = Table(
     Column("failed_at", DateTime(timezone=True)),
     Column("last_status", Integer),
     Column("last_error", Text),
+    #: "values" (the report) or "delete" (DHIS2: values earlier revisions sent, now removed)
+    Column("purpose", String(16), nullable=False, server_default="values"),
+    #: the order in which a destination receives its deliveries
+    Column("position", BigInteger, Identity(always=True), nullable=False),
 )
 
 #: scheduled generations already done (job, period): a restart or a second replica skips them

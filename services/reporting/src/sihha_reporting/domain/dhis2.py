@@ -18,6 +18,12 @@ data element (and category option combo), and for every row the org unit::
 Every figure must be covered (or excluded): `to_data_value_set` checks the whole
 report first and refuses with the list of what is missing, before anything is
 built or sent. Suppressed cells ("<5", "x", "—") are never sent.
+
+A revision replaces what earlier revisions sent for the same period: a value they
+sent and it no longer sends (a cell now suppressed, for instance) would otherwise
+stay in DHIS2, and the suppressed count could be recomputed from it.
+`removed_values` builds the `dataValueSets` import that deletes them, to be POSTed
+with the import parameter `importStrategy=DELETE` (DELETE_STRATEGY).
 """
 
 from __future__ import annotations
@@ -34,6 +40,10 @@ import yaml
 from sihha_reporting.domain.problems import Dhis2MappingIncomplete
 
 UID = re.compile(r"^[A-Za-z][A-Za-z0-9]{10}$")
+#: the `dataValueSets` import parameter that deletes the values of the payload
+DELETE_STRATEGY = {"importStrategy": "DELETE"}
+#: what identifies a data value in DHIS2
+VALUE_IDENTITY = ("dataElement", "period", "orgUnit", "categoryOptionCombo", "attributeOptionCombo")
 
 
 class MappingError(ValueError):
@@ -126,9 +136,12 @@ def _period(report: dict[str, Any]) -> str:
 
 
 def to_data_value_set(
-    report: dict[str, Any], mapping: Mapping, *, complete_date: str
+    report: dict[str, Any], mapping: Mapping, *, complete_date: str | None
 ) -> dict[str, Any]:
-    """The DHIS2 payload; `Dhis2MappingIncomplete` (422) names every unmapped figure first."""
+    """The DHIS2 payload; `Dhis2MappingIncomplete` (422) names every unmapped figure first.
+
+    `complete_date` (ISO day) registers the data set as complete; None for a provisional
+    report (a month still running), whose values are sent without that registration."""
     period = _period(report)
     missing: list[str] = []
     planned: list[tuple[Element, str, Any, str]] = []
@@ -162,11 +175,36 @@ def to_data_value_set(
         if mapping.attribute_option_combo:
             entry["attributeOptionCombo"] = mapping.attribute_option_combo
         values.append(entry)
-    payload: dict[str, Any] = {
-        "period": period,
-        "completeDate": complete_date,
-        "dataValues": values,
-    }
+    payload: dict[str, Any] = {"period": period, "dataValues": values}
+    if complete_date is not None:
+        payload["completeDate"] = complete_date
     if mapping.data_set:
         payload["dataSet"] = mapping.data_set
     return payload
+
+
+def _identity(value: dict[str, Any]) -> tuple[str | None, ...]:
+    return tuple(value.get(name) for name in VALUE_IDENTITY)
+
+
+def removed_values(sent: list[dict[str, Any]], current: dict[str, Any]) -> dict[str, Any] | None:
+    """The payload deleting every value one of the `sent` payloads (earlier revisions of the
+    same report) holds and `current` no longer sends; None when nothing was removed."""
+    kept = {_identity(value) for value in current["dataValues"]}
+    removed: dict[tuple[str | None, ...], dict[str, Any]] = {}
+    for payload in sent:
+        for value in payload.get("dataValues", []):
+            identity = _identity(value)
+            if identity not in kept:
+                removed[identity] = {k: value[k] for k in (*VALUE_IDENTITY, "value") if k in value}
+    if not removed:
+        return None
+    deletion: dict[str, Any] = {
+        "period": current["period"],
+        "dataValues": [
+            removed[k] for k in sorted(removed, key=lambda k: tuple(x or "" for x in k))
+        ],
+    }
+    if "dataSet" in current:
+        deletion["dataSet"] = current["dataSet"]
+    return deletion

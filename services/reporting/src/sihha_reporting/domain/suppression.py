@@ -29,6 +29,12 @@ simple cycle through it without taking any cell out of its bounds — a
 breadth-first search. A margin that is not published is modelled as hidden
 cells with no bounds at all. `value_range` repeats the push to give each
 hidden cell's whole range, for the tests and the documentation.
+
+*Revisions*: what a revision hides must stay hidden against everything sent
+for the same period before. A cell that an earlier revision published with
+the value it has now is *public* (`Grid.public`): the attacker knows it even
+if this revision hides it, so the audit holds it fixed and it is never chosen
+as a complement (hiding it would protect nothing).
 """
 
 from __future__ import annotations
@@ -60,6 +66,8 @@ class Grid:
     inner: list[list[int]]
     row_totals: bool
     column_totals: bool
+    #: cells whose present value an earlier revision already published (see the module doc)
+    public: frozenset[Cell] = frozenset()
     values: list[list[int]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -138,6 +146,8 @@ def _bounds(grid: Grid, marks: dict[Cell, Mark], cell: Cell) -> Bounds | None:
     """The attacker's bounds of a cell, None if the cell is published (fixed)."""
     if not grid.published(cell):
         return (None, None)
+    if cell in grid.public:
+        return None
     mark = marks.get(cell, Mark.SHOWN)
     if mark is Mark.PRIMARY:
         return (SMALL_MIN, SMALL_MAX)
@@ -249,7 +259,9 @@ def _lines_of(grid: Grid, cell: Cell) -> list[list[Cell]]:
 def _candidates(grid: Grid, marks: dict[Cell, Mark], pool: list[Cell]) -> list[Cell]:
     """Cells that may be hidden as complements: shown, 5 or more; inner cells first, smallest
     first (the least information lost)."""
-    unique = {x for x in pool if x not in marks and grid.value(x) > SMALL_MAX}
+    unique = {
+        x for x in pool if x not in marks and x not in grid.public and grid.value(x) > SMALL_MAX
+    }
     return sorted(unique, key=lambda x: (grid.is_total(x), grid.value(x), x))
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from sihha_contracts.types import FACILITY_CODE_PATTERN
 from sihha_kit.auth import Authorizer, Caller, Role, ensure_establishment, ensure_wilaya_wide
 from sihha_kit.i18n import negotiate
 from sihha_reporting.context import ReportingContext
@@ -15,7 +16,8 @@ from sihha_reporting.domain.problems import UnknownEstablishment, UnknownFormat
 
 require = Authorizer()
 
-FACILITY_PATTERN = r"^[0-9]{2}-[A-Z]{2,5}-[0-9]{2,4}$"
+#: the contracts' one pattern of an establishment code (`31-PC-001`)
+FACILITY_PATTERN = FACILITY_CODE_PATTERN
 
 
 def context(request: Request) -> ReportingContext:
@@ -34,6 +36,9 @@ WilayaWideDep = Annotated[
 ]
 #: what the wilaya group records (inspections)
 GroupDep = Annotated[Caller, Depends(require(Role.wilaya_group, Role.admin))]
+#: who publishes a revision of a report (and so delivers the ministry's): the wilaya group
+#: for the whole wilaya; the ministry reads, it never publishes
+PublisherDep = Annotated[Caller, Depends(require(Role.wilaya_group, Role.admin, wilaya_wide=True))]
 #: the ministry's aggregated report (the ministry sees nothing else), wilaya-wide
 MinistryDep = Annotated[
     Caller, Depends(require(Role.ministry, Role.wilaya_group, Role.admin, wilaya_wide=True))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from sihha_kit.clock import local_day
+from sihha_kit.errors import Conflict
 from sihha_kit.problems import problems
 from sihha_reporting.domain import periods
 from sihha_reporting.entrypoints.deps import (
@@ -16,6 +17,7 @@ from sihha_reporting.entrypoints.deps import (
     FacilityQuery,
     LangQuery,
     MinistryDep,
+    PublisherDep,
     WilayaDep,
     WilayaWideDep,
     check_format,
@@ -156,6 +158,69 @@ async def ministry_monthly(
     return await render(
         ctx, issued.document(), format, language(request, lang), f"sihha-ministry-{period.key}"
     )
+
+
+# -- publishing: the one way (besides the scheduler and the `report` command) a revision is made
+
+
+async def _publish(ctx: ContextDep, family: str, period: periods.Period) -> dict[str, Any]:
+    if not period.closed(local_day(ctx.clock())):
+        raise Conflict("period-not-closed", params={"end": period.end.isoformat()})
+    if family == "ministry":
+        issued = await ctx.reports.ministry(period, trigger="publish", publish=True)
+    else:
+        issued = await ctx.reports.wilaya(period, trigger="publish", publish=True)
+    return {"report": issued.header()}
+
+
+_PUBLISH = (
+    "Publish the report of a closed period: a new revision if its content changed since the "
+    "latest one (nothing otherwise); a GET never does. Answers the revision's header."
+)
+
+
+@router.post(
+    "/wilaya/daily/{day}/publish",
+    summary="Publish the wilaya's daily report",
+    description=_PUBLISH,
+    responses=problems(409),
+)
+async def publish_wilaya_daily(ctx: ContextDep, caller: PublisherDep, day: date) -> dict[str, Any]:
+    return await _publish(ctx, "wilaya", periods.daily(day, local_day(ctx.clock())))
+
+
+@router.post(
+    "/wilaya/weekly/{day}/publish",
+    summary="Publish the wilaya's weekly report of the week of `day`",
+    description=_PUBLISH,
+    responses=problems(409),
+)
+async def publish_wilaya_weekly(ctx: ContextDep, caller: PublisherDep, day: date) -> dict[str, Any]:
+    return await _publish(ctx, "wilaya", periods.weekly(day, local_day(ctx.clock())))
+
+
+@router.post(
+    "/wilaya/monthly/{month}/publish",
+    summary="Publish the wilaya's monthly report",
+    description=_PUBLISH,
+    responses=problems(409),
+)
+async def publish_wilaya_monthly(
+    ctx: ContextDep, caller: PublisherDep, month: MonthPath
+) -> dict[str, Any]:
+    return await _publish(ctx, "wilaya", periods.monthly(month, local_day(ctx.clock())))
+
+
+@router.post(
+    "/ministry/monthly/{month}/publish",
+    summary="Publish the ministry's monthly report (and queue its delivery, if one is set)",
+    description=_PUBLISH,
+    responses=problems(409),
+)
+async def publish_ministry_monthly(
+    ctx: ContextDep, caller: PublisherDep, month: MonthPath
+) -> dict[str, Any]:
+    return await _publish(ctx, "ministry", periods.monthly(month, local_day(ctx.clock())))
 
 
 @router.get("/revisions", summary="Published revisions of the reports (newest first)")

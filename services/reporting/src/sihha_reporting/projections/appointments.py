@@ -5,11 +5,16 @@
   no-shows, waitlist offers;
 - `appointment_facts` (one row per appointment, no patient key): specialty,
   booking channel, when it was booked, the slot first booked (the lead time is
-  booking → that slot), and whether it was attended, missed or cancelled.
+  booking → that slot), the slot it holds now (after reschedulings: the one
+  of its latest event that names a slot), and whether it was attended, missed
+  or cancelled;
+- `appointment_schedules` (one row per schedule): its latest revision (by
+  `sequence`): specialty, days, and the places it offers on each day.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -24,13 +29,13 @@ from sihha_contracts.events.appointments import (
 )
 from sihha_kit.clock import local_day
 from sihha_reporting.domain.facts import Fact
-from sihha_reporting.domain.writes import FIRST, MIN, OR, SUM, Upsert
+from sihha_reporting.domain.writes import FIRST, MAX, MIN, OR, SUM, Upsert, latest
 
 if TYPE_CHECKING:
     from sihha_reporting.projections import ProjectionContext
 
 NAME = "appointments"
-VERSION = 1
+VERSION = 2  # 2: current slots and schedules, for the section per specialty
 HANDLES = frozenset(
     {
         "appointments.schedule.published",
@@ -42,7 +47,7 @@ HANDLES = frozenset(
         "appointments.waitlist.offered",
     }
 )
-TABLES = ("appointments_daily", "appointment_facts")
+TABLES = ("appointments_daily", "appointment_facts", "appointment_schedules")
 
 DAILY_COUNTS = (
     "schedules_published",
@@ -73,6 +78,25 @@ def project(facts: Sequence[Fact], context: ProjectionContext) -> list[Upsert]:
             "no_show": OR,
             "cancelled": OR,
             "rescheduled": OR,
+            "slot_sequence": MAX,
+            "current_slot_start": latest("slot_sequence", "current_slot_start"),
+            "current_slot_day": latest("slot_sequence", "current_slot_start"),
+        },
+    )
+    revision = latest("revision", "revision_event")
+    schedules = Upsert(
+        "appointment_schedules",
+        ("schedule_id",),
+        {
+            "facility_id": FIRST,
+            "specialty_code": FIRST,
+            "revision": MAX,
+            "revision_event": revision,
+            "first_day": revision,
+            "last_day": revision,
+            "slot_count": revision,
+            "place_count": revision,
+            "places_by_day": revision,
         },
     )
     for fact in facts:
@@ -80,6 +104,20 @@ def project(facts: Sequence[Fact], context: ProjectionContext) -> list[Upsert]:
         if isinstance(p, SchedulePublishedV1):
             daily.add(
                 facility_id=facility, day=day, schedules_published=1, slots_published=p.slot_count
+            )
+            schedules.add(
+                schedule_id=p.schedule_id,
+                facility_id=facility,
+                specialty_code=p.specialty_code,
+                revision=fact.sequence,
+                revision_event=fact.event_id,
+                first_day=p.first_day,
+                last_day=p.last_day,
+                slot_count=p.slot_count,
+                place_count=p.place_count,
+                places_by_day=None
+                if p.places_by_day is None
+                else json.dumps({d.isoformat(): n for d, n in sorted(p.places_by_day.items())}),
             )
         elif isinstance(p, AppointmentBookedV1):
             daily.add(facility_id=facility, day=day, booked=1)
@@ -92,6 +130,9 @@ def project(facts: Sequence[Fact], context: ProjectionContext) -> list[Upsert]:
                 booked_day=day,
                 slot_start=p.slot_start,
                 slot_day=local_day(p.slot_start),
+                slot_sequence=fact.sequence,
+                current_slot_start=p.slot_start,
+                current_slot_day=local_day(p.slot_start),
             )
         elif isinstance(p, AppointmentCancelledV1):
             daily.add(facility_id=facility, day=day, cancelled=1)
@@ -99,7 +140,12 @@ def project(facts: Sequence[Fact], context: ProjectionContext) -> list[Upsert]:
         elif isinstance(p, AppointmentRescheduledV1):
             daily.add(facility_id=facility, day=day, rescheduled=1)
             appointments.add(
-                appointment_id=p.appointment_id, facility_id=facility, rescheduled=True
+                appointment_id=p.appointment_id,
+                facility_id=facility,
+                rescheduled=True,
+                slot_sequence=fact.sequence,
+                current_slot_start=p.slot_start,
+                current_slot_day=local_day(p.slot_start),
             )
         elif isinstance(p, AppointmentArrivedV1):
             daily.add(facility_id=facility, day=day, arrived=1)
@@ -109,4 +155,4 @@ def project(facts: Sequence[Fact], context: ProjectionContext) -> list[Upsert]:
             appointments.add(appointment_id=p.appointment_id, facility_id=facility, no_show=True)
         elif isinstance(p, WaitlistOfferedV1):
             daily.add(facility_id=facility, day=day, waitlist_offers=1)
-    return [daily, appointments]
+    return [daily, appointments, schedules]

@@ -5,7 +5,8 @@ Three tables:
 - `polyclinic_daily` (establishment, day, service): events counted on the
   Algiers day they happened — tickets issued, calls, recalls, final no-shows
   (not requeued), requeued no-shows, cancellations, patients routed away and
-  received, services started and completed;
+  received, services started and completed, tickets expired at the day's
+  closing (`queue.ticket.expired`: patients who left without being seen);
 - `polyclinic_tickets` (one row per ticket, no patient key): arrival, issue,
   first call, start and end of service, outcome flags — waits and service
   times are computed from it (`docs/reporting.md`, metrics `wait_time` and
@@ -26,6 +27,7 @@ from sihha_contracts.events.queue import (
     PatientRoutedV1,
     TicketCalledV1,
     TicketCancelledV1,
+    TicketExpiredV1,
     TicketIssuedV1,
     TicketNoShowV1,
     TicketRecalledV1,
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
     from sihha_reporting.projections import ProjectionContext
 
 NAME = "polyclinic_activity"
-VERSION = 1
+VERSION = 2  # 2: tickets expired at closing
 HANDLES = frozenset(
     {
         "queue.ticket.issued",
@@ -48,6 +50,7 @@ HANDLES = frozenset(
         "queue.ticket.recalled",
         "queue.ticket.no_show",
         "queue.ticket.cancelled",
+        "queue.ticket.expired",
         "queue.visit.started",
         "queue.patient.routed",
         "queue.visit.completed",
@@ -67,6 +70,7 @@ DAILY_COUNTS = (
     "visits_started",
     "visits_completed",
     "visits_finished",
+    "expired",
 )
 
 
@@ -100,6 +104,7 @@ def _tickets() -> Upsert:
             "no_show": OR,
             "cancelled": OR,
             "routed": OR,
+            "expired": OR,
         },
     )
 
@@ -160,6 +165,15 @@ def project(facts: Sequence[Fact], context: ProjectionContext) -> list[Upsert]:
                 service_code=p.service_code,
                 day=day,
                 cancelled=True,
+            )
+        elif isinstance(p, TicketExpiredV1):
+            daily.add(facility_id=facility, day=day, service_code=p.service_code, expired=1)
+            tickets.add(
+                ticket_id=p.ticket_id,
+                facility_id=facility,
+                service_code=p.service_code,
+                day=day,
+                expired=True,
             )
         elif isinstance(p, VisitStartedV1):
             daily.add(facility_id=facility, day=day, service_code=p.service_code, visits_started=1)

@@ -141,6 +141,36 @@ def tr(key: str, lang: str) -> str:
     return text(lang, LABELS[key])
 
 
+#: the appointments section per specialty: each field of the report and the catalogue key of
+#: its label (`locales/*/LC_MESSAGES/messages.po`)
+SPECIALTY_COLUMNS = (
+    ("specialty_code", N_("report.appointments.specialty")),
+    ("places_offered", N_("report.appointments.places_offered")),
+    ("places_booked", N_("report.appointments.places_booked")),
+    ("honoured", N_("report.appointments.honoured")),
+    ("no_shows", N_("report.appointments.no_shows")),
+    ("no_show_rate", N_("report.appointments.no_show_rate")),
+    ("lead_time_days_median", N_("report.appointments.wait_days_median")),
+    ("lead_time_days_p90", N_("report.appointments.wait_days_p90")),
+)
+
+
+def appointments_by_specialty(document: dict[str, Any], lang: str) -> Section:
+    """Places offered, booked, honoured and missed, the no-show rate and the waiting time to
+    the appointment, per establishment and specialty."""
+    section = Section(
+        "appointments_by_specialty",
+        text(lang, N_("report.appointments.by_specialty")),
+        [Column("facility_id", tr("code", lang)), Column("name", tr("establishment", lang))]
+        + [Column(field, text(lang, key)) for field, key in SPECIALTY_COLUMNS],
+    )
+    for row in document["appointments_by_specialty"]["rows"]:
+        section.rows.append(
+            [row["facility_id"], _name(row, lang)] + [row[field] for field, _ in SPECIALTY_COLUMNS]
+        )
+    return section
+
+
 def _name(row: dict[str, Any], lang: str) -> str:
     return str(row.get("name_ar" if lang == "ar" else "name_fr") or row.get("facility_id"))
 
@@ -185,6 +215,8 @@ def cover(document: dict[str, Any], lang: str) -> list[tuple[str, str]]:
     )
     wilaya = document["wilaya"]
     status = tr(header["status"], lang)
+    if header.get("status_note"):  # a provisional report explains itself
+        status = f"{status} — {header['status_note'][lang]}"
     lines = [
         (
             tr("cover", lang),
@@ -275,6 +307,7 @@ def wilaya_sections(document: dict[str, Any], lang: str) -> list[Section]:
                 "no_shows",
                 "cancelled",
                 "routed",
+                "left_without_being_seen",
                 "wait_minutes_median",
                 "wait_minutes_p90",
                 "service_minutes_median",
@@ -343,6 +376,8 @@ def wilaya_sections(document: dict[str, Any], lang: str) -> list[Section]:
                 ["booked", "attended", "no_shows", "cancelled", "lead_time_days_median"],
             )
         )
+    if document.get("appointments_by_specialty", {}).get("rows"):
+        sections.append(appointments_by_specialty(document, lang))
     if document["records"]:
         sections.append(
             _table(

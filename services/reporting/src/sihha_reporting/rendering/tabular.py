@@ -1,4 +1,9 @@
-"""CSV (long format, one figure per line) and XLSX (one sheet per table)."""
+"""CSV (long format, one figure per line) and XLSX (one sheet per table).
+
+Every cell of both formats goes through `neutralise`, whatever its source (an event,
+the registry, an inspection, a label): a spreadsheet must never read a report's text
+as a formula.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,27 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from sihha_reporting.rendering.sections import cover, sections, tr
+from sihha_reporting.rendering.sections import Value, cover, sections, tr
+
+#: OWASP "CSV injection": text beginning with one of these is read as a formula (or
+#: turned into one) by spreadsheet programs
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Value) -> Value:
+    """The value of a cell, safe to open in a spreadsheet.
+
+    Text that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+    leading apostrophe (OWASP's rule), so it is shown as text and never evaluated;
+    numbers and empty cells are unchanged (a negative number is not a formula).
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def _cells(values: list[Value]) -> list[Value]:
+    return [neutralise(value) for value in values]
 
 
 def to_csv(document: dict[str, Any], lang: str) -> bytes:
@@ -21,20 +46,22 @@ def to_csv(document: dict[str, Any], lang: str) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["section", "row", "column", "column_label", "value", "definition"])
     for key, text in cover(document, lang):
-        writer.writerow(["report", "", key, key, text, ""])
+        writer.writerow(_cells(["report", "", key, key, text, ""]))
     for section in sections(document, lang):
         for row in section.rows:
             label = row[0]
             for column, value in zip(section.columns[1:], row[1:], strict=True):
                 writer.writerow(
-                    [
-                        section.key,
-                        label,
-                        column.key,
-                        column.label,
-                        "" if value is None else value,
-                        column.definition or "",
-                    ]
+                    _cells(
+                        [
+                            section.key,
+                            label,
+                            column.key,
+                            column.label,
+                            "" if value is None else value,
+                            column.definition or "",
+                        ]
+                    )
                 )
     return out.getvalue().encode("utf-8-sig")
 
@@ -52,7 +79,7 @@ def to_xlsx(document: dict[str, Any], lang: str) -> bytes:
     assert first is not None
     first.title = tr("cover", lang)[:31]
     for key, value in cover(document, lang):
-        first.append([key, value])
+        first.append(_cells([key, value]))
     first.column_dimensions["A"].width = 28
     first.column_dimensions["B"].width = 70
     if lang == "ar":
@@ -63,22 +90,22 @@ def to_xlsx(document: dict[str, Any], lang: str) -> bytes:
         sheet = book.create_sheet(title)
         if lang == "ar":
             sheet.sheet_view.rightToLeft = True
-        sheet.append([section.title])
+        sheet.append(_cells([section.title]))
         sheet["A1"].font = Font(bold=True, size=12)
         if section.note:
-            sheet.append([section.note])
-        sheet.append([c.label for c in section.columns])
+            sheet.append(_cells([section.note]))
+        sheet.append(_cells([c.label for c in section.columns]))
         header_row = sheet.max_row
         for cell in sheet[header_row]:
             cell.font = Font(bold=True)
             cell.fill = HEADER_FILL
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         for row in section.rows:
-            sheet.append(["" if v is None else v for v in row])
+            sheet.append(_cells(["" if v is None else v for v in row]))
         if any(c.definition for c in section.columns):
             sheet.append([])
             sheet.append(
-                [tr("definition", lang)] + [c.definition or "" for c in section.columns[1:]]
+                _cells([tr("definition", lang)] + [c.definition or "" for c in section.columns[1:]])
             )
         for index, column in enumerate(section.columns, start=1):
             letter = sheet.cell(row=header_row, column=index).column_letter

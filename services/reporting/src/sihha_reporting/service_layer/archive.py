@@ -1,5 +1,8 @@
 """Ingesting a batch of events: archive each once, then apply the projections, in bulk.
 
+Patient keys are re-keyed first (`domain/rekeying.py`): neither the archive nor a
+projection ever holds a patient key as the bus carried it.
+
 Called by the consumer inside the transaction that also holds the batch's
 inbox rows: the archive insert reports which events are new (an event already
 archived, whoever archived it, is not projected twice), the projections get
@@ -8,7 +11,7 @@ exactly those, and the live stream hears of them once the transaction commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +21,7 @@ from sihha_kit.clock import Clock, utc_now
 from sihha_reporting.adapters.archive import ArchiveRepository
 from sihha_reporting.adapters.projection_store import ProjectionStore
 from sihha_reporting.domain.facts import Fact
+from sihha_reporting.domain.rekeying import PatientRekeyer
 from sihha_reporting.projections import Projector
 from sihha_reporting.service_layer.monitor import LiveHub, summary
 
@@ -26,12 +30,14 @@ class Ingestor:
     def __init__(
         self,
         projector: Projector,
+        rekeyer: PatientRekeyer,
         *,
         consumer: str,
         clock: Clock = utc_now,
         hub: LiveHub | None = None,
     ) -> None:
         self.projector = projector
+        self.rekeyer = rekeyer
         self.consumer = consumer
         #: the platform's clock: a batch is stamped with it ("data as of" in the reports)
         self.clock = clock
@@ -40,6 +46,7 @@ class Ingestor:
     async def __call__(
         self, batch: Sequence[tuple[Envelope, EventPayload | None]], session: AsyncSession
     ) -> None:
+        batch = [self._rekeyed(envelope, payload) for envelope, payload in batch]
         fresh = await ArchiveRepository(session).append(
             [(envelope, payload is not None) for envelope, payload in batch],
             consumer=self.consumer,
@@ -59,3 +66,33 @@ class Ingestor:
             event.listen(
                 session.sync_session, "after_commit", lambda _: hub.publish(items), once=True
             )
+
+    def _rekeyed(
+        self, envelope: Envelope, payload: EventPayload | None
+    ) -> tuple[Envelope, EventPayload | None]:
+        data = self.rekeyer.payload(envelope.payload)
+        if data is envelope.payload:
+            return envelope, payload
+        if payload is not None:  # the typed payload gets the same values (top-level fields)
+            changed = {k: v for k, v in data.items() if v is not envelope.payload.get(k)}
+            payload = payload.model_copy(update=changed)
+        return envelope.model_copy(update={"payload": data}), payload
+
+
+async def rekey_archive(
+    sessions: Callable[[], AsyncSession], rekeyer: PatientRekeyer, *, batch_size: int = 1000
+) -> int:
+    """Re-key the patient keys of the events archived before re-keying existed, in batches
+    of their own transactions; returns how many events were rewritten. Idempotent, and safe
+    with several replicas (rows are claimed with SKIP LOCKED)."""
+    done = 0
+    while True:
+        async with sessions() as session, session.begin():
+            archive = ArchiveRepository(session)
+            rows = await archive.claim_raw(batch_size)
+            if not rows:
+                return done
+            await archive.replace_payloads(
+                [(event_id, rekeyer.payload(payload)) for event_id, payload in rows]
+            )
+            done += len(rows)

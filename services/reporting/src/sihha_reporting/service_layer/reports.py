@@ -9,10 +9,12 @@ and late data gives a different one (a new revision).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,6 +73,12 @@ def evaluation_instant(period: Period, now: datetime) -> datetime:
     return min(end, now)
 
 
+def status_day(period: Period, now: datetime) -> date:
+    """The day a report's end-of-period figures (stages, operating) describe: the period's
+    last day once it is over, else today (Algiers)."""
+    return min(period.end, local_day(now))
+
+
 def establishments(registry: Registry) -> list[Establishment]:
     return [e for e in registry.establishments if e.kind in REPORTED_KINDS]
 
@@ -97,7 +105,16 @@ async def rollout_section(
     rules_: RolloutRules,
     only: set[str] | None = None,
 ) -> dict[str, Any]:
+    """Registered → equipped → operating, per establishment, as of `status_day`.
+
+    One definition at every level and period: an establishment's stage is evaluated on
+    the period's last day, or on today for a period still running (never on a day to
+    come, which has no data yet); the series covers the days up to that day. The daily
+    report of today and the provisional monthly report (and its DHIS2 payload) therefore
+    count the same establishments as operating."""
     today = local_day(now)
+    as_of = status_day(period, now)
+    days = [day for day in period.days if day <= as_of] or [period.start]
     inspections_rows = await queries.inspections()
     by_facility: dict[str, list[rules.Inspection]] = defaultdict(list)
     for row in inspections_rows:
@@ -113,8 +130,8 @@ async def rollout_section(
         )
     milestones = {row["facility_id"]: row for row in await queries.milestones()}
     rows = []
-    series_operating = [0] * len(period.days)
-    series_equipped = [0] * len(period.days)
+    series_operating = [0] * len(days)
+    series_equipped = [0] * len(days)
     for e in establishments(registry):
         if only is not None and e.code not in only:
             continue
@@ -141,11 +158,11 @@ async def rollout_section(
                 min_heartbeats=rules_.min_heartbeats,
             )
 
-        operating_days = [operating(day) for day in period.days]
-        for index, day in enumerate(period.days):
+        operating_days = [operating(day) for day in days]
+        for index, day in enumerate(days):
             series_operating[index] += operating_days[index]
             series_equipped[index] += rules.equipped_on(inspections, day)
-        latest = rules.latest_inspection(inspections, period.end)
+        latest = rules.latest_inspection(inspections, as_of)
         equipped = latest is not None and latest.equipped
         disagreement = rules.disagreement(
             latest,
@@ -153,7 +170,7 @@ async def rollout_section(
             first_event=first_event,
         )
         operating_since = next(
-            (day for day, on in zip(period.days, operating_days, strict=True) if on), None
+            (day for day, on in zip(days, operating_days, strict=True) if on), None
         )
         rows.append(
             {
@@ -191,10 +208,11 @@ async def rollout_section(
                 "establishments_operating",
             )
         ],
+        "as_of": as_of.isoformat(),
         "summary": summary,
         "series": [
             {"day": day.isoformat(), "equipped": eq, "operating": op}
-            for day, eq, op in zip(period.days, series_equipped, series_operating, strict=True)
+            for day, eq, op in zip(days, series_equipped, series_operating, strict=True)
         ],
         "establishments": rows,
     }
@@ -250,10 +268,19 @@ async def wilaya_report(
     hours = defaultdict(list)
     for row in await queries.busiest_hours(period.start, period.end):
         hours[row["facility_id"]].append((int(row["tickets_issued"]), int(row["hour"])))
-    counts = ("tickets_issued", "calls", "no_shows", "cancelled", "routed", "visits_completed")
+    counts = (
+        "tickets_issued",
+        "calls",
+        "no_shows",
+        "cancelled",
+        "routed",
+        "visits_completed",
+        "left_without_being_seen",
+    )
     facilities: dict[str, dict[str, Any]] = {}
     services = []
     for row in by_service:
+        row = {**row, "left_without_being_seen": row["expired"]}  # expired at the day's closing
         code, service = row["facility_id"], row["service_code"]
         wait = waits_service.get((code, service), {})
         services.append(
@@ -288,6 +315,7 @@ async def wilaya_report(
                 "no_shows",
                 "cancelled",
                 "routed",
+                "left_without_being_seen",
                 "wait_time",
                 "service_time",
                 "busiest_hour",
@@ -318,6 +346,7 @@ async def wilaya_report(
         for r in await queries.appointments_by_facility(period.start, period.end)
         if keep(r["facility_id"])
     ]
+    appointments_by_specialty = await _appointments_by_specialty(queries, period, keep, label)
     records = [
         {**label(r["facility_id"]), **{k: int(v) for k, v in r.items() if k != "facility_id"}}
         for r in await queries.records_by_facility(period.start, period.end)
@@ -409,6 +438,7 @@ async def wilaya_report(
         "activity": activity,
         "emergency": emergency,
         "appointments": appointments,
+        "appointments_by_specialty": appointments_by_specialty,
         "records": records,
         "prescriptions": prescriptions,
         "prescription_top_substances": top_substances,
@@ -426,6 +456,81 @@ async def wilaya_report(
         if only is None
         else [],
         "definitions": definitions(),
+    }
+
+
+def places_offered(
+    schedules: Iterable[dict[str, Any]], period: Period
+) -> dict[tuple[str, str], int]:
+    """`appointment_places_offered@v1` per (establishment, specialty): the places of each
+    schedule's latest revision on the days of the period; a schedule that gives no places per
+    day counts its places (else its slots) in proportion to its days within the period."""
+    offered: dict[tuple[str, str], int] = defaultdict(int)
+    for row in schedules:
+        key = (row["facility_id"], row["specialty_code"])
+        if row["places_by_day"] is not None:
+            by_day = json.loads(row["places_by_day"])
+            offered[key] += sum(
+                int(n)
+                for day, n in by_day.items()
+                if period.start <= date.fromisoformat(day) <= period.end
+            )
+            continue
+        total = row["place_count"] if row["place_count"] is not None else row["slot_count"] or 0
+        days = (row["last_day"] - row["first_day"]).days + 1
+        inside = (min(row["last_day"], period.end) - max(row["first_day"], period.start)).days + 1
+        offered[key] += round(total * max(inside, 0) / days)
+    return dict(offered)
+
+
+async def _appointments_by_specialty(
+    queries: ReportQueries,
+    period: Period,
+    keep: Callable[[str], bool],
+    label: Callable[[str], dict[str, Any]],
+) -> dict[str, Any]:
+    """The specialist appointments per establishment and specialty: places offered, booked,
+    honoured, missed, the no-show rate, and the waiting time to the appointment (days from
+    booking to slot: median and 90th percentile, from 5 appointments)."""
+    offered = places_offered(await queries.appointment_places(period.start, period.end), period)
+    counted = {
+        (r["facility_id"], r["specialty_code"]): r
+        for r in await queries.appointments_by_specialty(period.start, period.end)
+    }
+    rows = []
+    for code, specialty in sorted(set(offered) | set(counted)):
+        if not keep(code):
+            continue
+        r = counted.get((code, specialty), {})
+        honoured, no_shows = int(r.get("honoured") or 0), int(r.get("no_shows") or 0)
+        rows.append(
+            {
+                **label(code),
+                "specialty_code": specialty,
+                "places_offered": offered.get((code, specialty), 0),
+                "places_booked": int(r.get("booked") or 0),
+                "honoured": honoured,
+                "no_shows": no_shows,
+                "no_show_rate": round(no_shows / (honoured + no_shows), 3)
+                if honoured + no_shows
+                else None,
+                "lead_time_days_median": _stat(r.get("lead_median"), r.get("leads")),
+                "lead_time_days_p90": _stat(r.get("lead_p90"), r.get("leads")),
+            }
+        )
+    return {
+        "definitions": [
+            METRICS[m].ref
+            for m in (
+                "appointment_places_offered",
+                "appointment_places_booked",
+                "appointment_places_honoured",
+                "appointment_places_no_show",
+                "appointment_no_show_rate",
+                "appointment_lead_time",
+            )
+        ],
+        "rows": rows,
     }
 
 
@@ -526,7 +631,11 @@ def _kind_rows(wilaya: str, kinds: list[str]) -> list[dict[str, Any]]:
     ]
 
 
-def _table(
+#: per table id, per (row key, column key): every value a published revision showed there
+Published = Mapping[str, Mapping[tuple[str, str], set[int]]]
+
+
+def _counts_table(
     table_id: str,
     title: str,
     wilaya: str,
@@ -536,11 +645,13 @@ def _table(
     *,
     row_totals: bool,
     suppressed: bool = True,
+    published: Published | None = None,
 ) -> dict[str, Any]:
+    """A table of counts per establishment kind, suppressed (unless `suppressed` is False)
+    against what it shows and against every value earlier revisions of the same report
+    published (`published`): a cell whose value was already sent is known to the reader."""
     kinds = list(kinds)
     inner = [[int(values.get(kind, {}).get(c["key"], 0)) for c in columns] for kind in kinds]
-    grid = Grid(inner, row_totals=row_totals, column_totals=True)
-    result = suppress(grid) if suppressed else None
     rows = _kind_rows(wilaya, kinds)
     all_columns = columns + (
         [
@@ -553,6 +664,17 @@ def _table(
         if row_totals
         else []
     )
+    grid = Grid(inner, row_totals=row_totals, column_totals=True)
+    seen = (published or {}).get(table_id, {})
+    if seen:
+        public = frozenset(
+            (r, c)
+            for r, row in enumerate(rows)
+            for c, column in enumerate(all_columns)
+            if grid.values[r][c] in seen.get((row["key"], column["key"]), ())
+        )
+        grid = Grid(inner, row_totals=row_totals, column_totals=True, public=public)
+    result = suppress(grid) if suppressed else None
     cells = []
     for r in range(grid.total_row + 1):
         line = []
@@ -575,6 +697,21 @@ def _table(
             "withheld": result.withheld,
         },
     }
+
+
+def published_cells(
+    contents: Iterable[dict[str, Any]],
+) -> dict[str, dict[tuple[str, str], set[int]]]:
+    """`Published` from the contents of a report's earlier revisions (numbers only: a "<5"
+    or an "x" told nothing exact)."""
+    seen: dict[str, dict[tuple[str, str], set[int]]] = defaultdict(lambda: defaultdict(set))
+    for content in contents:
+        for table in content.get("tables", []):
+            for row, line in zip(table["rows"], table["cells"], strict=True):
+                for column, value in zip(table["columns"], line, strict=True):
+                    if isinstance(value, int) and not isinstance(value, bool):
+                        seen[table["id"]][(row["key"], column["key"])].add(value)
+    return seen
 
 
 def _stats_table(
@@ -645,6 +782,11 @@ async def ministry_report(
     queries = ReportQueries(session)
     wilaya = registry.wilaya_code
     kinds = {e.code: e.kind for e in establishments(registry)}
+    # suppression holds against the union of what every earlier revision published
+    published = published_cells(
+        await queries.published_contents("ministry_monthly", period.start, period.end)
+    )
+    _table = partial(_counts_table, published=published)
     present = [k for k in REPORTED_KINDS if k in set(kinds.values())]
     hospitals = [k for k in HOSPITAL_KINDS if k in present]
     polyclinics = [k for k in ("PC",) if k in present]
@@ -694,7 +836,11 @@ async def ministry_report(
             row_totals=True,
         )
     )
-    outcomes = _by_kind(by_service, kinds, ("visits_completed", "no_shows", "cancelled", "routed"))
+    outcomes = _by_kind(
+        [{**row, "left_without_being_seen": row["expired"]} for row in by_service],
+        kinds,
+        ("visits_completed", "no_shows", "cancelled", "routed", "left_without_being_seen"),
+    )
     tables.append(
         _table(
             "polyclinic_outcomes",
@@ -708,6 +854,11 @@ async def ministry_report(
                 _column("no_shows", N_("ministry.column.no_shows"), "no_shows"),
                 _column("cancelled", N_("ministry.column.cancelled"), "cancelled"),
                 _column("routed", N_("ministry.column.routed"), "routed"),
+                _column(
+                    "left_without_being_seen",
+                    N_("ministry.column.left_without_being_seen"),
+                    "left_without_being_seen",
+                ),
             ],
             outcomes,
             row_totals=False,

@@ -91,9 +91,9 @@ class Scheduler:
                     continue
             try:
                 if job.family == "ministry":
-                    await self.reports.ministry(job.period, trigger="schedule")
+                    await self.reports.ministry(job.period, trigger="schedule", publish=True)
                 else:
-                    await self.reports.wilaya(job.period, trigger="schedule")
+                    await self.reports.wilaya(job.period, trigger="schedule", publish=True)
             except Exception as error:  # one failing report must not stop the others
                 log.error(
                     "schedule.job_failed", job=job.name, period=job.key, error=str(error)[:300]
