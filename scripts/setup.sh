@@ -25,6 +25,7 @@ fi
 
 bash scripts/ensure-servers.sh
 
-if [ ! -f .dev/keys/jwks.json ] || [ ! -f .dev/keys/queue-signing.json ]; then
-  .venv/bin/sihha-dev keys --dir .dev/keys
-fi
+# the development keys: `keys` writes only what is missing (a checkout made before a
+# service needed a new key gets that key and keeps the others)
+keys_output=$(.venv/bin/sihha-dev keys --dir .dev/keys) || { echo "$keys_output" >&2; exit 1; }
+grep -v '^kept ' <<<"$keys_output" || true
