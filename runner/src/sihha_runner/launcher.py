@@ -61,6 +61,12 @@ class PlatformConfig:
     broker_namespace: str = ""
     log_level: str = "WARNING"
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: a port per service where it is not the usual one (`ServiceSpec.port`): a second
+    #: platform beside `make run` or the demo (the fault matrix, `bench/faults.py`)
+    ports: dict[str, int] = field(default_factory=dict)
+
+    def port(self, spec: ServiceSpec) -> int:
+        return self.ports.get(spec.name, spec.port)
 
     def database_url(self, service: str) -> str:
         return (
@@ -74,7 +80,7 @@ class PlatformConfig:
             f"{p}DATABASE_URL": self.database_url(spec.name),
             f"{p}AMQP_URL": self.amqp_url,
             f"{p}HTTP_HOST": self.host,
-            f"{p}HTTP_PORT": str(spec.port),
+            f"{p}HTTP_PORT": str(self.port(spec)),
             **dev_environment(
                 p,
                 self.keys_dir,
@@ -104,26 +110,44 @@ def ensure_keys(keys_dir: Path) -> None:
 class Platform:
     config: PlatformConfig
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    log_dir: Path | None = None
 
     def url(self, service: str) -> str:
         spec = next(s for s in SERVICES if s.name == service)
-        return f"http://{self.config.host}:{spec.port}"
+        return f"http://{self.config.host}:{self.config.port(spec)}"
 
     def start(self, log_dir: Path | None = None) -> None:
         ensure_keys(self.config.keys_dir)
+        self.log_dir = log_dir
         for spec in running_services():
-            env = {**os.environ, **self.config.environment(spec)}
-            output = None
-            if log_dir is not None:
-                log_dir.mkdir(parents=True, exist_ok=True)
-                output = (log_dir / f"{spec.name}.log").open("ab")
-            self.processes[spec.name] = subprocess.Popen(
+            self.start_service(spec.name)
+
+    def start_service(self, name: str) -> None:
+        """Start one service, or start it again once its process has ended (stopped or
+        killed: the fault matrix restarts a service it killed); its log is appended to."""
+        spec = next(s for s in running_services() if s.name == name)
+        previous = self.processes.get(name)
+        if previous is not None and previous.poll() is None:
+            raise RuntimeError(f"the {name} service is still running (pid {previous.pid})")
+        env = {**os.environ, **self.config.environment(spec)}
+        output = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            output = (self.log_dir / f"{spec.name}.log").open("ab")
+        try:
+            self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", spec.module], env=env, stdout=output, stderr=output
             )
+        finally:
+            if output is not None:
+                output.close()  # the child has its own copy of the descriptor
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 60.0, names: list[str] | None = None) -> None:
+        """Until every service (or those named) answers 200 on `/health/ready`."""
         deadline = time.monotonic() + timeout
         for name, process in self.processes.items():
+            if names is not None and name not in names:
+                continue
             url = self.url(name) + "/health/ready"
             while True:
                 if process.poll() is not None:

@@ -68,7 +68,12 @@ class Day:
         patients: list[Patient],
         seed: int,
         on_progress: Callable[[str, int, int], None] | None = None,
+        opens: datetime | None = None,
+        closes: datetime | None = None,
     ) -> None:
+        """`day`'s polyclinics open at 08:00 and close at 16:30 unless `opens`/`closes`
+        say otherwise (a shorter window of traffic, as the fault matrix plays); patients
+        arrive `arrives_after` seconds after the opening."""
         self.queue_url = queue_url
         self.clock = clock
         self.speed = speed
@@ -80,8 +85,8 @@ class Day:
         self.on_progress = on_progress or (lambda *_: None)
         self.stats = DayStats()
         self.visits: dict[str, Visit] = {}
-        self.opens = datetime.combine(day.date(), time(8, 0), ALGIERS)
-        self.closes = datetime.combine(day.date(), time(16, 30), ALGIERS)
+        self.opens = opens or datetime.combine(day.date(), time(8, 0), ALGIERS)
+        self.closes = closes or datetime.combine(day.date(), time(16, 30), ALGIERS)
         self.kiosk = {c: issuer.mint(f"kiosk:{c}:1", [Role.kiosk], [c]) for c in clinics}
         # an urgent patient is given the priority by the reception desk, never at a kiosk
         self.reception = {
@@ -190,8 +195,11 @@ class Day:
         await self.until(self.opens + timedelta(seconds=self.rng.uniform(0, 300)))
         waiting = self._waiting(clinic, service)
         while self.clock() < self.closes:
-            try:  # a ticket to call, or a look at the queue every hour anyway
-                await asyncio.wait_for(waiting.acquire(), timeout=60 * 60 / self.speed)
+            # a ticket to call, or a look at the queue every hour anyway (at the latest
+            # at closing, when the counter stops)
+            idle = min(60 * 60.0, (self.closes - self.clock()).total_seconds())
+            try:
+                await asyncio.wait_for(waiting.acquire(), timeout=max(idle, 0.0) / self.speed)
             except TimeoutError:
                 pass
             response = await self.post(f"{base}/counters/{counter_id}/call-next", token)

@@ -187,8 +187,13 @@ class PrivatePostgres:
             str(self.folder / "log"), "start",
         )  # fmt: skip
 
-    def stop(self) -> None:
-        self._run(str(self.BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+    def stop(self, mode: str = "fast") -> None:
+        """`pg_ctl stop -m <mode>`: `fast` (roll back and disconnect, checkpoint), or
+        `immediate` (every server process killed at once, crash recovery at the next start:
+        what a power cut or an OOM kill does to the server)."""
+        if mode not in ("smart", "fast", "immediate"):
+            raise ValueError(f"unknown pg_ctl shutdown mode: {mode}")
+        self._run(str(self.BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
