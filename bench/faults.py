@@ -69,6 +69,7 @@ from urllib.parse import urlsplit
 import aio_pika
 import asyncpg
 import httpx
+import yaml
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
@@ -90,6 +91,8 @@ from sihha_runner.traffic import LAST_ARRIVAL, OPENING, clinic_weights, patients
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "faults.json"
+REGISTRY = ROOT / "registry" / "oran-establishments.yaml"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 INFRA_LOCK = Path("/tmp/sihha-infra.lock")
 #: the consumers of the platform, each with its `<name>.inbox` and `<name>.dead`
 CONSUMERS = ("reporting", "appointments", "queue")
@@ -215,6 +218,25 @@ def client_ports(pid: int, server_port: int) -> set[int]:
     return ports
 
 
+def around_the_clock_registry(folder: Path) -> Path:
+    """A copy of the project's registry in which every establishment is open around the
+    clock, every day: the simulated clock of a run goes through evenings, nights and
+    weekends, and the traffic must not meet closed services there. (`00:00-23:59`: the
+    registry's hours cannot say `24:00`; a ticket refused in the last minute of a day is
+    not an event, and the probe asks again.)"""
+    data = yaml.safe_load(REGISTRY.read_text("utf-8"))
+    data["default_opening_hours"] = {day: ["00:00-23:59"] for day in WEEKDAYS}
+    for items in data.values():
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, dict):
+                    item.pop("opening_hours", None)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "registry-around-the-clock.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    return path
+
+
 @dataclass
 class RunPlatform:
     """The platform of one matrix run, and what it needs to be observed and disturbed."""
@@ -301,6 +323,7 @@ async def run_platform(
             }
         )
     log_dir = settings.log_dir or ROOT / "out" / "faults" / run_id
+    registry_path = around_the_clock_registry(log_dir)
     extra.update(
         {
             # reconciliation asks this run's services, not `make run`'s
@@ -311,6 +334,8 @@ async def run_platform(
             "APPOINTMENTS_SMS_SINK_PATH": str(log_dir / "sms.jsonl"),
         }
     )
+    for spec in running_services():
+        extra[f"{spec.prefix}REGISTRY_PATH"] = str(registry_path)
     config = PlatformConfig(
         database_host=database_host,
         amqp_url=bench.amqp_url,
@@ -320,7 +345,7 @@ async def run_platform(
         ports=ports,
         extra_env=extra,
     )
-    registry = load_registry(ROOT / "registry" / "oran-establishments.yaml")
+    registry = load_registry(registry_path)
     polyclinics = [p.code for p in registry.polyclinics]
     if settings.clinics + 2 > len(polyclinics):
         raise ValueError(f"the registry has {len(polyclinics)} polyclinics")
@@ -331,8 +356,10 @@ async def run_platform(
         f"broker names {namespace}*; logs in {log_dir}"
     )
     try:
+        began = time.monotonic()
         platform.start(log_dir)  # creates the development keys that are missing
         await asyncio.to_thread(platform.wait_ready, 120.0)
+        say(f"platform ready in {time.monotonic() - began:.0f} s")
         clock = simulated_clock(START, settings.speed, anchor)
         yield RunPlatform(
             settings=settings,
@@ -695,6 +722,12 @@ class Fault:
     inject: Callable[[RunPlatform], Awaitable[Injection]]
 
 
+async def no_fault(run: RunPlatform) -> Injection:
+    """The control: traffic only. Its "recovered in" is the probe's own time through a
+    platform that had nothing to recover from, the baseline of the other rows."""
+    return Injection(time.monotonic(), "traffic only (the baseline of 'recovered in')")
+
+
 async def broker_connections_closed(run: RunPlatform) -> Injection:
     ports: set[int] = set()
     amqp_port = urlsplit(run.amqp_url).port or 5672
@@ -922,6 +955,7 @@ async def poison_messages(run: RunPlatform) -> Injection:
 FAULTS: dict[str, Fault] = {
     fault.name: fault
     for fault in (
+        Fault("none", "no fault (baseline)", fast=True, shared=False, inject=no_fault),
         Fault(
             "broker-connections",
             "broker connections closed",
@@ -1115,6 +1149,7 @@ def summary(rows: list[Row]) -> list[dict[str, Any]]:
     lines = []
     for name in dict.fromkeys(row.fault for row in rows):
         mine = [row for row in rows if row.fault == name]
+        recovered = [row.recovered_seconds for row in mine if row.recovered_seconds is not None]
         total = {
             key: sum(getattr(row, key) for row in mine)
             for key in (
@@ -1136,11 +1171,21 @@ def summary(rows: list[Row]) -> list[dict[str, Any]]:
                 "rounds": len(mine),
                 **total,
                 "recovered": _seconds([row.recovered_seconds for row in mine]),
+                "recovered_median": statistics.median(recovered) if recovered else None,
                 "ok": all(row.ok for row in mine),
                 "errors": [row.error for row in mine if row.error],
             }
         )
     return lines
+
+
+def _versus_baseline(line: dict[str, Any], lines: list[dict[str, Any]]) -> str:
+    baseline = next((x for x in lines if x["fault"] == "none"), None)
+    if baseline is None or line is baseline:
+        return ""
+    if line["recovered_median"] is None or not baseline["recovered_median"]:
+        return ""
+    return f"×{line['recovered_median'] / baseline['recovered_median']:.1f}"
 
 
 def _dead(line: dict[str, Any]) -> str:
@@ -1162,10 +1207,12 @@ def render(rows: list[Row], console: Console) -> None:
         ("missing effects", "right"),
         ("dead-lettered", "right"),
         ("recovered in (median, range)", "right"),
+        ("vs. no fault", "right"),
         ("", "left"),
     ):
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
-    for line in summary(rows):
+    lines = summary(rows)
+    for line in lines:
         table.add_row(
             line["title"],
             str(line["rounds"]),
@@ -1176,6 +1223,7 @@ def render(rows: list[Row], console: Console) -> None:
             str(line["missing_effects"]),
             _dead(line),
             line["recovered"],
+            _versus_baseline(line, lines),
             "[green]ok[/green]" if line["ok"] else "[red]FAIL[/red]",
         )
     console.print(table)
@@ -1199,14 +1247,16 @@ def markdown(rows: list[Row]) -> str:
     """The same table as Markdown (bench/README.md keeps the last one)."""
     lines = [
         "| fault | rounds | sent | received | lost | duplicated effects | missing effects "
-        "| dead-lettered | recovered in (median, range) | |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+        "| dead-lettered | recovered in (median, range) | vs. no fault | |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
-    for line in summary(rows):
+    summarised = summary(rows)
+    for line in summarised:
         lines.append(
             f"| {line['title']} | {line['rounds']} | {line['sent']:,} | {line['received']:,} "
             f"| {line['lost']} | {line['duplicated_effects']} | {line['missing_effects']} "
-            f"| {_dead(line)} | {line['recovered']} | {'ok' if line['ok'] else 'FAIL'} |"
+            f"| {_dead(line)} | {line['recovered']} | {_versus_baseline(line, summarised)} "
+            f"| {'ok' if line['ok'] else 'FAIL'} |"
         )
     return "\n".join(lines)
 
