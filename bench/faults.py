@@ -1315,14 +1315,63 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="only the faults that take seconds: "
         + ", ".join(f.name for f in FAULTS.values() if f.fast),
     )
-    parser.add_argument("--speed", type=float, default=defaults.speed)
-    parser.add_argument("--clinics", type=int, default=defaults.clinics)
-    parser.add_argument("--patients", type=int, default=defaults.patients)
-    parser.add_argument("--outage-seconds", type=float, default=defaults.outage_seconds)
-    parser.add_argument("--settle-seconds", type=float, default=defaults.settle_seconds)
-    parser.add_argument("--postgres", choices=["private", "shared"], default=defaults.postgres)
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=defaults.speed,
+        help="simulated seconds per real second (the reporting fault lasts a simulated hour)",
+    )
+    parser.add_argument(
+        "--clinics", type=int, default=defaults.clinics, help="polyclinics with traffic"
+    )
+    parser.add_argument(
+        "--patients",
+        type=int,
+        default=defaults.patients,
+        help="patients per window of traffic (the model's day, compressed)",
+    )
+    parser.add_argument(
+        "--window-seconds",
+        type=float,
+        default=defaults.window_seconds,
+        help="real seconds of one window of traffic",
+    )
+    parser.add_argument(
+        "--warmup-seconds",
+        type=float,
+        default=defaults.warmup_seconds,
+        help="real seconds of traffic before each fault",
+    )
+    parser.add_argument(
+        "--tail-seconds",
+        type=float,
+        default=defaults.tail_seconds,
+        help="real seconds of traffic after each fault's lift",
+    )
+    parser.add_argument(
+        "--outage-seconds",
+        type=float,
+        default=defaults.outage_seconds,
+        help="real seconds the broker stays stopped",
+    )
+    parser.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=defaults.settle_seconds,
+        help="real seconds the platform gets to settle after the traffic; then what is "
+        "missing counts as lost",
+    )
+    parser.add_argument(
+        "--postgres",
+        choices=["private", "shared"],
+        default=defaults.postgres,
+        help="private: a cluster of the run's own, restarted for real; shared: the shared "
+        "server, whose backends of the platform are terminated instead",
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--output", type=Path, default=defaults.output)
+    parser.add_argument(
+        "--output", type=Path, default=defaults.output, help="where the JSON of the run goes"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.rounds <= 100:
         parser.error("--rounds must be in 1..100")
@@ -1330,6 +1379,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--speed must be in 10..2000")
     if not 1 <= args.clinics <= 30:
         parser.error("--clinics must be in 1..30")
+    if not 1 <= args.patients <= 2000:
+        parser.error("--patients must be in 1..2000")
+    for name in ("window", "warmup", "tail", "outage", "settle"):
+        if not 0.5 <= getattr(args, f"{name}_seconds") <= 3600:
+            parser.error(f"--{name}-seconds must be in 0.5..3600")
     return args
 
 
@@ -1339,6 +1393,9 @@ async def main_async(args: argparse.Namespace) -> int:
         speed=args.speed,
         clinics=args.clinics,
         patients=args.patients,
+        window_seconds=args.window_seconds,
+        warmup_seconds=args.warmup_seconds,
+        tail_seconds=args.tail_seconds,
         outage_seconds=args.outage_seconds,
         settle_seconds=args.settle_seconds,
         postgres=args.postgres,
