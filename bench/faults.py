@@ -294,17 +294,15 @@ async def run_platform(
     bench = BenchConfig.from_env()
     run_id = bench.run_id
     namespace = f"faults{run_id}."
-    cluster: PrivatePostgres | None = None
     database = urlsplit(bench.database_url)
-    database_host = database.hostname or "127.0.0.1"
-    database_host = f"{database_host}:{database.port or 5432}"
+    database_host = f"{database.hostname or '127.0.0.1'}:{database.port or 5432}"
+    cluster: PrivatePostgres | None = None
     if settings.postgres == "private":
         if not PrivatePostgres.available():
             raise RuntimeError(
                 "no PostgreSQL 15 initdb here for a private cluster: use --postgres shared"
             )
         cluster = PrivatePostgres(Path(tempfile.mkdtemp(prefix=f"sihha-faults-{run_id}-")))
-        await asyncio.to_thread(cluster.init)
         database_host = f"127.0.0.1:{cluster.port}"
     names = [spec.name for spec in running_services()]
     ports = dict(zip(names, _free_ports(len(names)), strict=True))
@@ -357,6 +355,8 @@ async def run_platform(
     )
     try:
         began = time.monotonic()
+        if cluster is not None:
+            await asyncio.to_thread(cluster.init)
         platform.start(log_dir)  # creates the development keys that are missing
         await asyncio.to_thread(platform.wait_ready, 120.0)
         say(f"platform ready in {time.monotonic() - began:.0f} s")
