@@ -142,12 +142,9 @@ class Platform:
             if output is not None:
                 output.close()  # the child has its own copy of the descriptor
 
-    def wait_ready(self, timeout: float = 60.0, names: list[str] | None = None) -> None:
-        """Until every service (or those named) answers 200 on `/health/ready`."""
+    def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         for name, process in self.processes.items():
-            if names is not None and name not in names:
-                continue
             url = self.url(name) + "/health/ready"
             while True:
                 if process.poll() is not None:
