@@ -527,6 +527,51 @@ async def snapshot(run: RunPlatform) -> Snapshot:
     return Snapshot(await outbox_ids(run), await reconciliation(run))
 
 
+#: what each consumer's inbox skipped (a redelivery of an event it had applied), by process
+DUPLICATES_METRIC = "sihha_consumer_duplicates_total"
+
+
+async def skipped_redeliveries(run: RunPlatform) -> dict[str, tuple[int, float]]:
+    """service → (its process id, the redeliveries its consumers skipped so far), from
+    each service's Prometheus metrics (a process that does not answer is left out)."""
+    found: dict[str, tuple[int, float]] = {}
+    async with httpx.AsyncClient(timeout=5) as client:
+        for name, process in run.platform.processes.items():
+            try:
+                response = await client.get(run.url(name) + "/metrics")
+            except httpx.HTTPError:
+                continue
+            if response.status_code != 200:
+                continue
+            found[name] = (
+                process.pid,
+                sum(
+                    float(line.rsplit(" ", 1)[1])
+                    for line in response.text.splitlines()
+                    if line.startswith(DUPLICATES_METRIC + "{")
+                ),
+            )
+    return found
+
+
+def redeliveries_between(
+    start: dict[str, tuple[int, float]],
+    before_fault: dict[str, tuple[int, float]],
+    end: dict[str, tuple[int, float]],
+) -> int:
+    """Redeliveries skipped during a segment. A process killed by the fault took its count
+    with it: what it had skipped before the fault, plus what its successor skipped."""
+    total = 0.0
+    for name, (pid, value) in end.items():
+        if name in start and start[name][0] == pid:
+            total += value - start[name][1]
+            continue
+        total += value
+        if name in start and name in before_fault and before_fault[name][0] == start[name][0]:
+            total += before_fault[name][1] - start[name][1]
+    return round(total)
+
+
 @dataclass
 class DeadLetters:
     """What the run's dead-letter queues received, read (and emptied) from the broker."""
@@ -1023,6 +1068,9 @@ class Row:
     poison_expected: int = 0
     unknown_archived: int = 0
     unknown_expected: int = 0
+    #: redelivered events the consumers' inboxes recognised and skipped (not a failure:
+    #: what at-least-once delivery looks like after a fault)
+    redeliveries_skipped: int = 0
     recovered_seconds: float | None = None
     tickets_issued: int = 0
     failed_requests: dict[str, int] = field(default_factory=dict)
@@ -1052,6 +1100,7 @@ async def run_fault(run: RunPlatform, fault: Fault, round_no: int) -> Row:
     settings = run.settings
     row = Row(fault.name, fault.title, round_no)
     start = await snapshot(run)
+    redeliveries_at_start = await skipped_redeliveries(run)
     dead = DeadLetters()
     await dead.drain(run)  # what an earlier segment left is not this one's
     dead.seen.clear()
@@ -1066,6 +1115,7 @@ async def run_fault(run: RunPlatform, fault: Fault, round_no: int) -> Row:
             await asyncio.sleep(settings.warmup_seconds)
             if traffic.done():
                 traffic.result()  # the traffic failed: say why
+            redeliveries_before_fault = await skipped_redeliveries(run)
             injection = await fault.inject(run)
         recovering = asyncio.ensure_future(
             time_to_recover(run, injection.lifted_at, time.monotonic() + settings.settle_seconds)
@@ -1091,6 +1141,9 @@ async def run_fault(run: RunPlatform, fault: Fault, round_no: int) -> Row:
                 break
             await asyncio.sleep(1.0)
         row.settle_seconds = time.monotonic() - settle_began
+        row.redeliveries_skipped = redeliveries_between(
+            redeliveries_at_start, redeliveries_before_fault, await skipped_redeliveries(run)
+        )
         if result is None or failure is not None:
             raise RuntimeError(f"the platform could not be measured after the fault: {failure}")
         row.recovered_seconds, not_recovered = await recovering
@@ -1162,6 +1215,7 @@ def summary(rows: list[Row]) -> list[dict[str, Any]]:
                 "dead_healthy",
                 "dead_poison",
                 "poison_expected",
+                "redeliveries_skipped",
             )
         }
         lines.append(
@@ -1206,6 +1260,7 @@ def render(rows: list[Row], console: Console) -> None:
         ("duplicated effects", "right"),
         ("missing effects", "right"),
         ("dead-lettered", "right"),
+        ("redeliveries skipped", "right"),
         ("recovered in (median, range)", "right"),
         ("vs. no fault", "right"),
         ("", "left"),
@@ -1222,6 +1277,7 @@ def render(rows: list[Row], console: Console) -> None:
             str(line["duplicated_effects"]),
             str(line["missing_effects"]),
             _dead(line),
+            f"{line['redeliveries_skipped']:,}",
             line["recovered"],
             _versus_baseline(line, lines),
             "[green]ok[/green]" if line["ok"] else "[red]FAIL[/red]",
@@ -1247,15 +1303,16 @@ def markdown(rows: list[Row]) -> str:
     """The same table as Markdown (bench/README.md keeps the last one)."""
     lines = [
         "| fault | rounds | sent | received | lost | duplicated effects | missing effects "
-        "| dead-lettered | recovered in (median, range) | vs. no fault | |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+        "| dead-lettered | redeliveries skipped | recovered in (median, range) | vs. no fault | |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     summarised = summary(rows)
     for line in summarised:
         lines.append(
             f"| {line['title']} | {line['rounds']} | {line['sent']:,} | {line['received']:,} "
             f"| {line['lost']} | {line['duplicated_effects']} | {line['missing_effects']} "
-            f"| {_dead(line)} | {line['recovered']} | {_versus_baseline(line, summarised)} "
+            f"| {_dead(line)} | {line['redeliveries_skipped']:,} | {line['recovered']} "
+            f"| {_versus_baseline(line, summarised)} "
             f"| {'ok' if line['ok'] else 'FAIL'} |"
         )
     return "\n".join(lines)
@@ -1292,7 +1349,8 @@ async def run_matrix(
                     f"  {'ok' if row.ok else 'FAIL'} in {time.monotonic() - began:.0f} s: "
                     f"sent {row.sent}, received {row.received}, lost {row.lost}, duplicated "
                     f"{row.duplicated_effects}, missing {row.missing_effects}, dead-lettered "
-                    f"{row.dead_healthy}+{row.dead_poison} poison, recovered "
+                    f"{row.dead_healthy}+{row.dead_poison} poison, redeliveries skipped "
+                    f"{row.redeliveries_skipped}, recovered "
                     + (f"{row.recovered_seconds:.1f} s" if row.recovered_seconds else "never")
                     + (f" — {row.error}" if row.error else "")
                 )
