@@ -909,7 +909,9 @@ async def reporting_down_an_hour(run: RunPlatform) -> Injection:
     return Injection(time.monotonic(), f"reporting stopped for a simulated hour ({hour:.0f} s)")
 
 
-def _envelope(run: RunPlatform, event_type: str, version: int, payload: dict[str, Any]) -> dict:
+def _envelope(
+    run: RunPlatform, event_type: str, version: int, payload: dict[str, Any]
+) -> dict[str, Any]:
     now = run.clock().isoformat()
     return {
         "event_id": str(uuid.uuid4()),
