@@ -1100,7 +1100,10 @@ class Row:
 
 async def run_fault(run: RunPlatform, fault: Fault, round_no: int) -> Row:
     settings = run.settings
-    row = Row(fault.name, fault.title, round_no)
+    title = fault.title
+    if fault.name == "postgres-restart" and settings.postgres == "shared":
+        title = "PostgreSQL backends terminated"  # the shared server is not restarted
+    row = Row(fault.name, title, round_no)
     start = await snapshot(run)
     redeliveries_at_start = await skipped_redeliveries(run)
     dead = DeadLetters()
