@@ -56,6 +56,7 @@ import socket
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -110,8 +111,7 @@ class InfraLock:
     broker or PostgreSQL holds. A descriptor of that file inherited from the process that
     started this one (`flock /tmp/sihha-infra.lock <command>` passes its locked descriptor
     on) is taken as the lock already held: locking it again succeeds at once, and it is
-    never unlocked here (that would release the starter's lock). Waiting polls, so that
-    the event loop (and the traffic) go on meanwhile."""
+    never unlocked here (that would release the starter's lock)."""
 
     def __init__(self, path: Path = INFRA_LOCK) -> None:
         self.path = path
@@ -140,15 +140,49 @@ class InfraLock:
             return
         descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
-            waited = False
-            while not self._try(descriptor):  # a file lock has no event to wait on: poll
-                if not waited:
-                    say(f"waiting for {self.path} (another fault test holds it)")
-                    waited = True
-                await asyncio.sleep(0.2)
+            if not self._try(descriptor):
+                say(f"waiting for {self.path} (another fault test holds it)")
+                await _blocking_flock(descriptor)
             yield
         finally:
-            os.close(descriptor)  # its last descriptor closed, the lock is released
+            # the last descriptor of the file description closed, the lock is released (also
+            # the one a waiting thread gets after a cancellation: it is released at once)
+            os.close(descriptor)
+
+
+async def _blocking_flock(descriptor: int) -> None:
+    """`flock(LOCK_EX)` in a daemon thread: queued in the kernel with the other waiters
+    (polling with LOCK_NB would lose every race to them), while the event loop and the
+    traffic go on; a cancelled wait does not keep the process from exiting."""
+    loop = asyncio.get_running_loop()
+    locked: asyncio.Future[None] = loop.create_future()
+
+    def settle(error: BaseException | None) -> None:
+        if locked.done():
+            return
+        if error is None:
+            locked.set_result(None)
+        else:
+            locked.set_exception(error)
+
+    # the thread's own descriptor of the same open file (the lock belongs to the file
+    # description): closing the caller's after a cancellation cannot make the thread lock
+    # another file that reuses the number
+    waiter = os.dup(descriptor)
+
+    def wait() -> None:
+        error: BaseException | None = None
+        try:
+            fcntl.flock(waiter, fcntl.LOCK_EX)
+        except OSError as failure:
+            error = failure
+        finally:
+            os.close(waiter)
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+            loop.call_soon_threadsafe(settle, error)
+
+    threading.Thread(target=wait, name="infra-lock", daemon=True).start()
+    await locked
 
 
 # -- settings ------------------------------------------------------------------------------
