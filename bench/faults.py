@@ -52,7 +52,6 @@ import fcntl
 import json
 import os
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -86,7 +85,7 @@ from sihha_kit.devtools import TokenIssuer
 from sihha_kit.logs import configure_logging
 from sihha_kit.registry import load_registry
 from sihha_kit.testing.servers import BrokerControl, PrivatePostgres
-from sihha_runner.launcher import Platform, PlatformConfig, running_services
+from sihha_runner.launcher import Platform, PlatformConfig, free_ports, running_services
 from sihha_runner.simulator import Day
 from sihha_runner.traffic import LAST_ARRIVAL, OPENING, clinic_weights, patients
 
@@ -217,19 +216,6 @@ class MatrixSettings:
 # -- the platform of the run ---------------------------------------------------------------
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(count):
-            probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            probe.bind(("127.0.0.1", 0))
-            sockets.append(probe)
-        return [int(s.getsockname()[1]) for s in sockets]
-    finally:
-        for probe in sockets:
-            probe.close()
-
-
 def client_ports(pid: int, server_port: int) -> set[int]:
     """Local TCP ports of the connections process `pid` holds to `server_port` (from
     /proc: its socket descriptors, and the kernel's TCP tables)."""
@@ -339,7 +325,7 @@ async def run_platform(
         cluster = PrivatePostgres(Path(tempfile.mkdtemp(prefix=f"sihha-faults-{run_id}-")))
         database_host = f"127.0.0.1:{cluster.port}"
     names = [spec.name for spec in running_services()]
-    ports = dict(zip(names, _free_ports(len(names)), strict=True))
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     anchor = time.time() + 1.0
     extra: dict[str, str] = {}
     for spec in running_services():
@@ -358,9 +344,6 @@ async def run_platform(
     registry_path = around_the_clock_registry(log_dir)
     extra.update(
         {
-            # reconciliation asks this run's services, not `make run`'s
-            "REPORTING_QUEUE_URL": f"http://127.0.0.1:{ports['queue']}",
-            "REPORTING_APPOINTMENTS_URL": f"http://127.0.0.1:{ports['appointments']}",
             # no scheduled report generation in the middle of the measurements
             "REPORTING_SCHEDULE_ENABLED": "false",
             "APPOINTMENTS_SMS_SINK_PATH": str(log_dir / "sms.jsonl"),

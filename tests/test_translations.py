@@ -15,16 +15,13 @@ PACKAGES = sorted(
     if (name := dist.metadata["Name"] or "").startswith("sihha-")
     and name not in {"sihha-platform", "sihha-contracts", "sihha-runner"}
 )
-#: packages whose texts are still pairs of literals in the code, being moved to their
-#: catalogues (issue 12); the list only shrinks
-NOT_YET_IN_CATALOGUES = {"sihha_reporting"}
 
 
 def test_every_package_is_checked() -> None:
     assert {"sihha_kit", "sihha_queue", "sihha_reporting"} <= set(PACKAGES)
 
 
-@pytest.mark.parametrize("package", [p for p in PACKAGES if p not in NOT_YET_IN_CATALOGUES])
+@pytest.mark.parametrize("package", PACKAGES)
 def test_every_text_exists_in_french_and_arabic(package: str) -> None:
     problems = missing_translations(package)
     assert not problems, "\n".join(problems)

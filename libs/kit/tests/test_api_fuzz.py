@@ -64,7 +64,7 @@ def _app(verifier: TokenVerifier, *, honest: bool, seen: list[str]) -> FastAPI:
         ensure_establishment(caller, facility_id)
         seen.extend(sorted(caller.roles))
         if service == "XX":
-            raise Conflict("service-closed", "Service fermé.", "المصلحة مغلقة.")
+            raise Conflict("service-closed")
         return {"facility_id": facility_id, "service": service, "waiting": 3}
 
     if not honest:
@@ -75,7 +75,7 @@ def _app(verifier: TokenVerifier, *, honest: bool, seen: list[str]) -> FastAPI:
 
         @app.post("/tickets/{ticket_id}/call")  # the 409 it raises is not declared
         async def call(ticket_id: Annotated[str, Path(pattern=r"^[0-9]+$")]) -> None:
-            raise Conflict("already-called", "Déjà appelé.", "تم النداء بالفعل.")
+            raise Conflict("already-called")
 
         @app.post("/notes")
         async def note(body: Note) -> Note:
@@ -83,7 +83,7 @@ def _app(verifier: TokenVerifier, *, honest: bool, seen: list[str]) -> FastAPI:
 
         @app.get("/codes/{code}")
         async def code(code: str) -> dict[str, str]:
-            raise NotFound("unknown-code", "Code inconnu.", "رمز غير معروف.")
+            raise NotFound("unknown-code")
 
     document_bearer_auth(app)
     install_verifier(app, verifier)

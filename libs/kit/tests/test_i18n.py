@@ -13,6 +13,7 @@ from sihha_kit import i18n_maintenance
 from sihha_kit.errors import Conflict, NotFound
 from sihha_kit.i18n import (
     Catalogue,
+    Localized,
     Message,
     format_date,
     format_datetime,
@@ -199,6 +200,21 @@ def test_numbers_dates_and_times_follow_each_language_in_algiers_time() -> None:
     assert format_percentage(0.125, "fr", decimals=1) == "12,5\u00a0%"
     with pytest.raises(ValueError, match="time zone"):
         format_time(datetime(2026, 12, 15, 9, 0), "fr")
+
+
+def test_a_localized_parameter_is_written_in_each_texts_language() -> None:
+    catalogue = Catalogue(
+        {"fr": {"due": "Prévu le {day} à {time}."}, "ar": {"due": "مقرر يوم {day} على {time}."}}
+    )
+    instant = datetime(2026, 12, 15, 23, 30, tzinfo=UTC)  # Wednesday the 16th in Algiers
+    day = Localized(lambda language: format_date(instant, language, form="full"))
+    at = Localized(lambda language: format_time(instant, language))
+    assert catalogue.both("due", day=day, time=at) == {
+        "fr": "Prévu le mercredi 16 décembre 2026 à 00:30.",
+        "ar": "مقرر يوم الأربعاء، 16 ديسمبر 2026 على 00:30.",
+    }
+    # inside a message too
+    assert catalogue.render("fr", Message("due", day=day, time=at)).startswith("Prévu le mercredi")
 
 
 def test_the_app_serves_its_catalogue_to_the_pages() -> None:

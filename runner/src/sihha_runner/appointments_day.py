@@ -2,9 +2,12 @@
 polyclinics ("Colonel Lotfi" 31-PC-001 and "Front de Mer" 31-PC-002), through the
 appointments service's public API, and checking in at the queue service's kiosks.
 
-Before the clinics open (07:50): the schedulers publish the specialists' schedules
-(dermatology, paediatrics, ENT; 08:30–12:00, 20-minute slots, from the demo day to the
-end of January); citizens book the day's slots and later ones. During the day: most
+The days before (`days_before`, on Sunday 13 December, on a clock of its own): the
+schedulers publish the specialists' schedules (dermatology, paediatrics, ENT;
+08:30–12:00, 20-minute slots, from the demo day to the end of January) and citizens
+book: every ENT place of the demo day at Front de Mer, and slots of the demo day and
+the weeks after. On the demo day, before the clinics open (07:50), a few more citizens
+book (the day's free places and later ones). During the day (`run`): most
 patients with a booking today check in at the kiosk a few minutes before their slot
 (`POST /establishments/{f}/check-in` on the queue service, which tells the appointments
 service through the bus); the others become no-shows when the grace period has passed;
@@ -147,15 +150,24 @@ class AppointmentsDay:
 
     # -- the day ------------------------------------------------------------------------
 
+    async def days_before(self) -> AppointmentStats:
+        """The days before the demo day, on the clock this object has then: schedules,
+        sign-ins and most bookings (`booked_days_before` counts them)."""
+        async with httpx.AsyncClient(base_url=self.appointments_url, timeout=30) as api:
+            await self.publish(api)
+            names = [f"orl-{n}" for n in range(10)] + ["waitlisted"]
+            await asyncio.gather(*(self.sign_in(api, name, n) for n, name in enumerate(names)))
+            await self.book_ahead(api)
+        self.stats.counts["booked_days_before"] = self.stats.counts["booked"]
+        return self.stats
+
     async def run(self) -> AppointmentStats:
+        """The demo day itself (after `days_before`, on the day's clock)."""
         async with (
             httpx.AsyncClient(base_url=self.appointments_url, timeout=30) as api,
             httpx.AsyncClient(base_url=self.queue_url, timeout=30) as queue,
         ):
-            await self.publish(api)
-            names = [f"orl-{n}" for n in range(10)] + ["waitlisted"]
-            await asyncio.gather(*(self.sign_in(api, name, n) for n, name in enumerate(names)))
-            await self.book_morning(api)
+            await self.book_random(api, "m", self.citizens // 4)
             await asyncio.gather(
                 *(self.check_in(queue, booking) for booking in self.today()),
                 self.waitlist_story(api, queue),
@@ -223,20 +235,25 @@ class AppointmentsDay:
         self.bookings.append(booking)
         return booking
 
-    async def book_morning(self, api: httpx.AsyncClient) -> None:
-        """Before 08:30 the citizens book: every slot of the day at Front de Mer's ENT (so
-        that its day is full), the others at random."""
+    async def book_ahead(self, api: httpx.AsyncClient) -> None:
+        """The days before: every slot of the demo day at Front de Mer's ENT (so that its
+        day is full), and `citizens` others at random among the first free slots."""
         for n in range(10):  # Front de Mer's ENT morning: 08:30 … 11:40
             await self.book(api, f"orl-{n}", "31-PC-002", "ORL", pick=0)
+        await self.book_random(api, "c", self.citizens)
+
+    async def book_random(self, api: httpx.AsyncClient, prefix: str, count: int) -> None:
+        """`count` citizens book dermatology or paediatrics at a pilot polyclinic, one of
+        the 30 first free slots each."""
         choices = [
             (self.rng.choice(PILOTS), self.rng.choice(SPECIALTIES[:2]), self.rng.randrange(30))
-            for _ in range(self.citizens)
+            for _ in range(count)
         ]
         gate = asyncio.Semaphore(8)
 
         async def one(n: int, facility_id: str, specialty: str, pick: int) -> None:
             async with gate:
-                await self.book(api, f"c-{n}", facility_id, specialty, pick=pick)
+                await self.book(api, f"{prefix}-{n}", facility_id, specialty, pick=pick)
 
         await asyncio.gather(*(one(n, *choice) for n, choice in enumerate(choices)))
 

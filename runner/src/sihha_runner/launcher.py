@@ -1,4 +1,4 @@
-"""Start the whole platform on this machine: `make run` (or `uv run sihha-run`).
+"""Start the whole platform on this machine: `make run` (or `.venv/bin/sihha-run`).
 
 Every service built so far runs as its own process (`python -m sihha_<name>`)
 on its own port with its own database (created and migrated by the service at
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -62,11 +63,17 @@ class PlatformConfig:
     log_level: str = "WARNING"
     extra_env: dict[str, str] = field(default_factory=dict)
     #: a port per service where it is not the usual one (`ServiceSpec.port`): a second
-    #: platform beside `make run` or the demo (the fault matrix, `bench/faults.py`)
+    #: platform beside `make run` or the demo (the fault matrix, `bench/faults.py`, the
+    #: demo's test)
     ports: dict[str, int] = field(default_factory=dict)
 
     def port(self, spec: ServiceSpec) -> int:
         return self.ports.get(spec.name, spec.port)
+
+    def url(self, service: str) -> str:
+        """The base URL of `service` on this platform."""
+        spec = next(s for s in SERVICES if s.name == service)
+        return f"http://{self.host}:{self.port(spec)}"
 
     def database_url(self, service: str) -> str:
         return (
@@ -90,6 +97,9 @@ class PlatformConfig:
             f"{p}BROKER_NAMESPACE": self.broker_namespace,
             f"{p}LOG_LEVEL": self.log_level,
         }
+        if spec.name == "reporting":  # it asks the sources for their counts (reconciliation)
+            env[f"{p}QUEUE_URL"] = self.url("queue")
+            env[f"{p}APPOINTMENTS_URL"] = self.url("appointments")
         # anything the caller set explicitly for this service wins
         env.update({k: v for k, v in os.environ.items() if k.startswith(p)})
         env.update({k: v for k, v in self.extra_env.items() if k.startswith(p)})
@@ -98,6 +108,22 @@ class PlatformConfig:
 
 def running_services() -> tuple[ServiceSpec, ...]:
     return tuple(spec for spec in SERVICES if spec.pending is None)
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` TCP ports free on the loopback interface now (the system picks them)."""
+    import socket
+
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def ensure_keys(keys_dir: Path) -> None:
@@ -113,8 +139,7 @@ class Platform:
     log_dir: Path | None = None
 
     def url(self, service: str) -> str:
-        spec = next(s for s in SERVICES if s.name == service)
-        return f"http://{self.config.host}:{self.config.port(spec)}"
+        return self.config.url(service)
 
     def start(self, log_dir: Path | None = None) -> None:
         ensure_keys(self.config.keys_dir)
@@ -142,9 +167,12 @@ class Platform:
             if output is not None:
                 output.close()  # the child has its own copy of the descriptor
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 60.0, names: list[str] | None = None) -> None:
+        """Until every service (or those named) answers 200 on `/health/ready`."""
         deadline = time.monotonic() + timeout
         for name, process in self.processes.items():
+            if names is not None and name not in names:
+                continue
             url = self.url(name) + "/health/ready"
             while True:
                 if process.poll() is not None:
@@ -193,10 +221,30 @@ def print_urls(running: Platform) -> None:
         else:
             base = running.url(spec.name)
             print(f"  {spec.name:<13} {base}  (API docs {base}/docs, health {base}/health/ready)")
-    print(
-        f"  tokens: uv run sihha-dev token --role receptionist --establishment 31-PC-001 "
-        f"--dir {running.config.keys_dir}"
-    )
+    for line in try_it_lines(running):
+        print(line)
+
+
+#: the command-line tools `make setup` installs (paths from the repository's root)
+SIHHA_DEV = ".venv/bin/sihha-dev"
+
+
+def try_it_lines(running: Platform, clinic: str = "31-PC-001") -> list[str]:
+    """Commands to try the running platform, each working when pasted at the repository's
+    root: a token, then a ticket. The services run on the real clock, so outside the
+    clinic's opening hours (Sunday–Thursday 08:00–16:30, Saturday 08:00–12:00, Algiers)
+    the ticket is refused with 409 `service-closed`, which the last line explains."""
+    keys = shlex.quote(str(running.config.keys_dir))
+    queue = running.url("queue")
+    return [
+        "Try it (from the repository's root) / للتجربة:",
+        f"  TOKEN=$({SIHHA_DEV} token --role receptionist --establishment {clinic} --dir {keys})",
+        f"  curl -sS -X POST {queue}/establishments/{clinic}/tickets "
+        '-H "Authorization: Bearer $TOKEN" -H "content-type: application/json" '
+        """-d '{"service_code": "MG"}'""",
+        "  (outside opening hours — Sun–Thu 08:00–16:30, Sat 08:00–12:00, Algiers — the "
+        "answer is 409 service-closed: `make demo` plays a whole day on a simulated clock)",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,26 +24,40 @@ from sihha_kit.auth import Role
 from sihha_kit.clock import ALGIERS, Clock
 from sihha_kit.devtools import TokenIssuer
 from sihha_runner.prescription_traffic import PrescriptionTraffic
-from sihha_runner.traffic import Patient
+from sihha_runner.traffic import LATEST_START_MINUTES, Patient, staffed_counters
 
-#: counters staffed per service (the registry loader creates two per service)
-STAFFED_COUNTERS = {"MG": 2, "PED": 2}
+#: counters each service of a polyclinic has from the registry (`sihha:<f>:<s>:<n>` ids)
+REGISTRY_COUNTERS = 2
 RECALL_WINDOW = timedelta(minutes=2, seconds=5)
+#: a request that takes longer than this on the simulated clock is slow: the machine
+#: does not keep up with the speed, and waits stretch beyond the traffic model's
+SLOW_REQUEST = timedelta(minutes=1)
 
 
 @dataclass
 class DayStats:
+    #: first tickets (a patient's arrival) per clinic, at the kiosk or the reception desk
     issued: Counter[str] = field(default_factory=Counter)
+    #: first tickets per channel ("kiosk", "reception")
+    channels: Counter[str] = field(default_factory=Counter)
+    #: first tickets per Algiers hour of issue
+    hours: Counter[int] = field(default_factory=Counter)
     called: int = 0
     completed: int = 0
     routed: int = 0
+    #: no-show marks: the first one of a ticket puts it back in the queue (`requeued`),
+    #: the second closes it
     no_shows: int = 0
+    no_shows_requeued: int = 0
     heartbeats: int = 0
     refused: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     refusal_examples: list[str] = field(default_factory=list)
     #: how far behind the simulated clock the kiosks fell at worst (machine too slow if large)
     max_arrival_lag_minutes: float = 0.0
+    #: requests answered, and those slower than SLOW_REQUEST on the simulated clock
+    requests: int = 0
+    slow_requests: int = 0
     worst_lag_at: datetime | None = None
 
 
@@ -70,10 +84,14 @@ class Day:
         on_progress: Callable[[str, int, int], None] | None = None,
         opens: datetime | None = None,
         closes: datetime | None = None,
+        staffing: dict[str, dict[str, int]] | None = None,
     ) -> None:
         """`day`'s polyclinics open at 08:00 and close at 16:30 unless `opens`/`closes`
         say otherwise (a shorter window of traffic, as the fault matrix plays); patients
-        arrive `arrives_after` seconds after the opening."""
+        arrive `arrives_after` seconds after the opening. `staffing`: counters staffed
+        per clinic and service (default: what `traffic.staffed_counters` gives for each
+        clinic's number of patients); counters beyond the registry's two are added
+        through the admin API before the day."""
         self.queue_url = queue_url
         self.clock = clock
         self.speed = speed
@@ -82,6 +100,9 @@ class Day:
         self.services = services
         self.patients = patients
         self.rng = random.Random(seed)
+        self.staffing = staffing or {
+            c: staffed_counters(sum(p.clinic == c for p in patients)) for c in clinics
+        }
         self.on_progress = on_progress or (lambda *_: None)
         self.stats = DayStats()
         self.visits: dict[str, Visit] = {}
@@ -95,6 +116,7 @@ class Day:
         self.staff = {
             c: issuer.mint(f"counter:{c}", [Role.counter_agent, Role.doctor], [c]) for c in clinics
         }
+        self.admin = {c: issuer.mint(f"admin:{c}", [Role.admin], [c]) for c in clinics}
         self.terminals = {
             c: [uuid.uuid5(uuid.NAMESPACE_URL, f"sihha-demo:{c}:{k}") for k in ("kiosk", "display")]
             for c in clinics
@@ -133,6 +155,7 @@ class Day:
     ) -> httpx.Response | None:
         assert self.client is not None
         for attempt in range(5):
+            sent = self.clock()
             try:
                 response = await self.client.post(
                     path, json=body, headers={"Authorization": f"Bearer {token}", **(headers or {})}
@@ -141,6 +164,9 @@ class Day:
                 self.stats.errors[type(error).__name__] += 1
                 await asyncio.sleep(0.2 * (attempt + 1))
                 continue
+            self.stats.requests += 1
+            if self.clock() - sent > SLOW_REQUEST:
+                self.stats.slow_requests += 1
             if response.status_code >= 500:
                 self.stats.errors[str(response.status_code)] += 1
                 await asyncio.sleep(0.2 * (attempt + 1))
@@ -163,6 +189,7 @@ class Day:
                 self.on_progress("patients", n, total)
 
     async def arrive(self, patient: Patient) -> None:
+        arrived = self.clock()
         # the kiosk retries with the same idempotency key: never two tickets for one tap
         at_reception = patient.priority == "urgent"
         response = await self.post(
@@ -186,13 +213,40 @@ class Day:
         ticket = response.json()
         self.visits[ticket["ticket_id"]] = Visit(patient)
         self.stats.issued[patient.clinic] += 1
+        self.stats.channels["reception" if at_reception else "kiosk"] += 1
+        self.stats.hours[arrived.astimezone(ALGIERS).hour] += 1
         self._waiting(patient.clinic, patient.service_code).release()
 
-    async def counter(self, clinic: str, service: str, n: int) -> None:
-        counter_id = uuid.uuid5(uuid.NAMESPACE_URL, f"sihha:{clinic}:{service}:{n}")
+    async def counters(self) -> list[tuple[str, str, str]]:
+        """(clinic, service, counter id) of every staffed counter; the ones the registry
+        does not have are added through the admin API (a clinic opening more rooms)."""
+        staffed = []
+        for clinic in self.clinics:
+            for service in self.services:
+                for n in range(1, self.staffing[clinic].get(service, 1) + 1):
+                    if n <= REGISTRY_COUNTERS:
+                        counter_id = str(
+                            uuid.uuid5(uuid.NAMESPACE_URL, f"sihha:{clinic}:{service}:{n}")
+                        )
+                    else:
+                        added = await self.post(
+                            f"/admin/establishments/{clinic}/counters",
+                            self.admin[clinic],
+                            {"service_code": service, "label": f"{service} {n}"},
+                        )
+                        if added is None or added.status_code != 201:
+                            self.stats.errors["counter-not-added"] += 1
+                            continue
+                        counter_id = added.json()["counter_id"]
+                    staffed.append((clinic, service, counter_id))
+        return staffed
+
+    async def counter(self, clinic: str, service: str, counter_id: str) -> None:
         token = self.staff[clinic]
         base = f"/establishments/{clinic}"
-        await self.until(self.opens + timedelta(seconds=self.rng.uniform(0, 300)))
+        # the doctor or agent reaches the room some minutes after opening
+        late = self.rng.uniform(0, LATEST_START_MINUTES * 60)
+        await self.until(self.opens + timedelta(seconds=late))
         waiting = self._waiting(clinic, service)
         while self.clock() < self.closes:
             # a ticket to call, or a look at the queue every hour anyway (at the latest
@@ -202,6 +256,10 @@ class Day:
                 await asyncio.wait_for(waiting.acquire(), timeout=max(idle, 0.0) / self.speed)
             except TimeoutError:
                 pass
+            # the walk and the consultation last their simulated minutes from the call and
+            # the start, however long the requests take (a slow machine's requests must
+            # not lengthen every consultation)
+            called_at = self.clock()
             response = await self.post(f"{base}/counters/{counter_id}/call-next", token)
             ticket = (
                 response.json().get("ticket")
@@ -222,9 +280,11 @@ class Day:
                 if gone is not None and gone.status_code == 200:
                     self.stats.no_shows += 1
                     if gone.json()["status"] == "waiting":  # requeued once
+                        self.stats.no_shows_requeued += 1
                         waiting.release()
                 continue
-            await self.wait(0.5)  # the patient walks to the counter
+            await self.until(called_at + timedelta(minutes=0.5))  # the walk to the counter
+            started_at = self.clock()
             await self.post(f"{ticket_path}/start", token)
             if self.prescriptions is not None:  # the doctor writes the prescription
                 await self.prescriptions.after_consultation(
@@ -233,7 +293,7 @@ class Day:
             minutes = visit.patient.service_minutes[
                 min(visit.step, len(visit.patient.service_minutes) - 1)
             ]
-            await self.wait(minutes)
+            await self.until(started_at + timedelta(minutes=minutes))
             if visit.step < len(visit.patient.routes):
                 target = visit.patient.routes[visit.step]
                 routed = await self.post(f"{ticket_path}/route", token, {"to_service_code": target})
@@ -282,12 +342,7 @@ class Day:
                 if self.prescriptions is not None
                 else None
             )
-            actors += [
-                self.counter(c, s, n)
-                for c in self.clinics
-                for s in self.services
-                for n in range(1, STAFFED_COUNTERS.get(s, 1) + 1)
-            ]
+            actors += [self.counter(*staffed) for staffed in await self.counters()]
             await asyncio.gather(*actors, *(extra or []))
             if pharmacies is not None and self.prescriptions is not None:
                 self.prescriptions.day_over.set()  # the last consultations' too

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -71,3 +72,18 @@ def doctor(mint: Callable[..., str]) -> dict[str, str]:
 @pytest.fixture
 def admin(mint: Callable[..., str]) -> dict[str, str]:
     return bearer(mint(Role.admin, establishments=["*"]))
+
+
+async def register_terminal(
+    client: httpx.AsyncClient, mint: Callable[..., str], role: str, facility: str = CLINIC
+) -> dict[str, Any]:
+    """What the IT unit does for a new terminal (`POST /auth/terminals`): its id, role and
+    one-time `enrolment_code`, for the terminal's enrolment link (`#enrol=<code>`)."""
+    registered = await client.post(
+        "/auth/terminals",
+        json={"facility_id": facility, "role": role, "label": f"{role} ({facility})"},
+        headers=bearer(mint(Role.it_unit, establishments=[facility])),
+    )
+    assert registered.status_code == 201, registered.text
+    enrolment: dict[str, Any] = registered.json()
+    return enrolment

@@ -163,4 +163,18 @@ async def test_unknown_and_other_day_bookings_are_refused(
 
     response = await wait_until(not_today, timeout=20)
     assert response is not None and response.json()["code"] == "booking-not-today"
-    assert "26/11/2026" in response.json()["detail_fr"]
+    # the booking's day and time, each language in its own words (Africa/Algiers)
+    problem = response.json()
+    assert problem["detail_fr"] == (
+        "Le rendez-vous TMRW2026 est prévu le jeudi 26 novembre 2026 à 08:30, pas aujourd'hui."
+    )
+    assert problem["detail_ar"] == (
+        "الموعد TMRW2026 مقرر يوم الخميس، 26 نوفمبر 2026 على الساعة 08:30، وليس اليوم."
+    )
+    # the caller's language chooses `detail`
+    arabic = await queue_client.post(
+        f"/establishments/{CLINIC}/check-in",
+        json={"booking_code": "TMRW2026"},
+        headers={**reception, "Accept-Language": "ar"},
+    )
+    assert arabic.json()["detail"] == problem["detail_ar"]

@@ -45,7 +45,7 @@ async def test_a_board_gets_the_current_state_at_once_then_every_call(
 ) -> None:
     reception = bearer(mint(Role.receptionist, establishments=[CLINIC]))
     agent = bearer(mint(Role.counter_agent, establishments=[CLINIC]))
-    display = mint(Role.kiosk, establishments=[CLINIC])
+    display = bearer(mint(Role.display, establishments=[CLINIC]))
     async with (
         serving(create_app(queue_settings, clock=clock)) as base,
         httpx.AsyncClient(base_url=base) as client,
@@ -60,10 +60,11 @@ async def test_a_board_gets_the_current_state_at_once_then_every_call(
         assert first.json()["ticket"]["label"] == "MG-001"
 
         async with client.stream(
-            "GET", f"/establishments/{CLINIC}/board", params={"access_token": display}, timeout=20
+            "GET", f"/establishments/{CLINIC}/board", headers=display, timeout=20
         ) as stream:
             assert stream.headers["content-type"].startswith("text/event-stream")
             lines = stream.aiter_lines()
+            assert await anext(lines) == "retry: 3000"  # the kit's stream, reconnection delay first
             [(kind, state)] = await asyncio.wait_for(read_events(lines, 1), 10)
             assert kind == "state"
             assert [c["label"] for c in state["called"]] == ["MG-001"]
@@ -79,11 +80,48 @@ async def test_a_board_gets_the_current_state_at_once_then_every_call(
                 "MG 1",
             )
 
-        other = mint(Role.kiosk, establishments=["31-PC-002"])
-        refused = await client.get(
-            f"/establishments/{CLINIC}/board", params={"access_token": other}
-        )
+        other = bearer(mint(Role.display, establishments=["31-PC-002"]))
+        refused = await client.get(f"/establishments/{CLINIC}/board", headers=other)
         assert refused.status_code == 403
+        assert refused.json()["code"] == "establishment-forbidden"
+
+
+async def test_a_board_reads_with_a_display_token_from_its_stream_cookie_never_from_the_url(
+    queue_settings: QueueSettings, clock: FixedClock, mint: Callable[..., str]
+) -> None:
+    display = mint(Role.display, establishments=[CLINIC])
+    kiosk = bearer(mint(Role.kiosk, establishments=[CLINIC]))
+    path = f"/establishments/{CLINIC}/board"
+    async with (
+        serving(create_app(queue_settings, clock=clock)) as base,
+        httpx.AsyncClient(base_url=base) as client,
+    ):
+        # a token in the query string is not read: proxies log URLs
+        in_url = await client.get(path, params={"access_token": display})
+        assert in_url.status_code == 401
+        assert in_url.json()["code"] == "token-missing"
+        # a kiosk is not a board (and a board is nothing else: it cannot issue a ticket)
+        as_kiosk = await client.get(path, headers=kiosk)
+        assert (as_kiosk.status_code, as_kiosk.json()["code"]) == (403, "role-forbidden")
+        issued = await client.post(
+            f"/establishments/{CLINIC}/tickets",
+            json={"service_code": "MG"},
+            headers=bearer(display),
+        )
+        assert (issued.status_code, issued.json()["code"]) == (403, "role-forbidden")
+
+        # what the page does: the bearer token once to the stream session, then the cookie
+        opened = await client.post("/auth/stream-session", headers=bearer(display))
+        assert opened.status_code == 204
+        cookie = opened.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        async with client.stream("GET", path, timeout=20) as stream:
+            assert stream.status_code == 200
+            [(kind, state)] = await asyncio.wait_for(read_events(stream.aiter_lines(), 1), 10)
+        assert (kind, state["facility_id"]) == ("state", CLINIC)
+
+        await client.delete("/auth/stream-session")
+        assert (await client.get(path)).status_code == 401
 
 
 @pytest.mark.fault
@@ -163,7 +201,11 @@ async def test_the_clinic_keeps_working_with_the_broker_down_and_nothing_is_lost
 
 
 async def _board_calls(
-    client: httpx.AsyncClient, token: str, want: str, headers: dict[str, str] | None = None
+    client: httpx.AsyncClient,
+    token: str,
+    want: str,
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
 ) -> tuple[set[str], int]:
     """Open a board stream; the ticket ids it shows (state and calls) until `want` is
     among them or two seconds pass, and the last event id it received."""
@@ -172,26 +214,29 @@ async def _board_calls(
     async with client.stream(
         "GET",
         f"/establishments/{CLINIC}/board",
-        params={"access_token": token},
-        headers=headers or {},
+        params=params,
+        headers={**bearer(token), **(headers or {})},
         timeout=20,
     ) as stream:
         lines = stream.aiter_lines()
 
         async def read() -> None:
             nonlocal last_id
-            event = None
-            async for line in lines:
-                if line.startswith("event: "):
-                    event = line[7:]
-                elif line.startswith("id: "):
-                    last_id = max(last_id, int(line[4:]))
-                elif line.startswith("data: ") and event:
-                    data = json.loads(line[6:])
-                    calls = data["called"] if event == "state" else [data]
+            fields: dict[str, str] = {}
+            async for line in lines:  # an event's fields, then a blank line
+                if line:
+                    name, _, value = line.partition(": ")
+                    fields[name] = value
+                    continue
+                if "id" in fields:
+                    last_id = max(last_id, int(fields["id"]))
+                if "data" in fields and "event" in fields:
+                    data = json.loads(fields["data"])
+                    calls = data["called"] if fields["event"] == "state" else [data]
                     seen.update(call["ticket_id"] for call in calls)
-                    if want in seen:
-                        return
+                fields = {}
+                if want in seen:
+                    return
 
         try:
             await asyncio.wait_for(read(), 2)
@@ -205,7 +250,7 @@ async def test_a_board_that_connects_at_the_moment_of_a_call_never_misses_it(
 ) -> None:
     reception = bearer(mint(Role.receptionist, establishments=[CLINIC]))
     agent = bearer(mint(Role.counter_agent, establishments=[CLINIC]))
-    display = mint(Role.kiosk, establishments=[CLINIC])
+    display = mint(Role.display, establishments=[CLINIC])
     async with (
         serving(create_app(queue_settings, clock=clock)) as base,
         httpx.AsyncClient(base_url=base) as client,
@@ -235,7 +280,7 @@ async def test_a_board_that_reconnects_gets_the_calls_it_missed(
 ) -> None:
     reception = bearer(mint(Role.receptionist, establishments=[CLINIC]))
     agent = bearer(mint(Role.counter_agent, establishments=[CLINIC]))
-    display = mint(Role.kiosk, establishments=[CLINIC])
+    display = mint(Role.display, establishments=[CLINIC])
     async with (
         serving(create_app(queue_settings, clock=clock)) as base,
         httpx.AsyncClient(base_url=base) as client,
@@ -262,3 +307,11 @@ async def test_a_board_that_reconnects_gets_the_calls_it_missed(
             client, display, missed, headers={"Last-Event-ID": str(last_id)}
         )
         assert missed in seen
+        # a page that opens a new EventSource after an error names its last id in the query
+        seen, _ = await _board_calls(
+            client, display, missed, params={"last_event_id": str(last_id)}
+        )
+        assert missed in seen
+        # without either, the board gets the state alone: the served call is not on it
+        seen, _ = await _board_calls(client, display, missed)
+        assert missed not in seen

@@ -14,6 +14,8 @@ import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -24,6 +26,8 @@ from sihha_kit.testing.apps import FixedClock, serving
 from sihha_kit.testing.plugin import bearer
 from sihha_queue.bootstrap import create_app
 from sihha_queue.config import QueueSettings
+
+from .conftest import register_terminal
 
 pytestmark = pytest.mark.integration
 
@@ -43,8 +47,10 @@ CHROMIUM_ARGS = [
 MG_1 = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sihha:{CLINIC}:MG:1"))
 
 
-def enrolment(token: str, terminal: str, counter: str | None = None) -> str:
-    fragment = f"#token={token}&facility={CLINIC}&terminal={terminal}"
+def enrolment(registered: dict[str, Any], counter: str | None = None) -> str:
+    """The enrolment link's fragment of a registered terminal: its one-time code (and, for
+    a counter, which counter it is)."""
+    fragment = f"#enrol={registered['enrolment_code']}"
     return fragment + (f"&counter={counter}" if counter else "")
 
 
@@ -75,15 +81,20 @@ async def test_kiosk_counter_and_board_in_chromium(
     screenshots: Path,
 ) -> None:
     assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: apt-get install -y chromium"
-    kiosk_token = mint(Role.kiosk, establishments=[CLINIC], subject="kiosk:31-PC-001:1")
-    display_token = mint(Role.kiosk, establishments=[CLINIC], subject="display:31-PC-001:1")
     agent_token = mint(Role.counter_agent, establishments=[CLINIC], subject="agent:31-PC-001:7")
     problems: list[str] = []
+    #: every address the pages asked for: no token may be in one
+    addresses: list[str] = []
 
     async with (
         serving(create_app(queue_settings, clock=clock)) as base,
         async_playwright() as playwright,
+        httpx.AsyncClient(base_url=base) as api,
     ):
+        # the IT unit registers the three terminals; each gets its one-time code
+        display = await register_terminal(api, mint, "display")
+        kiosk_terminal = await register_terminal(api, mint, "kiosk")
+        counter_terminal = await register_terminal(api, mint, "counter_agent")
         browser = await playwright.chromium.launch_persistent_context(
             str(tmp_path / "profile"),
             executable_path=CHROMIUM,
@@ -102,11 +113,12 @@ async def test_kiosk_counter_and_board_in_chromium(
             # -- the board, open before anything is called -------------------------------
             board = await browser.new_page()
             watch(board, problems)
-            await board.goto(
-                f"{base}/terminals/board?lang=ar{enrolment(display_token, str(uuid.uuid4()))}"
-            )
+            board.on("request", lambda request: addresses.append(request.url))
+            await board.goto(f"{base}/terminals/board?lang=ar{enrolment(display)}")
             await expect(board.locator("body[data-feed='live']")).to_be_attached(timeout=10_000)
-            assert "#" not in board.url and "token" not in board.url  # the fragment is gone
+            assert "#" not in board.url and "enrol" not in board.url  # the fragment is gone
+            # the board's stream went out with its cookie, not a token in its address
+            assert any(f"/establishments/{CLINIC}/board" in url for url in addresses)
             await expect(board.locator("html")).to_have_attribute("dir", "rtl")
             await expect(board.locator("#now-empty")).to_be_visible()
             await expect(board.locator("#clinic-name")).to_have_text(
@@ -116,9 +128,8 @@ async def test_kiosk_counter_and_board_in_chromium(
             # -- the kiosk issues an MG ticket (a double tap issues one) -------------------
             kiosk = await browser.new_page()
             watch(kiosk, problems)
-            await kiosk.goto(
-                f"{base}/terminals/kiosk?lang=ar{enrolment(kiosk_token, str(uuid.uuid4()))}"
-            )
+            kiosk.on("request", lambda request: addresses.append(request.url))
+            await kiosk.goto(f"{base}/terminals/kiosk?lang=ar{enrolment(kiosk_terminal)}")
             assert "#" not in kiosk.url
             await expect(kiosk.locator("[data-service]")).to_have_count(10)
             await kiosk.screenshot(path=screenshots / "kiosk-services-ar.png", full_page=True)
@@ -140,17 +151,17 @@ async def test_kiosk_counter_and_board_in_chromium(
             await kiosk.wait_for_function("window.__printed === 1")
             await kiosk.screenshot(path=screenshots / "kiosk-ticket-ar.png", full_page=True)
 
-            async with httpx.AsyncClient(base_url=base) as api:
-                waiting = await api.get(
-                    f"/establishments/{CLINIC}/tickets", headers=bearer(agent_token)
-                )
-                assert [t["label"] for t in waiting.json()] == ["MG-001"]
+            waiting = await api.get(
+                f"/establishments/{CLINIC}/tickets", headers=bearer(agent_token)
+            )
+            assert [t["label"] for t in waiting.json()] == ["MG-001"]
 
             # -- the counter calls the next ticket --------------------------------------------
             counter = await browser.new_page()
             watch(counter, problems)
+            counter.on("request", lambda request: addresses.append(request.url))
             await counter.goto(
-                f"{base}/terminals/counter?lang=fr{enrolment(agent_token, str(uuid.uuid4()), MG_1)}"
+                f"{base}/terminals/counter?lang=fr{enrolment(counter_terminal, MG_1)}"
             )
             await expect(counter.locator("html")).to_have_attribute("dir", "ltr")
             await expect(counter.locator("#counter-label")).to_have_text("MG 1")
@@ -204,9 +215,31 @@ async def test_kiosk_counter_and_board_in_chromium(
             await expect(phone.locator("#st-status")).to_have_text("Appelé")
             await phone.goto(f"{base}/terminals/ticket/{ticket_id}")
             await expect(phone.locator("html")).to_have_attribute("lang", "fr")
+
+            # -- the IT unit revokes the kiosk: on its next sign-in it says so, and stops ------
+            before_revocation = len(problems)
+            revoked = await api.post(
+                f"/auth/terminals/{kiosk_terminal['terminal_id']}/revoke",
+                headers=bearer(mint(Role.it_unit, establishments=[CLINIC])),
+            )
+            assert revoked.status_code == 200
+            await kiosk.reload()
+            await expect(kiosk.locator("#banner-text")).to_have_text(
+                "يجب إعادة تسجيل الجهاز: سُحب تسجيله أو لم يعد صالحًا."
+            )
+            await expect(kiosk.locator("#not-enrolled")).to_be_visible()
+            # the enrolment code worked once: the same link enrols nothing now
+            await kiosk.goto(f"{base}/terminals/kiosk?lang=fr{enrolment(kiosk_terminal)}")
+            await expect(kiosk.locator("#not-enrolled")).to_be_visible()
         finally:
             await browser.close()
-    assert not problems, problems
+    # the access tokens travelled in headers and the stream cookie only, never in an address
+    assert addresses and not [
+        url for url in addresses if "token" in urlsplit(url).query or "eyJ" in url
+    ]
+    # no error but the browser's report of the refused sign-ins after the revocation
+    assert not problems[:before_revocation], problems
+    assert all("401" in problem for problem in problems[before_revocation:]), problems
 
 
 async def test_the_kiosk_fits_a_1280x800_screen_busiest_first_and_prints_who_is_ahead(
@@ -217,7 +250,6 @@ async def test_the_kiosk_fits_a_1280x800_screen_busiest_first_and_prints_who_is_
     screenshots: Path,
 ) -> None:
     assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: apt-get install -y chromium"
-    kiosk_token = mint(Role.kiosk, establishments=[CLINIC], subject="kiosk:31-PC-001:2")
     reception = bearer(mint(Role.receptionist, establishments=[CLINIC]))
     problems: list[str] = []
     async with (
@@ -225,6 +257,7 @@ async def test_the_kiosk_fits_a_1280x800_screen_busiest_first_and_prints_who_is_
         async_playwright() as playwright,
     ):
         async with httpx.AsyncClient(base_url=base) as api:
+            kiosk_terminal = await register_terminal(api, mint, "kiosk")
             for _ in range(2):  # two patients already waiting at general medicine
                 issued = await api.post(
                     f"/establishments/{CLINIC}/tickets",
@@ -246,9 +279,9 @@ async def test_the_kiosk_fits_a_1280x800_screen_busiest_first_and_prints_who_is_
             for lang in ("ar", "fr"):
                 kiosk = await browser.new_page()
                 watch(kiosk, problems)
-                await kiosk.goto(
-                    f"{base}/terminals/kiosk?lang={lang}{enrolment(kiosk_token, str(uuid.uuid4()))}"
-                )
+                # enrolled by the first page; the second signs in with the kept credential
+                link = enrolment(kiosk_terminal) if lang == "ar" else ""
+                await kiosk.goto(f"{base}/terminals/kiosk?lang={lang}{link}")
                 services = kiosk.locator("[data-service]")
                 await expect(services).to_have_count(10)
                 # general medicine, the busiest, first
@@ -264,6 +297,65 @@ async def test_the_kiosk_fits_a_1280x800_screen_busiest_first_and_prints_who_is_
             await expect(ticket).to_contain_text("Personnes avant vous : 2")
             await expect(ticket).to_contain_text("عدد الأشخاص قبلك: 2")
             await kiosk.wait_for_function("window.__printed === true")
+        finally:
+            await browser.close()
+    assert not problems, problems
+
+
+async def test_a_board_renews_its_token_and_its_stream_cookie_and_keeps_showing_calls(
+    queue_settings: QueueSettings, clock: FixedClock, mint: Callable[..., str], tmp_path: Path
+) -> None:
+    """Tokens of one minute: the page renews at its floor of ten seconds, hands the new
+    token to the stream cookie, and the board still shows the next call."""
+    assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: apt-get install -y chromium"
+    settings = queue_settings.model_copy(update={"terminal_token_minutes": 1})
+    reception = bearer(mint(Role.receptionist, establishments=[CLINIC]))
+    agent = bearer(mint(Role.counter_agent, establishments=[CLINIC]))
+    problems: list[str] = []
+    async with (
+        serving(create_app(settings, clock=clock)) as base,
+        async_playwright() as playwright,
+        httpx.AsyncClient(base_url=base) as api,
+    ):
+        display = await register_terminal(api, mint, "display")
+        browser = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            timezone_id="UTC",
+        )
+        try:
+            board = await browser.new_page()
+            watch(board, problems)
+            signed_in: list[str] = []
+            board.on(
+                "request",
+                lambda request: (
+                    signed_in.append(request.url.rsplit("/", 1)[-1])
+                    if request.url.endswith(("/auth/terminal-token", "/auth/stream-session"))
+                    else None
+                ),
+            )
+            await board.goto(f"{base}/terminals/board?lang=fr{enrolment(display)}")
+            await expect(board.locator("body[data-feed='live']")).to_be_attached(timeout=10_000)
+            # the renewal, ten seconds on: a second token, then the stream cookie again
+            for _ in range(60):
+                if signed_in.count("stream-session") >= 2:
+                    break
+                await board.wait_for_timeout(500)
+            assert signed_in.count("terminal-token") >= 2, signed_in
+            assert signed_in.count("stream-session") >= 2, signed_in
+
+            issued = await api.post(
+                f"/establishments/{CLINIC}/tickets", json={"service_code": "MG"}, headers=reception
+            )
+            assert issued.status_code == 201
+            called = await api.post(
+                f"/establishments/{CLINIC}/counters/{MG_1}/call-next", headers=agent
+            )
+            assert called.json()["ticket"]["label"] == "MG-001"
+            await expect(board.locator("#now-label")).to_have_text("MG-001", timeout=5_000)
         finally:
             await browser.close()
     assert not problems, problems

@@ -7,7 +7,6 @@ verifies the code on the pharmacy page and dispenses part of it."""
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from sihha_queue.bootstrap import create_app
 from sihha_queue.config import QueueSettings
 from sihha_queue.service_layer.prescriptions import import_nomenclature
 
+from .conftest import register_terminal
 from .test_pages_browser import CHROMIUM, CHROMIUM_ARGS, MG_1, enrolment, watch
 
 pytestmark = pytest.mark.integration
@@ -40,12 +40,14 @@ async def test_a_doctor_prescribes_and_a_pharmacist_dispenses_in_chromium(
     clock = FixedClock(datetime(2026, 11, 25, 9, 0, tzinfo=ALGIERS))
     settings = queue_settings.model_copy(update={"prescription_keys_dir": tmp_path / "keys"})
     app = create_app(settings, clock=clock)
-    doctor_token = mint(Role.doctor, establishments=[CLINIC], subject="doctor:31-PC-001:12")
-    pharmacist_token = mint(Role.pharmacist, establishments=[PHARMACY], subject="ph:31-OFF-0001")
     problems: list[str] = []
     async with serving(app) as base, async_playwright() as playwright:
         await import_nomenclature(app.state.context.uow(), excerpt_bytes(), clock())
         async with httpx.AsyncClient(base_url=base) as api:
+            # the consultation room's terminal is enrolled as a doctor's, the pharmacy's
+            # as a pharmacist's
+            room = await register_terminal(api, mint, "doctor")
+            dispensary = await register_terminal(api, mint, "pharmacist", PHARMACY)
             issued = await api.post(
                 f"/establishments/{CLINIC}/tickets",
                 json={"service_code": "MG"},
@@ -65,10 +67,7 @@ async def test_a_doctor_prescribes_and_a_pharmacist_dispenses_in_chromium(
             # -- the consultation room: call, start, then "prescribe" -------------------
             counter = await browser.new_page()
             watch(counter, problems)
-            await counter.goto(
-                f"{base}/terminals/counter?lang=fr"
-                f"{enrolment(doctor_token, str(uuid.uuid4()), MG_1)}"
-            )
+            await counter.goto(f"{base}/terminals/counter?lang=fr{enrolment(room, MG_1)}")
             await counter.locator("#btn-call-next").click()
             await expect(counter.locator("#current-label")).to_have_text("MG-001")
             await counter.locator("#btn-start").click()
@@ -112,9 +111,7 @@ async def test_a_doctor_prescribes_and_a_pharmacist_dispenses_in_chromium(
             # -- the pharmacy: verify the code, dispense one box of line 1 --------------------
             pharmacy = await browser.new_page()
             watch(pharmacy, problems)
-            await pharmacy.goto(
-                f"{base}/terminals/pharmacy?lang=ar{enrolment_for(pharmacist_token, PHARMACY)}"
-            )
+            await pharmacy.goto(f"{base}/terminals/pharmacy?lang=ar{enrolment(dispensary)}")
             await expect(pharmacy.locator("html")).to_have_attribute("dir", "rtl")
             await pharmacy.locator("#ph-code").fill(code)
             await pharmacy.locator("#ph-code").press("Enter")
@@ -142,7 +139,3 @@ async def test_a_doctor_prescribes_and_a_pharmacist_dispenses_in_chromium(
     # the forged code's 422 is the one expected console error (a failed fetch is logged)
     unexpected = [p for p in problems if "422" not in p and "409" not in p]
     assert unexpected == []
-
-
-def enrolment_for(token: str, facility: str) -> str:
-    return f"#token={token}&facility={facility}&terminal={uuid.uuid4()}"

@@ -190,7 +190,13 @@ async def test_the_same_idempotency_key_sent_twice_at_once_issues_one_ticket(
             422,
             "invalid-input",
         ),
-        ("/establishments/not-a-code/tickets", {"service_code": "MG"}, 422, "invalid-input"),
+        # the caller's establishment is checked before the path's form: no caller acts for it
+        (
+            "/establishments/not-a-code/tickets",
+            {"service_code": "MG"},
+            403,
+            "establishment-forbidden",
+        ),
     ],
 )
 async def test_bad_input_gets_a_problem_and_changes_nothing(

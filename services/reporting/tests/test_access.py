@@ -58,6 +58,7 @@ ACCESS = AccessTable(
         ("GET", "/metrics"): public(get("/metrics")),
         ("GET", "/i18n/{language}.json"): public(get("/i18n/ar.json")),
         ("GET", "/monitor"): public(get("/monitor")),
+        ("GET", "/monitor/static/{name}"): public(get("/monitor/static/monitor.js")),
         ("DELETE", "/auth/stream-session"): public(Call("DELETE", "/auth/stream-session")),
         ("POST", "/auth/stream-session"): Row(set(), anywhere(post("/auth/stream-session"))),
         # the wilaya's views, for the whole wilaya or one establishment

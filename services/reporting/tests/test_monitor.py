@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from datetime import date
 from typing import Any
@@ -78,12 +79,6 @@ async def test_the_live_stream_follows_one_establishment_and_shows_no_payload(
             assert own["lag_seconds"] is not None and own["lag_seconds"] > 0
             last = {e["facility_id"]: e for e in status["establishments"]}
             assert last["31-PC-002"]["last_event_type"] == "queue.visit.completed"
-            page = await client.get("/monitor")
-            assert (
-                page.status_code == 200
-                and "EventSource" not in page.text
-                and "/monitor/stream" in page.text
-            )
             bad = await client.get(
                 "/monitor/stream", params={"event_type": "x'; drop"}, headers=it_unit
             )
@@ -152,3 +147,22 @@ async def test_replaying_the_dead_letters_of_an_unknown_consumer_is_a_404(
         404,
         "consumer-queues-not-found",
     )
+
+
+async def test_the_page_speaks_the_asked_language_from_the_catalogue(
+    reporting_app: tuple[Any, httpx.AsyncClient],
+) -> None:
+    _, client = reporting_app
+    arabic = await client.get("/monitor", params={"lang": "ar"})
+    assert arabic.status_code == 200 and 'lang="ar" dir="rtl"' in arabic.text
+    assert "<title>صحة — مراقبة تدفق الأحداث</title>" in arabic.text
+    assert "script-src 'self'" in arabic.headers["content-security-policy"]
+    assert "<script>" not in arabic.text  # no inline script: the CSP would block it
+    french = await client.get("/monitor", headers={"Accept-Language": "fr-DZ,ar;q=0.5"})
+    assert 'lang="fr" dir="ltr"' in french.text and "Lettres mortes" in french.text
+    [script] = re.findall(r'src="(/monitor/static/monitor\.js\?v=[0-9a-f]+)"', french.text)
+    served = await client.get(script)
+    assert served.status_code == 200 and "/monitor/stream" in served.text
+    assert (await client.get("/monitor/static/nothing.js")).status_code == 404
+    texts = (await client.get("/i18n/ar.json")).json()
+    assert texts["monitor.missed"] == "… {count} أحداث فائتة"

@@ -8,7 +8,7 @@ import pytest
 
 from sihha_kit.errors import DomainProblem
 from sihha_kit.registry import OpeningHours
-from sihha_reporting.domain import periods
+from sihha_reporting.domain import periods, texts
 from sihha_reporting.domain.dhis2 import Mapping, MappingError, to_data_value_set
 from sihha_reporting.domain.problems import Dhis2MappingIncomplete
 from sihha_reporting.domain.rollout import (
@@ -97,7 +97,10 @@ def test_impossible_periods_are_refused(make: object, code: str) -> None:
     with pytest.raises(DomainProblem) as refused:
         make(date(2026, 12, 20))  # type: ignore[operator]
     assert refused.value.code == code and refused.value.status == 422
-    assert refused.value.detail_fr and refused.value.detail_ar
+    catalogue = texts.catalogue()
+    french, arabic = (refused.value.detail_in(lang, catalogue) for lang in ("fr", "ar"))
+    assert french.startswith("Période impossible : ") and "{" not in french
+    assert arabic.startswith("فترة غير ممكنة: ") and "{" not in arabic
 
 
 def test_periods_follow_the_algerian_week_and_calendar_months() -> None:

@@ -236,7 +236,7 @@ def install_auth(
         verifier.load_now()
     except ValueError as error:
         raise RuntimeError(
-            f"{error}. On a developer machine: `uv run sihha-dev keys`; otherwise set "
+            f"{error}. On a developer machine: `.venv/bin/sihha-dev keys`; otherwise set "
             "<SERVICE>_TRUSTED_ISSUERS"
         ) from None
     app.include_router(stream_session_router())

@@ -52,15 +52,11 @@ class DomainProblem(Exception):
     title: str
     extra: dict[str, Any]
     params: dict[str, Any]
-    #: texts given in the code by callers not yet moved to the catalogues (transitional)
-    legacy_detail: tuple[str, str] | None
 
     def __init__(
         self,
         status: int,
         code: str,
-        detail_fr: str | None = None,
-        detail_ar: str | None = None,
         *,
         title: str | None = None,
         params: Mapping[str, Any] | None = None,
@@ -78,14 +74,10 @@ class DomainProblem(Exception):
         self.title = title or _title_from_code(code)
         self.extra = dict(extra)
         self.params = dict(params or {})
-        self.legacy_detail = (
-            (detail_fr, detail_ar) if detail_fr is not None and detail_ar is not None else None
-        )
 
     def detail_in(self, language: str, catalogue: Catalogue | None = None) -> str:
-        """The text people read, in `language` (``fr`` or ``ar``)."""
-        if self.legacy_detail is not None:
-            return self.legacy_detail[1] if language == "ar" else self.legacy_detail[0]
+        """The text people read, in `language` (``fr`` or ``ar``): the catalogue's text
+        under this problem's code, with its fields."""
         catalogue = catalogue or Catalogue.of()
         return catalogue.text(language, self.code, **{**self.extra, **self.params})
 
@@ -125,16 +117,12 @@ class _FixedStatus(DomainProblem):
     def __init__(
         self,
         code: str,
-        detail_fr: str | None = None,
-        detail_ar: str | None = None,
         *,
         title: str | None = None,
         params: Mapping[str, Any] | None = None,
         **extra: Any,
     ) -> None:
-        super().__init__(
-            self.fixed_status, code, detail_fr, detail_ar, title=title, params=params, **extra
-        )
+        super().__init__(self.fixed_status, code, title=title, params=params, **extra)
 
 
 class BadRequest(_FixedStatus):

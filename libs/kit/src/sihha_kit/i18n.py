@@ -27,7 +27,7 @@ documents), in Africa/Algiers, on the 24-hour clock.
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
@@ -49,6 +49,7 @@ __all__ = [
     "N_",
     "Catalogue",
     "Language",
+    "Localized",
     "Message",
     "format_date",
     "format_datetime",
@@ -84,7 +85,8 @@ class Message:
     """A key and its parameters, rendered later in the reader's language.
 
     Parameters that are themselves `Message`s are rendered in the same language
-    (``Message("illegal-transition", action=Message("ticket.action.call"))``).
+    (``Message("illegal-transition", action=Message("ticket.action.call"))``), and so are
+    `Localized` ones (a date formatted for each language).
     """
 
     key: str
@@ -93,6 +95,16 @@ class Message:
     def __init__(self, key: str, /, **params: Any) -> None:
         object.__setattr__(self, "key", key)
         object.__setattr__(self, "params", params)
+
+
+@dataclass(frozen=True)
+class Localized:
+    """A parameter written differently in each language, rendered when its text is:
+    ``Localized(partial(format_date, slot_start, form="full"))`` gives
+    ``mardi 15 décembre 2026`` in a French text and ``الثلاثاء 15 ديسمبر 2026`` in an
+    Arabic one. `render` takes the language (``"fr"`` or ``"ar"``) and returns the text."""
+
+    render: Callable[[str], str]
 
 
 def negotiate(accept_language: str | None) -> Language:
@@ -172,7 +184,11 @@ class Catalogue:
         lang = as_language(language)
         template = self.texts[lang].get(key) or key
         rendered = {
-            name: self.render(lang, value) if isinstance(value, Message) else value
+            name: self.render(lang, value)
+            if isinstance(value, Message)
+            else value.render(lang)
+            if isinstance(value, Localized)
+            else value
             for name, value in params.items()
         }
         if not rendered:

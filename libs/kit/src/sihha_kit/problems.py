@@ -180,19 +180,15 @@ def problem_response(
     params: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
-    texts: tuple[str, str] | None = None,
     key: str | None = None,
 ) -> JSONResponse:
     """The problem+json response for `code`: its text from the app's catalogue (under
     `key`, by default the code itself; fields from `extra` and `params`), in the
     caller's language and in both."""
-    if texts is None:
-        catalogue = catalogue_of(request)
-        fields = {**(extra or {}), **(params or {})}
-        detail_fr = catalogue.text("fr", key or code, **fields)
-        detail_ar = catalogue.text("ar", key or code, **fields)
-    else:
-        detail_fr, detail_ar = texts
+    catalogue = catalogue_of(request)
+    fields = {**(extra or {}), **(params or {})}
+    detail_fr = catalogue.text("fr", key or code, **fields)
+    detail_ar = catalogue.text("ar", key or code, **fields)
     body: dict[str, Any] = {
         "type": TYPE_BASE + code,
         "title": title or code.replace("-", " ").capitalize(),
@@ -225,7 +221,6 @@ async def _domain_problem(request: Request, error: Exception) -> JSONResponse:
         params=error.params,
         extra=error.extra,
         headers=headers,
-        texts=error.legacy_detail,
     )
 
 

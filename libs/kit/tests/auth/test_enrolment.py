@@ -305,3 +305,11 @@ async def test_sihha_dev_enrols_a_terminal(
     finally:
         await service.client.aclose()
         await service.engine.dispose()
+
+
+def test_the_enrolment_api_offers_exactly_the_terminal_roles() -> None:
+    from typing import get_args
+
+    from sihha_kit.auth.enrolment import TerminalRole
+
+    assert set(get_args(TerminalRole)) == {role.value for role in TERMINAL_ROLES}

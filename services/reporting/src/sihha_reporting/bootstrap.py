@@ -18,6 +18,7 @@ from sihha_kit.registry import load_registry
 from sihha_kit.runtime import ServiceRuntime
 from sihha_reporting.config import ReportingSettings
 from sihha_reporting.context import ReportingContext
+from sihha_reporting.domain import texts
 from sihha_reporting.entrypoints.consumers import CONSUMER, build_consumer
 from sihha_reporting.projections import ProjectionContext, Projector
 from sihha_reporting.service_layer.archive import Ingestor
@@ -37,10 +38,11 @@ def build_context(settings: ReportingSettings, *, clock: Clock | None = None) ->
     registry = load_registry(settings.registry_path)
     projector = Projector(ProjectionContext(registry))
     hub = LiveHub()
-    consumer = runtime.add_consumer(
-        build_consumer(runtime, Ingestor(projector, consumer=CONSUMER, hub=hub))
-    )
+    #: one clock for everything the service dates: the period, "generated at", "data as of"
     clock = clock or runtime.clock
+    consumer = runtime.add_consumer(
+        build_consumer(runtime, Ingestor(projector, consumer=CONSUMER, clock=clock, hub=hub))
+    )
 
     def uow() -> ReportingUnitOfWork:
         return ReportingUnitOfWork(runtime.sessions, runtime.producer)
@@ -140,16 +142,17 @@ def _with_workers(app: FastAPI, context: ReportingContext) -> None:
 
 
 def create_app(settings: ReportingSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    from sihha_reporting.entrypoints import http, monitor_http, reports_http
+    from sihha_reporting.entrypoints import http, monitor_http, pages, reports_http
 
     settings = settings or ReportingSettings()
     context = build_context(settings, clock=clock)
     app = create_service_app(
         context.runtime,
-        [http.router, reports_http.router, monitor_http.router],
+        [http.router, reports_http.router, monitor_http.router, pages.router],
         title="Sihha — rapports / التقارير",
         description="Event archive, projections and reports for the wilaya group and the ministry; "
         "the IT units' monitor.",
+        catalogue=texts.catalogue(),
     )
     install_auth(app, settings)
     app.state.context = context

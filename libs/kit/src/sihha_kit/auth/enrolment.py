@@ -6,7 +6,8 @@ rotated nor revoked. Instead:
 
 1. **Enrolment** (``POST /auth/terminals``, role ``it_unit`` or ``admin``, for an
    establishment the caller acts for): the IT unit registers the terminal — its
-   establishment, its one role (``kiosk``, ``display`` or ``counter_agent``) and a
+   establishment, its one role (``kiosk``, ``display``, ``counter_agent``, ``doctor``
+   for a consultation room, ``pharmacist`` for a pharmacy's terminal) and a
    label — and gets a one-time **enrolment code** (valid `enrolment_code_minutes`,
    an hour by default), to type or scan on the terminal.
 2. **Claim** (``POST /auth/terminals/enrol``, public): the terminal sends the code once
@@ -62,7 +63,8 @@ FACILITY_PATTERN: Final = r"^[0-9]{2}-[A-Z]{2,5}-[0-9]{2,4}$"
 _SECRET_BYTES: Final = 32
 _CODE_BYTES: Final = 12
 
-TerminalRole = Literal["kiosk", "display", "counter_agent"]
+#: `sihha_kit.auth.roles.TERMINAL_ROLES`, as the API's schema names them
+TerminalRole = Literal["kiosk", "display", "counter_agent", "doctor", "pharmacist"]
 
 
 class TerminalIn(BaseModel):

@@ -44,8 +44,12 @@ class Role(StrEnum):
 #: the roles for which the establishment wildcard ``"*"`` means something
 WIDE_ROLES: Final = frozenset({Role.wilaya_group, Role.it_unit, Role.ministry, Role.admin})
 
-#: the roles a clinic terminal (a device, not a person) may be enrolled with
-TERMINAL_ROLES: Final = frozenset({Role.kiosk, Role.display, Role.counter_agent})
+#: the roles a clinic terminal (a device, not a person) may be enrolled with: a kiosk, a
+#: waiting-room board, a counter, a consultation room's terminal (``doctor``: it calls,
+#: serves and writes prescriptions) and a pharmacy's dispensing terminal (``pharmacist``)
+TERMINAL_ROLES: Final = frozenset(
+    {Role.kiosk, Role.display, Role.counter_agent, Role.doctor, Role.pharmacist}
+)
 
 ROLE_NAMES: Final = frozenset(role.value for role in Role)
 

@@ -37,7 +37,7 @@ def _terminal_columns() -> list[Column]:  # type: ignore[type-arg]
     return [
         Column("terminal_id", UUID(as_uuid=True), primary_key=True),
         Column("facility_id", String(64), nullable=False),
-        #: the one role the terminal's tokens carry (kiosk, display, counter_agent)
+        #: the one role the terminal's tokens carry (`TERMINAL_ROLES`)
         Column("role", String(32), nullable=False),
         Column("label", String(120), nullable=False),
         #: HMAC-SHA256 (under the service's device-credential key) of the one-time

@@ -22,7 +22,7 @@
         REVOCATION_LISTS): one token by its id, or every token of a subject issued
         until now. Entries of tokens already expired are dropped.
 
-    sihha-dev enrol --service URL --establishment CODE --role kiosk|display|counter_agent
+    sihha-dev enrol --service URL --establishment CODE --role kiosk|display|counter_agent|doctor|pharmacist
                     [--label L] [--claim] [--dir .dev/keys]
         Register a clinic terminal with a service that enrols terminals (as an IT unit
         acting for that establishment, with a development token) and print its

@@ -22,7 +22,7 @@ from sihha_kit.auth.keys import (
     read_private_key_set,
 )
 from sihha_kit.auth.revocation import Revocations, parse_revocations, revocations_document
-from sihha_kit.auth.roles import Role
+from sihha_kit.auth.roles import TERMINAL_ROLES, Role
 from sihha_kit.auth.verification import DEFAULT_AUDIENCE
 from sihha_kit.devtools.tokens import (
     DEFAULT_ISSUER,
@@ -349,7 +349,9 @@ def _parser() -> argparse.ArgumentParser:
         "--service", required=True, help="the service's URL, e.g. http://127.0.0.1:8101"
     )
     enrol.add_argument("--establishment", required=True, metavar="CODE")
-    enrol.add_argument("--role", required=True, choices=["kiosk", "display", "counter_agent"])
+    enrol.add_argument(
+        "--role", required=True, choices=sorted(role.value for role in TERMINAL_ROLES)
+    )
     enrol.add_argument("--label", default="dev terminal", help="what the IT unit calls it")
     enrol.add_argument(
         "--claim", action="store_true", help="claim the code at once; print the device credential"

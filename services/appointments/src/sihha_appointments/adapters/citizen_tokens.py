@@ -28,7 +28,7 @@ class CitizenTokens:
     def from_file(cls, path: Path, *, audience: str, ttl: timedelta) -> CitizenTokens:
         if not path.is_file():
             raise RuntimeError(
-                f"signing keys not found at {path}: `uv run sihha-dev keys` (development), "
+                f"signing keys not found at {path}: `.venv/bin/sihha-dev keys` (development), "
                 "or set APPOINTMENTS_SIGNING_KEYS_PATH"
             )
         signer = TokenSigner.from_file(

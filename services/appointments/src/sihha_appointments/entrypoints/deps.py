@@ -37,9 +37,11 @@ DeskDep = Annotated[
 ]
 #: a general practitioner issuing referrals
 DoctorDep = Annotated[Caller, Depends(require(Role.doctor, Role.admin))]
-#: the counts reconciliation reads
+#: the counts reconciliation reads: every establishment of the wilaya, so a wide role
+#: holding the wildcard (403 `wilaya-scope-required` for one scoped to some)
 MonitorDep = Annotated[
-    Caller, Depends(require(Role.it_unit, Role.wilaya_group, Role.ministry, Role.admin))
+    Caller,
+    Depends(require(Role.it_unit, Role.wilaya_group, Role.ministry, Role.admin, wilaya_wide=True)),
 ]
 
 

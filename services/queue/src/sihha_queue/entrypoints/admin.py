@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from sihha_kit.auth import ensure_establishment
 from sihha_kit.errors import BadRequest, Conflict, NotFound
 from sihha_kit.problems import problems
 from sihha_queue.context import QueueContext
@@ -15,10 +14,10 @@ from sihha_queue.domain.hours import InvalidHours, ServiceHours
 from sihha_queue.domain.ticket import Counter
 from sihha_queue.entrypoints.deps import (
     AdminDep,
+    ClinicReaderDep,
     ContextDep,
     FacilityPath,
     ServicePath,
-    TerminalDep,
 )
 from sihha_queue.entrypoints.schemas import (
     CounterCreate,
@@ -73,9 +72,8 @@ async def _view(ctx: QueueContext, facility_id: str) -> EstablishmentView:
     responses=problems(401, 403, 404, 422),
 )
 async def establishment(
-    facility_id: FacilityPath, ctx: ContextDep, caller: TerminalDep
+    facility_id: FacilityPath, ctx: ContextDep, caller: ClinicReaderDep
 ) -> EstablishmentView:
-    ensure_establishment(caller, facility_id)
     return await _view(ctx, facility_id)
 
 
@@ -87,7 +85,6 @@ async def establishment(
 async def update_establishment(
     facility_id: FacilityPath, body: EstablishmentUpdate, ctx: ContextDep, caller: AdminDep
 ) -> EstablishmentView:
-    ensure_establishment(caller, facility_id)
     values: dict[str, Any] = body.model_dump(exclude_none=True)
     if "opening_hours" in values:
         values["opening_hours"] = _hours(values["opening_hours"])
@@ -112,7 +109,6 @@ async def put_service(
     ctx: ContextDep,
     caller: AdminDep,
 ) -> EstablishmentView:
-    ensure_establishment(caller, facility_id)
     await _view(ctx, facility_id)
     values = body.model_dump()
     values["opening_hours"] = _hours(values["opening_hours"])
@@ -131,7 +127,6 @@ async def put_service(
 async def add_counter(
     facility_id: FacilityPath, body: CounterCreate, ctx: ContextDep, caller: AdminDep
 ) -> CounterView:
-    ensure_establishment(caller, facility_id)
     counter = Counter(uuid.uuid4(), facility_id, body.service_code, body.label)
     async with ctx.uow() as uow:
         if uow.clinics.service(facility_id, body.service_code) is None:
@@ -156,7 +151,6 @@ async def add_counter(
 async def deactivate_counter(
     facility_id: FacilityPath, counter_id: uuid.UUID, ctx: ContextDep, caller: AdminDep
 ) -> None:
-    ensure_establishment(caller, facility_id)
     async with ctx.uow() as uow:
         counter = await uow.clinics.counter(counter_id)
         if counter is None or counter.facility_id != facility_id:

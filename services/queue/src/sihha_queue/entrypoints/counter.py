@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from sihha_contracts.events.queue import StaffRole
-from sihha_kit.auth import Caller, Role, ensure_establishment
+from sihha_kit.auth import Caller, Role
 from sihha_kit.problems import problems
 from sihha_queue.domain.ticket import Ticket
 from sihha_queue.entrypoints.deps import ContextDep, CounterDep, FacilityPath, RoutingDep, StaffDep
@@ -43,7 +43,6 @@ def _ticket(ticket: Ticket) -> TicketResponse:
 async def counter_current(
     facility_id: FacilityPath, counter_id: UUID, ctx: ContextDep, caller: CounterDep
 ) -> CallResponse:
-    ensure_establishment(caller, facility_id)
     ticket = await views.counter_ticket(ctx.uow(), facility_id, counter_id)
     return CallResponse(ticket=_ticket(ticket) if ticket is not None else None)
 
@@ -57,7 +56,6 @@ async def counter_current(
 async def call_next(
     facility_id: FacilityPath, counter_id: UUID, ctx: ContextDep, caller: CounterDep
 ) -> CallResponse:
-    ensure_establishment(caller, facility_id)
     ticket = await handlers.call_next(
         commands.CallNext(facility_id, counter_id, _staff_role(caller)),
         ctx.uow(),
@@ -85,7 +83,6 @@ async def call_ticket(
     ctx: ContextDep,
     caller: CounterDep,
 ) -> TicketResponse:
-    ensure_establishment(caller, facility_id)
     ticket = await handlers.call_ticket(
         commands.CallTicket(
             facility_id, counter_id, body.ticket_id, body.reason, _staff_role(caller)
@@ -104,7 +101,6 @@ async def call_ticket(
 async def recall(
     facility_id: FacilityPath, ticket_id: UUID, ctx: ContextDep, caller: CounterDep
 ) -> TicketResponse:
-    ensure_establishment(caller, facility_id)
     return _ticket(
         await handlers.recall(commands.Recall(facility_id, ticket_id), ctx.uow(), clock=ctx.clock)
     )
@@ -118,7 +114,6 @@ async def recall(
 async def no_show(
     facility_id: FacilityPath, ticket_id: UUID, ctx: ContextDep, caller: CounterDep
 ) -> TicketResponse:
-    ensure_establishment(caller, facility_id)
     return _ticket(
         await handlers.mark_no_show(
             commands.MarkNoShow(facility_id, ticket_id), ctx.uow(), clock=ctx.clock
@@ -134,7 +129,6 @@ async def no_show(
 async def start(
     facility_id: FacilityPath, ticket_id: UUID, ctx: ContextDep, caller: CounterDep
 ) -> TicketResponse:
-    ensure_establishment(caller, facility_id)
     return _ticket(
         await handlers.start_service(
             commands.StartService(facility_id, ticket_id), ctx.uow(), clock=ctx.clock
@@ -150,7 +144,6 @@ async def start(
 async def complete(
     facility_id: FacilityPath, ticket_id: UUID, ctx: ContextDep, caller: CounterDep
 ) -> TicketResponse:
-    ensure_establishment(caller, facility_id)
     return _ticket(
         await handlers.complete_service(
             commands.CompleteService(facility_id, ticket_id), ctx.uow(), clock=ctx.clock
@@ -170,7 +163,6 @@ async def cancel(
     ctx: ContextDep,
     caller: StaffDep,
 ) -> TicketResponse:
-    ensure_establishment(caller, facility_id)
     return _ticket(
         await handlers.cancel_ticket(
             commands.CancelTicket(facility_id, ticket_id, body.reason), ctx.uow(), clock=ctx.clock
@@ -190,7 +182,6 @@ async def route(
     ctx: ContextDep,
     caller: RoutingDep,
 ) -> RouteResponse:
-    ensure_establishment(caller, facility_id)
     finished, routed = await handlers.route_patient(
         commands.RoutePatient(facility_id, ticket_id, body.to_service_code),
         ctx.uow(),

@@ -6,7 +6,7 @@ what"): a kiosk issues tickets and reads its clinic's services, nothing else.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request
 from pydantic import StringConstraints
@@ -53,58 +53,46 @@ async def context(request: Request) -> QueueContext:
 
 ContextDep = Annotated[QueueContext, Depends(context)]
 
-#: who issues tickets: the reception desk and the kiosks
-ReceptionDep = Annotated[Caller, Depends(require(Role.receptionist, Role.kiosk, Role.admin))]
-#: who sets an "urgent" priority: staff only, never a patient at the kiosk
-URGENT_ROLES = (Role.receptionist, Role.admin)
-#: who works at a counter or in a consultation room
-CounterDep = Annotated[
-    Caller,
-    Depends(require(Role.counter_agent, Role.doctor, Role.nurse, Role.pharmacist, Role.admin)),
-]
-#: who sends a patient on to another service
-RoutingDep = Annotated[
-    Caller, Depends(require(Role.doctor, Role.counter_agent, Role.nurse, Role.admin))
-]
-#: clinic staff: waiting lists, visit histories, cancellations (not kiosks, not boards)
-StaffDep = Annotated[
-    Caller,
-    Depends(
-        require(
-            Role.receptionist,
-            Role.counter_agent,
-            Role.doctor,
-            Role.nurse,
-            Role.pharmacist,
-            Role.admin,
-        )
-    ),
-]
-#: anything installed in the clinic, and its staff: heartbeats, the clinic's services
-TerminalDep = Annotated[
-    Caller,
-    Depends(
-        require(
-            Role.receptionist,
-            Role.counter_agent,
-            Role.doctor,
-            Role.nurse,
-            Role.pharmacist,
-            Role.kiosk,
-            Role.admin,
-        )
-    ),
-]
-#: who may show a clinic's display board
-BOARD_ROLES = (
-    Role.kiosk,
+#: the clinic's staff at work (no device, no oversight role)
+CLINIC_STAFF = (
     Role.receptionist,
     Role.counter_agent,
     Role.doctor,
     Role.nurse,
     Role.pharmacist,
-    Role.admin,
-    Role.it_unit,
 )
-AdminDep = Annotated[Caller, Depends(require(Role.admin))]
-MonitorDep = Annotated[Caller, Depends(require(Role.it_unit, Role.wilaya_group, Role.admin))]
+#: the roles that call at a counter or in a consultation room
+COUNTER_ROLES = (Role.counter_agent, Role.doctor, Role.nurse, Role.pharmacist)
+
+
+def _clinic(*roles: Role, stream: bool = False) -> Any:
+    """A caller holding one of `roles` who acts for the establishment of the path's
+    `facility_id` (checked before the route runs: 403 `establishment-forbidden`)."""
+    return Depends(require(*roles, establishment="facility_id", stream=stream))
+
+
+#: who issues tickets and checks in booking codes: the reception desk and the kiosks
+ReceptionDep = Annotated[Caller, _clinic(Role.receptionist, Role.kiosk, Role.admin)]
+#: who sets an "urgent" priority: staff only, never a patient at the kiosk
+URGENT_ROLES = (Role.receptionist, Role.admin)
+#: who works at a counter or in a consultation room
+CounterDep = Annotated[Caller, _clinic(*COUNTER_ROLES, Role.admin)]
+#: who sends a patient on to another service
+RoutingDep = Annotated[Caller, _clinic(Role.doctor, Role.counter_agent, Role.nurse, Role.admin)]
+#: clinic staff: waiting lists, visit histories, cancellations (not kiosks, not boards)
+StaffDep = Annotated[Caller, _clinic(*CLINIC_STAFF, Role.admin)]
+#: what a clinic offers (services, hours, counters): its staff, its kiosks and boards
+ClinicReaderDep = Annotated[Caller, _clinic(*CLINIC_STAFF, Role.kiosk, Role.display, Role.admin)]
+#: who says a terminal is alive: the terminals (kiosk, board, counter) and the staff's
+#: pages; a terminal's own token speaks for that terminal only (`board.heartbeat`)
+TerminalDep = Annotated[Caller, _clinic(*CLINIC_STAFF, Role.kiosk, Role.display)]
+#: who shows a clinic's display board: the read-only display role, its token from the
+#: bearer header or the stream cookie (`POST /auth/stream-session`), never the URL
+DisplayDep = Annotated[Caller, _clinic(Role.display, stream=True)]
+#: a clinic's administrators
+AdminDep = Annotated[Caller, _clinic(Role.admin)]
+#: counts over every establishment of the wilaya (reporting's reconciliation): a wide
+#: role holding the wildcard
+MonitorDep = Annotated[
+    Caller, Depends(require(Role.it_unit, Role.wilaya_group, Role.admin, wilaya_wide=True))
+]

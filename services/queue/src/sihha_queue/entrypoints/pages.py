@@ -3,9 +3,11 @@
 Plain HTML rendered here in Arabic (right-to-left) or French from the service's
 message catalogue, with a little vanilla JavaScript that calls the JSON API with the
 terminal's token and reads the same catalogue as JSON (`GET /i18n/{lang}.json`). Loading a
-page needs no token: every data call is authenticated by the API itself. The
-terminal's token arrives once, in the URL fragment of its enrolment link (the
-fragment never reaches a server or a log), and is kept in the browser.
+page needs no token: every data call is authenticated by the API itself. A terminal is
+enrolled once: its enrolment link's URL fragment (which never reaches a server or a
+log) carries a one-time code, exchanged for a device credential kept in the browser,
+which obtains the 10-minute access tokens the page renews (`static/terminal.js`,
+docs/identity.md).
 
 Nothing is loaded from outside the service: the scripts and styles are served
 from `static/`, the ticket's QR code is drawn here as SVG, and the board's
@@ -88,6 +90,8 @@ SCRIPT_KEYS = (
     N_("cancelled_msg"),
     N_("completed_msg"),
     N_("enrolment_invalid"),
+    N_("enrolment_wrong_role"),
+    N_("terminal_revoked"),
     N_("no_show_final"),
     N_("no_show_requeued"),
     N_("routed_done"),

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from sihha_kit.auth import Caller, Role, ensure_establishment
+from sihha_kit.auth import Caller, Role
 from sihha_kit.problems import catalogue_of
 from sihha_kit.responses import JSONResponse
 from sihha_queue.entrypoints.deps import ContextDep, FacilityPath, require
@@ -24,7 +24,8 @@ from sihha_queue.service_layer.prescription_views import prescription_view
 
 router = APIRouter(tags=["pharmacy"])
 
-PharmacistDep = Annotated[Caller, Depends(require(Role.pharmacist))]
+#: a pharmacist acting for the path's pharmacy
+PharmacistDep = Annotated[Caller, Depends(require(Role.pharmacist, establishment="pharmacy_id"))]
 
 CODE_PROBLEMS = problems(
     s403="Not a pharmacist of this pharmacy, or a prescription of another wilaya",
@@ -47,7 +48,6 @@ async def verify_prescription(
     caller: PharmacistDep,
 ) -> JSONResponse:
     """Changes nothing (a POST so that the code stays out of URLs and logs)."""
-    ensure_establishment(caller, pharmacy_id)
     prescription, _ = await service.verify(ctx.uow(), ctx.prescription_keys, body.code, pharmacy_id)
     return JSONResponse(prescription_view(prescription, ctx.clock(), catalogue_of(request)))
 
@@ -74,7 +74,6 @@ async def dispense(
     ctx: ContextDep,
     caller: PharmacistDep,
 ) -> JSONResponse:
-    ensure_establishment(caller, pharmacy_id)
     prescription = await service.dispense_prescription(
         ctx.uow(),
         ctx.prescription_keys,

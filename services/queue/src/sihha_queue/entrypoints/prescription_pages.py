@@ -1,11 +1,12 @@
 """The pages of the electronic prescription, in Arabic (right-to-left) and French:
 
 - ``/terminals/prescription?ticket=<id>``: the consultation room writes the prescription
-  of the patient being served (opened from the counter page's "prescribe" button, with
-  the counter terminal's enrolment and its doctor token): search the nomenclature as
-  one types, warnings inline with a reason to override each, sign, print the A5 PDF;
-- ``/terminals/pharmacy``: a pharmacy (enrolled once with a pharmacist token,
-  ``#token=…&facility=31-OFF-0001&terminal=<uuid>``) scans or types a prescription's
+  of the patient being served (opened from the counter page's "prescribe" button; it
+  signs in with the counter terminal's device credential, the terminal enrolled with
+  the ``doctor`` role): search the nomenclature as one types, warnings inline with a
+  reason to override each, sign, print the A5 PDF;
+- ``/terminals/pharmacy``: a pharmacy's terminal (enrolled once with the
+  ``pharmacist`` role, ``#enrol=<one-time code>``) scans or types a prescription's
   code, sees it verified, and dispenses line by line (partially, with substitutions).
 
 They share the terminals' layout, script and style (`pages.py`); their texts come from

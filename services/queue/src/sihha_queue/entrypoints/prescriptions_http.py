@@ -20,7 +20,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from sihha_kit.auth import Caller, Role, ensure_establishment
+from sihha_kit.auth import Caller, Role
 from sihha_kit.clock import ALGIERS
 from sihha_kit.errors import BadRequest, NotFound
 from sihha_kit.i18n import as_language
@@ -44,8 +44,12 @@ from sihha_queue.service_layer.prescription_views import (
 
 router = APIRouter(tags=["prescriptions"])
 
-DoctorDep = Annotated[Caller, Depends(require(Role.doctor))]
-ReaderDep = Annotated[Caller, Depends(require(Role.doctor, Role.admin))]
+#: a doctor of the path's establishment
+DoctorDep = Annotated[Caller, Depends(require(Role.doctor, establishment="facility_id"))]
+#: who reads the path's establishment's prescriptions
+ReaderDep = Annotated[
+    Caller, Depends(require(Role.doctor, Role.admin, establishment="facility_id"))
+]
 NomenclatureReaderDep = Annotated[
     Caller, Depends(require(Role.doctor, Role.pharmacist, Role.admin, Role.it_unit))
 ]
@@ -158,7 +162,6 @@ async def check_prescription(
     caller: DoctorDep,
 ) -> JSONResponse:
     """Changes nothing (a POST only because the draft is a body)."""
-    ensure_establishment(caller, facility_id)
     checked = await service.check_prescription(
         ctx.uow(), _command(facility_id, body), caller, ctx.clock()
     )
@@ -197,7 +200,6 @@ async def issue_prescription(
     ctx: ContextDep,
     caller: DoctorDep,
 ) -> JSONResponse:
-    ensure_establishment(caller, facility_id)
     prescription, code = await service.issue_prescription(
         ctx.uow(), _command(facility_id, body), caller, ctx.clock(), ctx.prescription_keys
     )
@@ -207,10 +209,9 @@ async def issue_prescription(
     )
 
 
-async def _readable(
-    ctx: Any, caller: Caller, facility_id: str, prescription_id: UUID
-) -> tuple[Any, str]:
-    ensure_establishment(caller, facility_id)
+async def _readable(ctx: Any, facility_id: str, prescription_id: UUID) -> tuple[Any, str]:
+    """The prescription and its code; the caller's establishment is checked by the route's
+    dependency."""
     prescription = await service.prescription_for(ctx.uow(), facility_id, prescription_id)
     async with ctx.uow() as uow:
         stored = await uow.prescriptions.code_of(prescription_id)
@@ -231,7 +232,7 @@ async def get_prescription(
     ctx: ContextDep,
     caller: ReaderDep,
 ) -> JSONResponse:
-    prescription, code = await _readable(ctx, caller, facility_id, prescription_id)
+    prescription, code = await _readable(ctx, facility_id, prescription_id)
     return JSONResponse(
         prescription_view(prescription, ctx.clock(), catalogue_of(request), code=code)
     )
@@ -250,7 +251,7 @@ async def prescription_pdf(
     caller: ReaderDep,
     lang: Annotated[str | None, Query(pattern="^(fr|ar)$")] = None,
 ) -> Response:
-    prescription, code = await _readable(ctx, caller, facility_id, prescription_id)
+    prescription, code = await _readable(ctx, facility_id, prescription_id)
     found = ctx.directory.establishment(facility_id)
     establishment = dict(found) if found is not None else None
     pdf = render_prescription(
@@ -278,7 +279,7 @@ async def prescription_fhir(
     ctx: ContextDep,
     caller: ReaderDep,
 ) -> JSONResponse:
-    prescription, _ = await _readable(ctx, caller, facility_id, prescription_id)
+    prescription, _ = await _readable(ctx, facility_id, prescription_id)
     return JSONResponse(
         prescription_bundle(prescription, prescription.state_at(ctx.clock())),
         media_type="application/fhir+json",
@@ -302,7 +303,6 @@ async def cancel_prescription(
     ctx: ContextDep,
     caller: DoctorDep,
 ) -> JSONResponse:
-    ensure_establishment(caller, facility_id)
     prescription = await service.cancel_prescription(
         ctx.uow(), facility_id, prescription_id, body.reason, ctx.clock()
     )
@@ -321,7 +321,6 @@ async def visit_prescriptions(
     ctx: ContextDep,
     caller: ReaderDep,
 ) -> JSONResponse:
-    ensure_establishment(caller, facility_id)
     async with ctx.uow() as uow:
         ids = await uow.prescriptions.for_visit(visit_id)
         found = [await uow.prescriptions.get(i) for i in ids]

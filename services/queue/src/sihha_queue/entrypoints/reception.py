@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from sihha_contracts.events.queue import Priority
-from sihha_kit.auth import Caller, ensure_establishment
+from sihha_kit.auth import Caller
 from sihha_kit.errors import BadRequest, Forbidden, NotFound
 from sihha_kit.problems import problems
 from sihha_kit.responses import JSONResponse
@@ -92,7 +92,6 @@ async def issue_ticket(
     caller: ReceptionDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    ensure_establishment(caller, facility_id)
     if body.priority is Priority.URGENT and not caller.has_any(*URGENT_ROLES):
         raise Forbidden("urgent-by-staff-only")
     command = commands.IssueTicket(
@@ -134,7 +133,6 @@ async def check_in(
     caller: ReceptionDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    ensure_establishment(caller, facility_id)
     command = commands.CheckIn(facility_id, body.booking_code)
 
     async def run(idempotency: IdempotencyKey | None) -> Any:
@@ -171,7 +169,6 @@ async def waiting_tickets(
     caller: StaffDep,
     service_code: Annotated[str | None, Query(pattern=SERVICE_PATTERN)] = None,
 ) -> list[TicketResponse]:
-    ensure_establishment(caller, facility_id)
     waiting = await views.waiting_list(
         ctx.uow(), facility_id, service_code, ctx.clock(), ctx.policy
     )
@@ -186,7 +183,6 @@ async def waiting_tickets(
 async def visit_history(
     facility_id: FacilityPath, visit_id: UUID, ctx: ContextDep, caller: StaffDep
 ) -> VisitResponse:
-    ensure_establishment(caller, facility_id)
     async with ctx.uow() as uow:
         rows = await uow.tickets.visit_history(facility_id, visit_id)
     if not rows:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -19,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sihha_contracts.events.queue import CallMode, IssueChannel, Priority
 from sihha_kit.clock import Clock, to_local
 from sihha_kit.errors import BadRequest, Conflict, Forbidden, NotFound
-from sihha_kit.i18n import Catalogue, Message
+from sihha_kit.i18n import Catalogue, Localized, Message, format_date, format_time
 from sihha_kit.pseudonym import pseudonymise_nin, validate_nin
 from sihha_queue.adapters.tickets import ONE_OPEN_TICKET_PER_COUNTER
 from sihha_queue.domain.policy import CallPolicy
@@ -235,10 +236,15 @@ async def check_in(
             return existing
         if arrival["status"] != "booked":
             raise Conflict("booking-cancelled", booking_code=code)
-        if to_local(arrival["slot_start"]).date() != to_local(now).date():
+        slot = arrival["slot_start"]
+        if to_local(slot).date() != to_local(now).date():
+            # the booking's day and time, written in each language of the problem
             raise Conflict(
                 "booking-not-today",
-                params={"slot": f"{to_local(arrival['slot_start']):%d/%m/%Y %H:%M}"},
+                params={
+                    "day": Localized(partial(format_date, slot, form="full")),
+                    "time": Localized(partial(format_time, slot)),
+                },
                 booking_code=code,
             )
         _establishment(uow, command.facility_id)

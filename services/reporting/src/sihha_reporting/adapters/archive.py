@@ -25,7 +25,7 @@ ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id, occurred_at
 ), progress AS (
 INSERT INTO ingest_progress AS p (consumer, events, last_archived_at, max_occurred_at)
-SELECT $12, count(*), now(), max(occurred_at) FROM fresh HAVING count(*) > 0
+SELECT $12, count(*), $13::timestamptz, max(occurred_at) FROM fresh HAVING count(*) > 0
 ON CONFLICT (consumer) DO UPDATE SET events = p.events + excluded.events,
     last_archived_at = excluded.last_archived_at,
     max_occurred_at = GREATEST(p.max_occurred_at, excluded.max_occurred_at)
@@ -45,8 +45,13 @@ class ArchiveRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def append(self, events: Sequence[tuple[Envelope, bool]], *, consumer: str) -> set[UUID]:
-        """Archive (envelope, known) pairs; returns the ids that were not archived before."""
+    async def append(
+        self, events: Sequence[tuple[Envelope, bool]], *, consumer: str, archived_at: datetime
+    ) -> set[UUID]:
+        """Archive (envelope, known) pairs; returns the ids that were not archived before.
+
+        `archived_at` is the platform's time of the batch (its clock, which a demo or a test
+        may simulate, not the database server's): what reports print as "data as of"."""
         if not events:
             return set()
         columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [], [], [])
@@ -67,7 +72,9 @@ class ArchiveRepository:
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
         connection = await self.session.connection()
-        result = await connection.exec_driver_sql(_ARCHIVE_INSERT, (*columns, consumer))
+        result = await connection.exec_driver_sql(
+            _ARCHIVE_INSERT, (*columns, consumer, archived_at)
+        )
         return {row[0] for row in result.all()}
 
     async def stream(self, chunk_size: int = 5000) -> AsyncIterator[list[Any]]:
@@ -90,7 +97,8 @@ class ArchiveRepository:
         return int(result.scalar_one())
 
     async def data_as_of(self) -> datetime | None:
-        """When the archive last received events (the last committed batch)."""
+        """When the archive last received events (the last committed batch), on the
+        platform's clock (see `append`)."""
         connection = await self.session.connection()
         result = await connection.exec_driver_sql(
             "SELECT max(last_archived_at) FROM ingest_progress"

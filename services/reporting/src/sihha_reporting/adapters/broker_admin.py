@@ -77,12 +77,7 @@ async def replay_dead_letters(
             dead = await channel.declare_queue(topology.dead_letter_queue(consumer), passive=True)
             await channel.declare_queue(inbox_name, passive=True)
         except aio_pika.exceptions.ChannelClosed:  # a missing queue closes the channel
-            raise NotFound(
-                "consumer-queues-not-found",
-                f"Les files du consommateur « {consumer} » n'existent pas (encore).",
-                f"طوابير المستهلك «{consumer}» غير موجودة (بعد).",
-                consumer=consumer,
-            ) from None
+            raise NotFound("consumer-queues-not-found", consumer=consumer) from None
         waiting = min(int(dead.declaration_result.message_count or 0), limit)
         while moved < waiting:
             message = await dead.get(no_ack=False, fail=False, timeout=10)

@@ -44,12 +44,7 @@ class SourceUnavailable(Unavailable):
     `reason` says what happened (no personal data: an address and an error)."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(
-            "source-unavailable",
-            "Le service source ne répond pas : réessayez plus tard.",
-            "الخدمة المصدر لا تستجيب: أعد المحاولة لاحقًا.",
-            reason=reason[:200],
-        )
+        super().__init__("source-unavailable", reason=reason[:200])
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from sihha_kit.i18n import N_, Message
 from sihha_reporting.domain.problems import ImpossiblePeriod
 
 #: the longest period a report may cover
@@ -49,56 +50,49 @@ class Period:
         """A period is closed once its last day is over."""
         return self.end < today
 
-    def label_fr(self) -> str:
+    def label(self) -> Message:
+        """What the period is called in a report's header (``Journée du 01/12/2026``,
+        ``Mois de décembre 2026``), rendered in the reader's language."""
+        start, end = self.start.strftime("%d/%m/%Y"), self.end.strftime("%d/%m/%Y")
         if self.kind is PeriodKind.DAILY:
-            return f"Journée du {self.start:%d/%m/%Y}"
+            return Message("period.label.daily", day=start)
         if self.kind is PeriodKind.WEEKLY:
-            return f"Semaine du {self.start:%d/%m/%Y} au {self.end:%d/%m/%Y}"
+            return Message("period.label.weekly", start=start, end=end)
         if self.kind is PeriodKind.MONTHLY:
-            return f"Mois de {MONTHS_FR[self.start.month - 1]} {self.start.year}"
-        return f"Du {self.start:%d/%m/%Y} au {self.end:%d/%m/%Y}"
-
-    def label_ar(self) -> str:
-        if self.kind is PeriodKind.DAILY:
-            return f"يوم {self.start:%d/%m/%Y}"
-        if self.kind is PeriodKind.WEEKLY:
-            return f"الأسبوع من {self.start:%d/%m/%Y} إلى {self.end:%d/%m/%Y}"
-        if self.kind is PeriodKind.MONTHLY:
-            return f"شهر {MONTHS_AR[self.start.month - 1]} {self.start.year}"
-        return f"من {self.start:%d/%m/%Y} إلى {self.end:%d/%m/%Y}"
+            month = Message(MONTHS[self.start.month - 1])
+            return Message("period.label.monthly", month=month, year=self.start.year)
+        return Message("period.label.custom", start=start, end=end)
 
 
-MONTHS_FR = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
-MONTHS_AR = (
-    "جانفي", "فيفري", "مارس", "أفريل", "ماي", "جوان",
-    "جويلية", "أوت", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر",
+#: the months' names as said in Algeria (janvier / جانفي), by number
+MONTHS = (
+    N_("month.01"), N_("month.02"), N_("month.03"), N_("month.04"),
+    N_("month.05"), N_("month.06"), N_("month.07"), N_("month.08"),
+    N_("month.09"), N_("month.10"), N_("month.11"), N_("month.12"),
 )  # fmt: skip
 
 
 def _check(period: Period, today: date) -> Period:
     if period.start > period.end:
         raise ImpossiblePeriod(
-            f"Période impossible : le début ({period.start}) est après la fin ({period.end}).",
-            f"فترة غير ممكنة: البداية ({period.start}) بعد النهاية ({period.end}).",
+            N_("period.refused.start-after-end"),
+            start=period.start.isoformat(),
+            end=period.end.isoformat(),
         )
     if period.start < EARLIEST:
         raise ImpossiblePeriod(
-            f"Période impossible : elle commence le {period.start}, avant le {EARLIEST}.",
-            f"فترة غير ممكنة: تبدأ في {period.start}، قبل {EARLIEST}.",
+            N_("period.refused.before-earliest"),
+            start=period.start.isoformat(),
+            earliest=EARLIEST.isoformat(),
         )
     if period.start > today:
         raise ImpossiblePeriod(
-            f"Période impossible : elle commence le {period.start}, après aujourd'hui ({today}).",
-            f"فترة غير ممكنة: تبدأ في {period.start}، بعد اليوم ({today}).",
+            N_("period.refused.after-today"),
+            start=period.start.isoformat(),
+            today=today.isoformat(),
         )
     if (period.end - period.start).days + 1 > MAX_DAYS:
-        raise ImpossiblePeriod(
-            f"La période demandée dépasse {MAX_DAYS} jours.",
-            f"الفترة المطلوبة تتجاوز {MAX_DAYS} يومًا.",
-        )
+        raise ImpossiblePeriod(N_("period.refused.too-long"), max_days=MAX_DAYS)
     return period
 
 
@@ -123,10 +117,7 @@ def monthly(text: str, today: date) -> Period:
     match = _MONTH.match(text)
     month = int(match.group(2)) if match else 0
     if match is None or not 1 <= month <= 12 or int(match.group(1)) < EARLIEST.year:
-        raise ImpossiblePeriod(
-            f"Mois impossible : « {text} » (attendu AAAA-MM, par exemple 2026-11).",
-            f"شهر غير ممكن: «{text}» (الصيغة المنتظرة YYYY-MM، مثلًا 2026-11).",
-        )
+        raise ImpossiblePeriod(N_("period.refused.bad-month"), month=text[:20])
     year = int(match.group(1))
     last = calendar.monthrange(year, month)[1]
     return _check(Period(PeriodKind.MONTHLY, date(year, month, 1), date(year, month, last)), today)

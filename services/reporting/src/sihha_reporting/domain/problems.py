@@ -1,4 +1,9 @@
-"""The reporting service's refusals, each a problem+json (`sihha_kit.errors`)."""
+"""The reporting service's refusals, each a problem+json (`sihha_kit.errors`).
+
+Each code is also the key of its text in the service's catalogues
+(``locales/{fr,ar}/LC_MESSAGES/messages.po``); its brace fields come from the
+problem's members and parameters.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +11,27 @@ from datetime import date
 from typing import Any
 
 from sihha_kit.errors import BadRequest, NotFound
+from sihha_kit.i18n import Message
 
 
 class ImpossiblePeriod(BadRequest):
-    def __init__(self, detail_fr: str, detail_ar: str, **extra: Any) -> None:
-        super().__init__("impossible-period", detail_fr, detail_ar, **extra)
+    """422 ``impossible-period``; `reason` says which rule the period breaks (a catalogue
+    key of ``period.refused.*``, rendered in the reader's language with `fields`)."""
+
+    def __init__(self, reason: str, **fields: Any) -> None:
+        super().__init__("impossible-period", params={"reason": Message(reason, **fields)})
 
 
 class UnknownEstablishment(NotFound):
     def __init__(self, facility_id: str) -> None:
-        super().__init__(
-            "unknown-establishment",
-            f"Établissement inconnu du registre : {facility_id}.",
-            f"مؤسسة غير موجودة في السجل: {facility_id}.",
-            facility_id=facility_id,
-        )
+        super().__init__("unknown-establishment", facility_id=facility_id)
 
 
 class UnknownFormat(BadRequest):
     def __init__(self, wanted: str, allowed: list[str]) -> None:
         super().__init__(
             "unknown-format",
-            f"Format inconnu : {wanted}. Formats disponibles : {', '.join(allowed)}.",
-            f"صيغة غير معروفة: {wanted}. الصيغ المتاحة: {', '.join(allowed)}.",
+            params={"wanted": wanted, "formats": ", ".join(allowed)},
             allowed=allowed,
         )
 
@@ -38,25 +41,19 @@ class Dhis2MappingIncomplete(BadRequest):
         shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
         super().__init__(
             "dhis2-mapping-incomplete",
-            f"Le mapping DHIS2 ne couvre pas {len(missing)} élément(s) : {shown}. Rien n'a été envoyé.",
-            f"ربط DHIS2 لا يغطي {len(missing)} عنصرًا: {shown}. لم يُرسل أي شيء.",
+            params={"count": len(missing), "shown": shown},
             missing=missing,
         )
 
 
 class Dhis2MappingMissing(BadRequest):
     def __init__(self) -> None:
-        super().__init__(
-            "dhis2-mapping-missing",
-            "Aucun mapping DHIS2 n'est configuré (REPORTING_DHIS2_MAPPING_PATH).",
-            "لم يُضبط أي ربط DHIS2 (REPORTING_DHIS2_MAPPING_PATH).",
-        )
+        super().__init__("dhis2-mapping-missing")
 
 
 class InvalidInspection(BadRequest):
     def __init__(self, visited_on: date, today: date) -> None:
         super().__init__(
             "inspection-in-future",
-            f"La date de visite {visited_on} est postérieure à aujourd'hui ({today}).",
-            f"تاريخ الزيارة {visited_on} لاحق لتاريخ اليوم ({today}).",
+            params={"visited_on": visited_on.isoformat(), "today": today.isoformat()},
         )

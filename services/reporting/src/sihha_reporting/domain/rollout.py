@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sihha_kit.clock import local_day
+from sihha_kit.i18n import N_
 from sihha_kit.registry import OpeningHours
 from sihha_reporting.domain.hours import (
     is_working_day,
@@ -42,25 +43,18 @@ class Disagreement(StrEnum):
     NOT_EQUIPPED_BUT_EVENTS = "inspection_not_equipped_but_events"
 
 
-DISAGREEMENT_LABELS: dict[str, tuple[str, str]] = {
-    Disagreement.IN_USE_BUT_NOT_OPERATING: (
-        "Inspection : système utilisé ; télémétrie : pas de fonctionnement ce jour-là",
-        "المعاينة: النظام مستعمل؛ القياس عن بعد: لا تشغيل في ذلك اليوم",
-    ),
-    Disagreement.NOT_IN_USE_BUT_OPERATING: (
-        "Inspection : système non utilisé ; télémétrie : fonctionnement ce jour-là",
-        "المعاينة: النظام غير مستعمل؛ القياس عن بعد: تشغيل في ذلك اليوم",
-    ),
-    Disagreement.NOT_EQUIPPED_BUT_EVENTS: (
-        "Inspection : non équipé ; des événements étaient déjà reçus",
-        "المعاينة: غير مجهز؛ بينما كانت أحداث قد وصلت",
-    ),
+#: the catalogue key of each disagreement's explanation
+DISAGREEMENT_LABELS: dict[str, str] = {
+    Disagreement.IN_USE_BUT_NOT_OPERATING: N_("disagreement.in_use_but_not_operating"),
+    Disagreement.NOT_IN_USE_BUT_OPERATING: N_("disagreement.not_in_use_but_operating"),
+    Disagreement.NOT_EQUIPPED_BUT_EVENTS: N_("disagreement.not_equipped_but_events"),
 }
 
-STAGE_LABELS: dict[str, tuple[str, str]] = {
-    Stage.REGISTERED: ("Enregistré", "مسجل"),
-    Stage.EQUIPPED: ("Équipé", "مجهز"),
-    Stage.OPERATING: ("En fonctionnement", "في الخدمة"),
+#: the catalogue key of each stage's name
+STAGE_LABELS: dict[str, str] = {
+    Stage.REGISTERED: N_("stage.registered"),
+    Stage.EQUIPPED: N_("stage.equipped"),
+    Stage.OPERATING: N_("stage.operating"),
 }
 
 

@@ -9,6 +9,7 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from sihha_kit.auth import Authorizer, Caller, Role, ensure_establishment, ensure_wilaya_wide
+from sihha_kit.i18n import negotiate
 from sihha_reporting.context import ReportingContext
 from sihha_reporting.domain.problems import UnknownEstablishment, UnknownFormat
 
@@ -50,9 +51,11 @@ LangQuery = Annotated[str | None, Query(pattern="^(fr|ar)$", description="fr or 
 
 
 def language(request: Request, lang: str | None) -> str:
+    """The language of a rendered report: `lang` if given, else the caller's
+    ``Accept-Language`` as the kit weighs it (French when it names neither)."""
     if lang:
         return lang
-    return "ar" if request.headers.get("accept-language", "").lower().startswith("ar") else "fr"
+    return negotiate(request.headers.get("accept-language"))
 
 
 def check_scope(ctx: ReportingContext, caller: Caller, facility_id: str | None) -> None:

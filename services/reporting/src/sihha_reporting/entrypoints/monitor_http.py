@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -24,10 +23,10 @@ from sihha_reporting.entrypoints.deps import (
     MonitorDep,
     MonitorStreamDep,
 )
+from sihha_reporting.entrypoints.pages import LangQuery, page_language, render_page
 from sihha_reporting.service_layer.replay import stale_projections
 
 router = APIRouter(prefix="/monitor", tags=["monitor"])
-PAGE = Path(__file__).parent / "static" / "monitor.html"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -35,9 +34,9 @@ def _iso(value: datetime | None) -> str | None:
 
 
 @router.get("", include_in_schema=False)
-async def page() -> HTMLResponse:
+async def page(request: Request, lang: LangQuery = None) -> HTMLResponse:
     """The monitor page (no data in it: it asks for a token and reads the API with it)."""
-    return HTMLResponse(PAGE.read_text("utf-8"))
+    return render_page("monitor.html", page_language(request, lang))
 
 
 @router.get(
@@ -136,11 +135,7 @@ def event_types(
     types = [t for t in event_type or [] if t]
     for t in types:
         if len(t) > 128 or not all(c.isalnum() or c in "._*" for c in t):
-            raise BadRequest(
-                "invalid-event-type-filter",
-                f"Filtre de type d'événement invalide : {t[:40]}.",
-                f"مرشح نوع الحدث غير صالح: {t[:40]}.",
-            )
+            raise BadRequest("invalid-event-type-filter", params={"filter": t[:40]})
     return types
 
 
@@ -187,12 +182,7 @@ async def replay(
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> dict[str, Any]:
     if consumer not in ctx.settings.monitored_consumers:
-        raise NotFound(
-            "unknown-consumer",
-            f"Consommateur inconnu : « {consumer} ».",
-            f"مستهلك غير معروف: «{consumer}».",
-            consumer=consumer,
-        )
+        raise NotFound("unknown-consumer", consumer=consumer)
     moved = await replay_dead_letters(
         ctx.settings.amqp_url, ctx.runtime.broker.topology, consumer, limit=limit
     )

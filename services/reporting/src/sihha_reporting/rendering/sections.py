@@ -1,8 +1,8 @@
 """A report document cut into titled tables, in one language: what every format prints.
 
 Times are shown in Algiers time (the document already carries them so); labels
-come in French or Arabic. A ministry report's cells are printed as published:
-suppressed cells stay "<5" or "x".
+come in French or Arabic, from the service's catalogues (``report.*`` keys). A
+ministry report's cells are printed as published: suppressed cells stay "<5" or "x".
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sihha_kit.i18n import N_
 from sihha_reporting.domain.rollout import DISAGREEMENT_LABELS, STAGE_LABELS
+from sihha_reporting.domain.texts import text
 
 Value = str | int | float | None
 
@@ -32,114 +34,111 @@ class Section:
     note: str | None = None
 
 
-T: dict[str, tuple[str, str]] = {
-    "wilaya_report": ("Rapport de la wilaya", "تقرير الولاية"),
-    "ministry_report": ("Rapport au ministère de la Santé", "التقرير الموجه إلى وزارة الصحة"),
-    "period": ("Période", "الفترة"),
-    "revision": ("Révision", "المراجعة"),
-    "status": ("Statut", "الحالة"),
-    "data_as_of": ("Données arrêtées au", "البيانات محدثة إلى غاية"),
-    "generated_at": ("Généré le", "أُنشئ في"),
-    "published": ("publié", "منشور"),
-    "provisional": ("provisoire (période en cours)", "مؤقت (فترة جارية)"),
-    "on_demand": ("à la demande (non publié)", "عند الطلب (غير منشور)"),
-    "establishment": ("Établissement", "المؤسسة"),
-    "code": ("Code", "الرمز"),
-    "kind": ("Type", "النوع"),
-    "stage": ("Étape", "المرحلة"),
-    "inspection": ("Inspection", "المعاينة"),
-    "inspection_equipped": ("Équipé (inspection)", "مجهز (المعاينة)"),
-    "inspection_in_use": ("Utilisé (inspection)", "مستعمل (المعاينة)"),
-    "operating": ("En fonctionnement", "في الخدمة"),
-    "operating_days": ("Jours de fonctionnement", "أيام التشغيل"),
-    "first_use_on": ("Première utilisation", "أول استعمال"),
-    "disagreement": ("Écart inspection / télémétrie", "تباين المعاينة / القياس عن بعد"),
-    "rollout": ("Déploiement", "النشر"),
-    "rollout_summary": ("Déploiement : synthèse", "النشر: ملخص"),
-    "registered": ("Enregistrés", "مسجلة"),
-    "equipped": ("Équipés", "مجهزة"),
-    "disagreements": ("Écarts", "تباينات"),
-    "series": ("Établissements en fonctionnement par jour", "المؤسسات العاملة حسب اليوم"),
-    "day": ("Jour", "اليوم"),
-    "activity": ("Activité des polycliniques", "نشاط العيادات متعددة الخدمات"),
-    "services": ("Activité par service", "النشاط حسب المصلحة"),
-    "service": ("Service", "المصلحة"),
-    "tickets_issued": ("Tickets émis", "التذاكر الصادرة"),
-    "tickets_called": ("Tickets appelés", "التذاكر المنادى عليها"),
-    "calls": ("Appels", "النداءات"),
-    "visits_completed": ("Servis", "المخدومون"),
-    "no_shows": ("Absents", "الغائبون"),
-    "cancelled": ("Annulés", "الملغاة"),
-    "routed": ("Orientés", "الموجَّهون"),
-    "wait_minutes_median": ("Attente médiane (min)", "وسيط الانتظار (د)"),
-    "wait_minutes_p90": ("Attente P90 (min)", "الانتظار م90 (د)"),
-    "service_minutes_median": ("Service médian (min)", "وسيط الخدمة (د)"),
-    "service_minutes_p90": ("Service P90 (min)", "الخدمة م90 (د)"),
-    "busiest_hours": ("Heures de pointe", "ساعات الذروة"),
-    "emergency": ("Urgences", "الاستعجالات"),
-    "arrivals": ("Admissions", "الاستقبالات"),
-    "left_without_being_seen": ("Partis sans être vus", "غادروا دون فحص"),
-    "admitted": ("Hospitalisés", "استُشفوا"),
-    "door_to_doctor_minutes_median": (
-        "Porte→médecin médiane (min)",
-        "من الباب إلى الطبيب، الوسيط (د)",
-    ),
-    "length_of_stay_minutes_median": ("Séjour médian (min)", "وسيط الإقامة (د)"),
-    "appointments": ("Rendez-vous de spécialistes", "مواعيد الأخصائيين"),
-    "booked": ("Pris", "محجوزة"),
-    "attended": ("Honorés", "محترمة"),
-    "lead_time_days_median": ("Délai médian (jours)", "وسيط الأجل (أيام)"),
-    "records": ("Dossier médical numérique", "الملف الطبي الرقمي"),
-    "encounters_opened": ("Séjours ouverts", "إقامات مفتوحة"),
-    "encounters_closed": ("Séjours clos", "إقامات مغلقة"),
-    "diagnoses": ("Diagnostics", "التشخيصات"),
-    "prescriptions": ("Ordonnances électroniques", "الوصفات الإلكترونية"),
-    "issued": ("Émises", "صادرة"),
-    "dispensed": ("Délivrées", "مسلَّمة"),
-    "lines_issued": ("Lignes", "الأسطر"),
-    "fully_dispensed": ("Délivrées en entier", "مسلَّمة كاملة"),
-    "share_fully_dispensed": ("Part délivrée en entier", "نسبة المسلَّمة كاملة"),
-    "share_overridden": ("Part signée malgré une alerte", "نسبة الموقَّعة رغم تنبيه"),
-    "lines_substituted": ("Lignes substituées", "أسطر مستبدلة"),
-    "prescription_top_substances": ("DCI les plus prescrites", "أكثر التسميات الدولية وصفًا"),
-    "substance": ("DCI", "التسمية الدولية"),
-    "lines": ("Lignes", "الأسطر"),
-    "packs_prescribed": ("Boîtes prescrites", "العلب الموصوفة"),
-    "packs_dispensed": ("Boîtes délivrées", "العلب المسلَّمة"),
-    "silent": ("Établissements silencieux", "المؤسسات الصامتة"),
-    "silent_opening_hours": ("Heures d'ouverture sans événement", "ساعات عمل دون أحداث"),
-    "last_event_in_opening_hours": (
-        "Dernier événement en heures d'ouverture",
-        "آخر حدث أثناء ساعات العمل",
-    ),
-    "last_event": ("Dernier événement", "آخر حدث"),
-    "completeness": ("Complétude", "الاكتمال"),
-    "expected": ("Attendus", "المنتظرة"),
-    "reporting": ("Ayant transmis", "المُرسِلة"),
-    "ratio": ("Taux", "النسبة"),
-    "missing": ("N'ayant pas transmis", "لم تُرسل"),
-    "freshness": ("Fraîcheur des données", "حداثة البيانات"),
-    "hours_since_last_event": ("Heures depuis le dernier événement", "ساعات منذ آخر حدث"),
-    "events": ("Événements reçus par type", "الأحداث الواردة حسب النوع"),
-    "event_type": ("Type d'événement", "نوع الحدث"),
-    "schema_version": ("Version", "الإصدار"),
-    "known": ("Connu", "معروف"),
-    "definitions": ("Définitions des indicateurs", "تعريفات المؤشرات"),
-    "definition": ("Définition", "التعريف"),
-    "reference": ("Référence", "المرجع"),
-    "label": ("Indicateur", "المؤشر"),
-    "yes": ("oui", "نعم"),
-    "no": ("non", "لا"),
-    "row": ("Ligne", "السطر"),
-    "suppression": ("Règle de confidentialité", "قاعدة السرية"),
-    "withheld": ("Tableau retenu (confidentialité)", "جدول محجوب (السرية)"),
-    "cover": ("Rapport", "التقرير"),
+#: every label the renderers print, by the name the sections use → its catalogue key
+LABELS: dict[str, str] = {
+    "wilaya_report": N_("report.wilaya_report"),
+    "ministry_report": N_("report.ministry_report"),
+    "period": N_("report.period"),
+    "revision": N_("report.revision"),
+    "status": N_("report.status"),
+    "data_as_of": N_("report.data_as_of"),
+    "generated_at": N_("report.generated_at"),
+    "published": N_("report.published"),
+    "provisional": N_("report.provisional"),
+    "on_demand": N_("report.on_demand"),
+    "establishment": N_("report.establishment"),
+    "code": N_("report.code"),
+    "kind": N_("report.kind"),
+    "stage": N_("report.stage"),
+    "inspection": N_("report.inspection"),
+    "inspection_equipped": N_("report.inspection_equipped"),
+    "inspection_in_use": N_("report.inspection_in_use"),
+    "operating": N_("report.operating"),
+    "operating_days": N_("report.operating_days"),
+    "first_use_on": N_("report.first_use_on"),
+    "disagreement": N_("report.disagreement"),
+    "rollout": N_("report.rollout"),
+    "rollout_summary": N_("report.rollout_summary"),
+    "registered": N_("report.registered"),
+    "equipped": N_("report.equipped"),
+    "disagreements": N_("report.disagreements"),
+    "series": N_("report.series"),
+    "rollout_day": N_("report.rollout_day"),
+    "silent_establishments": N_("report.silent_establishments"),
+    "day": N_("report.day"),
+    "activity": N_("report.activity"),
+    "services": N_("report.services"),
+    "service": N_("report.service"),
+    "tickets_issued": N_("report.tickets_issued"),
+    "tickets_called": N_("report.tickets_called"),
+    "calls": N_("report.calls"),
+    "visits_completed": N_("report.visits_completed"),
+    "no_shows": N_("report.no_shows"),
+    "cancelled": N_("report.cancelled"),
+    "routed": N_("report.routed"),
+    "wait_minutes_median": N_("report.wait_minutes_median"),
+    "wait_minutes_p90": N_("report.wait_minutes_p90"),
+    "service_minutes_median": N_("report.service_minutes_median"),
+    "service_minutes_p90": N_("report.service_minutes_p90"),
+    "busiest_hours": N_("report.busiest_hours"),
+    "emergency": N_("report.emergency"),
+    "arrivals": N_("report.arrivals"),
+    "left_without_being_seen": N_("report.left_without_being_seen"),
+    "admitted": N_("report.admitted"),
+    "door_to_doctor_minutes_median": N_("report.door_to_doctor_minutes_median"),
+    "length_of_stay_minutes_median": N_("report.length_of_stay_minutes_median"),
+    "appointments": N_("report.appointments"),
+    "booked": N_("report.booked"),
+    "attended": N_("report.attended"),
+    "lead_time_days_median": N_("report.lead_time_days_median"),
+    "records": N_("report.records"),
+    "encounters_opened": N_("report.encounters_opened"),
+    "encounters_closed": N_("report.encounters_closed"),
+    "diagnoses": N_("report.diagnoses"),
+    "prescriptions": N_("report.prescriptions"),
+    "issued": N_("report.issued"),
+    "dispensed": N_("report.dispensed"),
+    "lines_issued": N_("report.lines_issued"),
+    "fully_dispensed": N_("report.fully_dispensed"),
+    "share_fully_dispensed": N_("report.share_fully_dispensed"),
+    "share_overridden": N_("report.share_overridden"),
+    "lines_substituted": N_("report.lines_substituted"),
+    "prescription_top_substances": N_("report.prescription_top_substances"),
+    "substance": N_("report.substance"),
+    "lines": N_("report.lines"),
+    "packs_prescribed": N_("report.packs_prescribed"),
+    "packs_dispensed": N_("report.packs_dispensed"),
+    "silent": N_("report.silent"),
+    "silent_opening_hours": N_("report.silent_opening_hours"),
+    "last_event_in_opening_hours": N_("report.last_event_in_opening_hours"),
+    "last_event": N_("report.last_event"),
+    "completeness": N_("report.completeness"),
+    "expected": N_("report.expected"),
+    "reporting": N_("report.reporting"),
+    "ratio": N_("report.ratio"),
+    "missing": N_("report.missing"),
+    "freshness": N_("report.freshness"),
+    "hours_since_last_event": N_("report.hours_since_last_event"),
+    "events": N_("report.events"),
+    "event_type": N_("report.event_type"),
+    "schema_version": N_("report.schema_version"),
+    "known": N_("report.known"),
+    "definitions": N_("report.definitions"),
+    "definition": N_("report.definition"),
+    "reference": N_("report.reference"),
+    "label": N_("report.label"),
+    "yes": N_("report.yes"),
+    "no": N_("report.no"),
+    "row": N_("report.row"),
+    "suppression": N_("report.suppression"),
+    "withheld": N_("report.withheld"),
+    "cover": N_("report.cover"),
 }
 
 
 def tr(key: str, lang: str) -> str:
-    fr, ar = T[key]
-    return ar if lang == "ar" else fr
+    """The label `key` (a name of `LABELS`) in `lang`."""
+    return text(lang, LABELS[key])
 
 
 def _name(row: dict[str, Any], lang: str) -> str:
@@ -231,7 +230,7 @@ def wilaya_sections(document: dict[str, Any], lang: str) -> list[Section]:
         rollout_rows.append(
             {
                 **row,
-                "stage": STAGE_LABELS[row["stage"]][1 if lang == "ar" else 0],
+                "stage": text(lang, STAGE_LABELS[row["stage"]]),
                 "inspection": inspection.get("visited_on"),
                 "inspection_equipped": _yes(inspection.get("equipped"), lang)
                 if inspection
@@ -239,7 +238,7 @@ def wilaya_sections(document: dict[str, Any], lang: str) -> list[Section]:
                 "inspection_in_use": _yes(inspection.get("system_in_use"), lang)
                 if inspection
                 else "—",
-                "disagreement": DISAGREEMENT_LABELS[row["disagreement"]][1 if lang == "ar" else 0]
+                "disagreement": text(lang, DISAGREEMENT_LABELS[row["disagreement"]])
                 if row["disagreement"]
                 else "",
             }
@@ -391,7 +390,7 @@ def wilaya_sections(document: dict[str, Any], lang: str) -> list[Section]:
         document["silent"]["establishments"],
         ["silent_opening_hours", "last_event_in_opening_hours", "last_event"],
     )
-    silent.note = f"≥ {document['silent']['threshold_hours']} h"
+    silent.note = text(lang, N_("report.silent_note"), hours=document["silent"]["threshold_hours"])
     sections.append(silent)
     completeness = document["completeness"]
     sections.append(

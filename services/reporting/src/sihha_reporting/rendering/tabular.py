@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from typing import Any
 
 from openpyxl import Workbook
@@ -43,6 +44,10 @@ HEADER_FILL = PatternFill("solid", fgColor="DDE7F0")
 
 def to_xlsx(document: dict[str, Any], lang: str) -> bytes:
     book = Workbook()
+    # dated by the report's "generated at" (the platform's clock), not the machine's;
+    # openpyxl stores UTC without a zone
+    generated_at = datetime.fromisoformat(document["report"]["generated_at"])
+    book.properties.created = generated_at.astimezone(UTC).replace(tzinfo=None)
     first = book.active
     assert first is not None
     first.title = tr("cover", lang)[:31]

@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sihha_contracts.envelope import Envelope, EventPayload
+from sihha_kit.clock import Clock, utc_now
 from sihha_reporting.adapters.archive import ArchiveRepository
 from sihha_reporting.adapters.projection_store import ProjectionStore
 from sihha_reporting.domain.facts import Fact
@@ -22,9 +23,18 @@ from sihha_reporting.service_layer.monitor import LiveHub, summary
 
 
 class Ingestor:
-    def __init__(self, projector: Projector, *, consumer: str, hub: LiveHub | None = None) -> None:
+    def __init__(
+        self,
+        projector: Projector,
+        *,
+        consumer: str,
+        clock: Clock = utc_now,
+        hub: LiveHub | None = None,
+    ) -> None:
         self.projector = projector
         self.consumer = consumer
+        #: the platform's clock: a batch is stamped with it ("data as of" in the reports)
+        self.clock = clock
         self.hub = hub
 
     async def __call__(
@@ -33,6 +43,7 @@ class Ingestor:
         fresh = await ArchiveRepository(session).append(
             [(envelope, payload is not None) for envelope, payload in batch],
             consumer=self.consumer,
+            archived_at=self.clock(),
         )
         facts = [
             Fact.from_envelope(envelope, payload)

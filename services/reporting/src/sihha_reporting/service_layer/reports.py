@@ -18,23 +18,26 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sihha_kit.clock import ALGIERS, local_day, to_local
+from sihha_kit.i18n import N_
 from sihha_kit.registry import Establishment, Registry
 from sihha_reporting.adapters.report_queries import ReportQueries
 from sihha_reporting.domain import rollout as rules
 from sihha_reporting.domain.definitions import METRICS, definitions
 from sihha_reporting.domain.periods import Period, PeriodKind
 from sihha_reporting.domain.suppression import Grid, suppress
+from sihha_reporting.domain.texts import labelled
 
 #: kinds of establishment that operate systems themselves (an EPSP is an administration)
 REPORTED_KINDS = ("PC", "EPH", "EHS", "CHU", "EHU")
 HOSPITAL_KINDS = ("EPH", "EHS", "CHU", "EHU")
+#: the catalogue key of each kind's name (in the plural: a ministry table's rows)
 KIND_LABELS = {
-    "PC": ("Polycliniques", "العيادات متعددة الخدمات"),
-    "EPH": ("Établissements publics hospitaliers", "المؤسسات العمومية الاستشفائية"),
-    "EHS": ("Établissements hospitaliers spécialisés", "المؤسسات الاستشفائية المتخصصة"),
-    "CHU": ("Centres hospitalo-universitaires", "المراكز الاستشفائية الجامعية"),
-    "EHU": ("Établissements hospitaliers universitaires", "المؤسسات الاستشفائية الجامعية"),
-    "other": ("Hors registre", "خارج السجل"),
+    "PC": N_("kind.pc"),
+    "EPH": N_("kind.eph"),
+    "EHS": N_("kind.ehs"),
+    "CHU": N_("kind.chu"),
+    "EHU": N_("kind.ehu"),
+    "other": N_("kind.other"),
 }
 #: statistics computed from fewer observations than this are not shown
 MIN_OBSERVATIONS = 5
@@ -432,8 +435,7 @@ def _period(period: Period) -> dict[str, Any]:
         "start": period.start.isoformat(),
         "end": period.end.isoformat(),
         "key": period.key,
-        "label_fr": period.label_fr(),
-        "label_ar": period.label_ar(),
+        **labelled(period.label()),
     }
 
 
@@ -508,13 +510,25 @@ def _prescription_row(labelled: dict[str, Any], row: dict[str, Any]) -> dict[str
     }
 
 
-def _column(key: str, fr: str, ar: str, definition: str) -> dict[str, str]:
-    return {"key": key, "label_fr": fr, "label_ar": ar, "definition": METRICS[definition].ref}
+def _column(
+    key: str, label: str | dict[str, str], definition: str, **params: Any
+) -> dict[str, str]:
+    """A column of a ministry table: `label` is a catalogue key (its brace fields from
+    `params`) or a name already in both languages (``{"label_fr": …, "label_ar": …}``)."""
+    labels = label if isinstance(label, dict) else labelled(label, **params)
+    return {"key": key, **labels, "definition": METRICS[definition].ref}
+
+
+def _kind_rows(wilaya: str, kinds: list[str]) -> list[dict[str, Any]]:
+    """A ministry table's rows: one per kind of establishment, then the wilaya's total."""
+    return [{"key": f"{wilaya}:{kind}", **labelled(KIND_LABELS[kind])} for kind in kinds] + [
+        {"key": wilaya, **labelled(N_("ministry.row.wilaya_total")), "total": True}
+    ]
 
 
 def _table(
     table_id: str,
-    title: tuple[str, str],
+    title: str,
     wilaya: str,
     kinds: Iterable[str],
     columns: list[dict[str, str]],
@@ -527,20 +541,12 @@ def _table(
     inner = [[int(values.get(kind, {}).get(c["key"], 0)) for c in columns] for kind in kinds]
     grid = Grid(inner, row_totals=row_totals, column_totals=True)
     result = suppress(grid) if suppressed else None
-    rows = [
-        {
-            "key": f"{wilaya}:{kind}",
-            "label_fr": KIND_LABELS[kind][0],
-            "label_ar": KIND_LABELS[kind][1],
-        }
-        for kind in kinds
-    ] + [{"key": wilaya, "label_fr": "Total wilaya", "label_ar": "مجموع الولاية", "total": True}]
+    rows = _kind_rows(wilaya, kinds)
     all_columns = columns + (
         [
             {
                 "key": "total",
-                "label_fr": "Total",
-                "label_ar": "المجموع",
+                **labelled(N_("ministry.column.total")),
                 "definition": columns[0]["definition"],
             }
         ]
@@ -557,8 +563,7 @@ def _table(
     marks = result.marks.values() if result is not None else []
     return {
         "id": table_id,
-        "title_fr": title[0],
-        "title_ar": title[1],
+        **labelled(title, prefix="title"),
         "rows": rows,
         "columns": all_columns,
         "cells": cells,
@@ -574,22 +579,22 @@ def _table(
 
 def _stats_table(
     table_id: str,
-    title: tuple[str, str],
+    title: str,
     wilaya: str,
     kinds: Iterable[str],
-    columns: list[tuple[str, str, str, str, str]],
+    columns: list[tuple[str, str, str, str]],
     values: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
-    """Medians and 90th percentiles per kind, withheld ("—") under 5 observations."""
+    """Medians and 90th percentiles per kind, withheld ("—") under 5 observations;
+    `columns` are (key, key of its observation count, catalogue key of its label, metric)."""
     kinds = list(kinds)
     out_columns, cells = [], []
-    for key, count_key, fr, ar, definition in columns:
+    for key, count_key, label, definition in columns:
         out_columns.append(
             {
                 "key": key,
                 "observations": count_key,
-                "label_fr": fr,
-                "label_ar": ar,
+                **labelled(label),
                 "definition": METRICS[definition].ref,
             }
         )
@@ -606,18 +611,10 @@ def _stats_table(
             else:
                 line.append(round(float(value), 1))
         cells.append(line)
-    rows = [
-        {
-            "key": f"{wilaya}:{kind}",
-            "label_fr": KIND_LABELS[kind][0],
-            "label_ar": KIND_LABELS[kind][1],
-        }
-        for kind in kinds
-    ] + [{"key": wilaya, "label_fr": "Total wilaya", "label_ar": "مجموع الولاية", "total": True}]
+    rows = _kind_rows(wilaya, kinds)
     return {
         "id": table_id,
-        "title_fr": title[0],
-        "title_ar": title[1],
+        **labelled(title, prefix="title"),
         "rows": rows,
         "columns": out_columns,
         "cells": cells,
@@ -661,13 +658,15 @@ async def ministry_report(
     tables = [
         _table(
             "rollout",
-            ("Déploiement (fin de période)", "النشر (نهاية الفترة)"),
+            N_("ministry.rollout.title"),
             wilaya,
             present,
             [
-                _column("registered", "Enregistrés", "مسجلة", "establishments_registered"),
-                _column("equipped", "Équipés", "مجهزة", "establishments_equipped"),
-                _column("operating", "En fonctionnement", "عاملة", "establishments_operating"),
+                _column(
+                    "registered", N_("ministry.column.registered"), "establishments_registered"
+                ),
+                _column("equipped", N_("ministry.column.equipped"), "establishments_equipped"),
+                _column("operating", N_("ministry.column.operating"), "establishments_operating"),
             ],
             rollout_values,
             row_totals=False,
@@ -681,13 +680,13 @@ async def ministry_report(
         code = row["service_code"] if row["service_code"] in service_codes else "other"
         issued[kinds.get(row["facility_id"], "other")][code] += int(row["tickets_issued"])
     service_columns = [
-        _column(s.code, s.name_fr, s.name_ar, "tickets_issued")
+        _column(s.code, {"label_fr": s.name_fr, "label_ar": s.name_ar}, "tickets_issued")
         for s in registry.polyclinic_services
-    ] + [_column("other", "Autres services", "مصالح أخرى", "tickets_issued")]
+    ] + [_column("other", N_("ministry.column.other_services"), "tickets_issued")]
     tables.append(
         _table(
             "polyclinic_tickets_by_service",
-            ("Tickets émis par service", "التذاكر الصادرة حسب المصلحة"),
+            N_("ministry.polyclinic_tickets_by_service.title"),
             wilaya,
             polyclinics,
             service_columns,
@@ -699,16 +698,16 @@ async def ministry_report(
     tables.append(
         _table(
             "polyclinic_outcomes",
-            ("Issue des tickets", "مآل التذاكر"),
+            N_("ministry.polyclinic_outcomes.title"),
             wilaya,
             polyclinics,
             [
                 _column(
-                    "visits_completed", "Patients servis", "المرضى المخدومون", "visits_completed"
+                    "visits_completed", N_("ministry.column.visits_completed"), "visits_completed"
                 ),
-                _column("no_shows", "Absents", "الغائبون", "no_shows"),
-                _column("cancelled", "Annulés", "الملغاة", "cancelled"),
-                _column("routed", "Orientés", "الموجَّهون", "routed"),
+                _column("no_shows", N_("ministry.column.no_shows"), "no_shows"),
+                _column("cancelled", N_("ministry.column.cancelled"), "cancelled"),
+                _column("routed", N_("ministry.column.routed"), "routed"),
             ],
             outcomes,
             row_totals=False,
@@ -727,20 +726,19 @@ async def ministry_report(
     tables.append(
         _stats_table(
             "polyclinic_times",
-            ("Attente et durée de service (minutes)", "الانتظار ومدة الخدمة (بالدقائق)"),
+            N_("ministry.polyclinic_times.title"),
             wilaya,
             polyclinics,
             [
-                ("wait_median", "waits", "Attente médiane", "وسيط الانتظار", "wait_time"),
-                ("wait_p90", "waits", "Attente 90e centile", "المئين 90 للانتظار", "wait_time"),
-                ("service_median", "services", "Service médian", "وسيط الخدمة", "service_time"),
+                ("wait_median", "waits", N_("ministry.column.wait_median"), "wait_time"),
+                ("wait_p90", "waits", N_("ministry.column.wait_p90"), "wait_time"),
                 (
-                    "service_p90",
+                    "service_median",
                     "services",
-                    "Service 90e centile",
-                    "المئين 90 للخدمة",
+                    N_("ministry.column.service_median"),
                     "service_time",
                 ),
+                ("service_p90", "services", N_("ministry.column.service_p90"), "service_time"),
             ],
             wait_values,
         )
@@ -753,32 +751,24 @@ async def ministry_report(
     tables.append(
         _stats_table(
             "emergency_times",
-            ("Urgences : délais (minutes)", "الاستعجالات: الآجال (بالدقائق)"),
+            N_("ministry.emergency_times.title"),
             wilaya,
             hospitals,
             [
                 (
                     "door_to_doctor_median",
                     "seen",
-                    "Porte → médecin, médiane",
-                    "من الباب إلى الطبيب، الوسيط",
+                    N_("ministry.column.door_to_doctor_median"),
                     "door_to_doctor",
                 ),
                 (
                     "door_to_doctor_p90",
                     "seen",
-                    "Porte → médecin, 90e centile",
-                    "من الباب إلى الطبيب، المئين 90",
+                    N_("ministry.column.door_to_doctor_p90"),
                     "door_to_doctor",
                 ),
-                ("stay_median", "stays", "Séjour, médiane", "الإقامة، الوسيط", "er_length_of_stay"),
-                (
-                    "stay_p90",
-                    "stays",
-                    "Séjour, 90e centile",
-                    "الإقامة، المئين 90",
-                    "er_length_of_stay",
-                ),
+                ("stay_median", "stays", N_("ministry.column.stay_median"), "er_length_of_stay"),
+                ("stay_p90", "stays", N_("ministry.column.stay_p90"), "er_length_of_stay"),
             ],
             er_times,
         )
@@ -786,37 +776,36 @@ async def ministry_report(
     tables.append(
         _table(
             "emergency_triage",
-            (
-                "Admissions aux urgences par niveau de tri",
-                "الاستقبالات في الاستعجالات حسب مستوى الفرز",
-            ),
+            N_("ministry.emergency_triage.title"),
             wilaya,
             hospitals,
             [
-                _column(f"triage_{level}", f"Niveau {level}", f"المستوى {level}", "er_triage")
+                _column(
+                    f"triage_{level}", N_("ministry.column.triage_level"), "er_triage", level=level
+                )
                 for level in range(1, 6)
             ]
-            + [_column("not_triaged", "Non trié", "غير مفرز", "er_triage")],
+            + [_column("not_triaged", N_("ministry.column.not_triaged"), "er_triage")],
             _by_kind(emergency_rows, kinds, EMERGENCY_TRIAGE),
             row_totals=True,
         )
     )
     disposition_labels = {
-        "discharged": ("Sortis", "خرجوا"),
-        "admitted": ("Hospitalisés", "استُشفوا"),
-        "transferred": ("Transférés", "حُوِّلوا"),
-        "left_without_being_seen": ("Partis sans être vus", "غادروا دون فحص"),
-        "left_against_advice": ("Sortis contre avis", "غادروا ضد الرأي الطبي"),
-        "deceased": ("Décédés", "توفوا"),
-        "no_disposition": ("Sans décision", "دون قرار"),
+        "discharged": N_("disposition.discharged"),
+        "admitted": N_("disposition.admitted"),
+        "transferred": N_("disposition.transferred"),
+        "left_without_being_seen": N_("disposition.left_without_being_seen"),
+        "left_against_advice": N_("disposition.left_against_advice"),
+        "deceased": N_("disposition.deceased"),
+        "no_disposition": N_("disposition.no_disposition"),
     }
     tables.append(
         _table(
             "emergency_disposition",
-            ("Orientation à la sortie des urgences", "مآل زيارات الاستعجالات"),
+            N_("ministry.emergency_disposition.title"),
             wilaya,
             hospitals,
-            [_column(k, *disposition_labels[k], "er_disposition") for k in EMERGENCY_DISPOSITIONS],
+            [_column(k, disposition_labels[k], "er_disposition") for k in EMERGENCY_DISPOSITIONS],
             _by_kind(emergency_rows, kinds, EMERGENCY_DISPOSITIONS),
             row_totals=True,
         )
@@ -825,14 +814,20 @@ async def ministry_report(
     tables.append(
         _table(
             "appointments",
-            ("Rendez-vous de spécialistes", "مواعيد الأخصائيين"),
+            N_("ministry.appointments.title"),
             wilaya,
             polyclinics,
             [
-                _column("booked", "Pris", "محجوزة", "appointments_booked"),
-                _column("attended", "Honorés", "محترمة", "appointments_attended"),
-                _column("no_shows", "Manqués", "فائتة", "appointments_no_show"),
-                _column("cancelled", "Annulés", "ملغاة", "appointments_cancelled"),
+                _column("booked", N_("ministry.column.booked"), "appointments_booked"),
+                _column("attended", N_("ministry.column.attended"), "appointments_attended"),
+                _column(
+                    "no_shows", N_("ministry.column.appointments_missed"), "appointments_no_show"
+                ),
+                _column(
+                    "cancelled",
+                    N_("ministry.column.appointments_cancelled"),
+                    "appointments_cancelled",
+                ),
             ],
             _by_kind(appointment_rows, kinds, ("booked", "attended", "no_shows", "cancelled")),
             row_totals=False,
@@ -842,16 +837,21 @@ async def ministry_report(
     tables.append(
         _table(
             "records_encounters",
-            (
-                "Séjours et consultations ouverts (dossier numérique)",
-                "الإقامات والفحوص المفتوحة (الملف الرقمي)",
-            ),
+            N_("ministry.records_encounters.title"),
             wilaya,
             hospitals,
             [
-                _column("inpatient_opened", "Hospitalisations", "استشفاء", "encounters_opened"),
-                _column("outpatient_opened", "Consultations", "فحوص خارجية", "encounters_opened"),
-                _column("emergency_opened", "Urgences", "استعجالات", "encounters_opened"),
+                _column(
+                    "inpatient_opened", N_("ministry.column.inpatient_opened"), "encounters_opened"
+                ),
+                _column(
+                    "outpatient_opened",
+                    N_("ministry.column.outpatient_opened"),
+                    "encounters_opened",
+                ),
+                _column(
+                    "emergency_opened", N_("ministry.column.emergency_opened"), "encounters_opened"
+                ),
             ],
             _by_kind(
                 record_rows, kinds, ("inpatient_opened", "outpatient_opened", "emergency_opened")
@@ -862,13 +862,17 @@ async def ministry_report(
     tables.append(
         _table(
             "records_closed",
-            ("Séjours clos et diagnostics", "الإقامات المغلقة والتشخيصات"),
+            N_("ministry.records_closed.title"),
             wilaya,
             hospitals,
             [
-                _column("encounters_closed", "Séjours clos", "إقامات مغلقة", "encounters_closed"),
-                _column("deaths", "Décès", "وفيات", "encounters_closed"),
-                _column("diagnoses", "Diagnostics codés", "تشخيصات مرمزة", "diagnoses"),
+                _column(
+                    "encounters_closed",
+                    N_("ministry.column.encounters_closed"),
+                    "encounters_closed",
+                ),
+                _column("deaths", N_("ministry.column.deaths"), "encounters_closed"),
+                _column("diagnoses", N_("ministry.column.diagnoses"), "diagnoses"),
             ],
             _by_kind(record_rows, kinds, ("encounters_closed", "deaths", "diagnoses")),
             row_totals=False,
@@ -878,19 +882,20 @@ async def ministry_report(
     tables.append(
         _table(
             "prescriptions",
-            ("Ordonnances électroniques", "الوصفات الإلكترونية"),
+            N_("ministry.prescriptions.title"),
             wilaya,
             polyclinics,
             [
-                _column("issued", "Émises", "صادرة", "prescriptions"),
-                _column("lines_issued", "Lignes prescrites", "الأسطر الموصوفة", "prescriptions"),
-                _column("dispensed", "Délivrées", "مسلَّمة", "prescriptions"),
-                _column("fully_dispensed", "Délivrées en entier", "مسلَّمة كاملة", "prescriptions"),
-                _column("cancelled", "Annulées", "ملغاة", "prescriptions"),
+                _column("issued", N_("ministry.column.prescriptions_issued"), "prescriptions"),
+                _column("lines_issued", N_("ministry.column.lines_issued"), "prescriptions"),
+                _column("dispensed", N_("ministry.column.dispensed"), "prescriptions"),
+                _column("fully_dispensed", N_("ministry.column.fully_dispensed"), "prescriptions"),
+                _column(
+                    "cancelled", N_("ministry.column.prescriptions_cancelled"), "prescriptions"
+                ),
                 _column(
                     "issued_with_override",
-                    "Signées malgré une alerte",
-                    "موقَّعة رغم تنبيه",
+                    N_("ministry.column.issued_with_override"),
                     "prescriptions",
                 ),
             ],
@@ -909,18 +914,12 @@ async def ministry_report(
             row_totals=False,
         )
     )
-    used = sorted({c["definition"].split("@")[0] for t in tables for c in t["columns"]})
+    used = sorted({c["definition"].split("@")[0] for table in tables for c in table["columns"]})
     return {
         "kind": "ministry_monthly",
         "period": _period(period),
         "wilaya": _wilaya(registry),
-        "suppression": {
-            "rule_fr": "Effectifs de 1 à 4 affichés « <5 » ; cellules masquées en complément affichées « x » "
-            "(valeur ≥ 5), de sorte qu'aucune petite valeur ne puisse être recalculée à partir des totaux ; "
-            "statistiques calculées sur moins de 5 observations non affichées (« — »).",
-            "rule_ar": "الأعداد من 1 إلى 4 تُعرض «<5»؛ والخلايا المخفية تكميليًا تُعرض «x» (قيمة ≥ 5) حتى لا يمكن "
-            "استنتاج أي قيمة صغيرة من المجاميع؛ والإحصاءات المحسوبة على أقل من 5 ملاحظات لا تُعرض («—»).",
-        },
+        "suppression": labelled(N_("ministry.suppression.rule"), prefix="rule"),
         "tables": tables,
         "definitions": definitions(used),
     }

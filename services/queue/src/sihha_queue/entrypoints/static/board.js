@@ -142,7 +142,16 @@
     document.body.setAttribute("data-feed", lost ? "lost" : "live");
   }
 
+  // the id of the last event received: a new EventSource opened after an error names it
+  // (`?last_event_id=`) and gets the calls it missed; the browser's own reconnections send
+  // it by themselves (Last-Event-ID)
+  var lastEventId = "";
+  function remember(event) {
+    if (event.lastEventId) lastEventId = event.lastEventId;
+  }
+
   function onState(event) {
+    remember(event);
     var data = JSON.parse(event.data);
     calls = (data.called || []).slice(0, SHOWN);
     calls.forEach(function (call) { if (call.id) announced[call.id] = true; });
@@ -156,6 +165,7 @@
   var announced = {};
 
   function onCall(event) {
+    remember(event);
     var call = JSON.parse(event.data);
     if (call.id && announced[call.id]) return;
     if (call.id) announced[call.id] = true;
@@ -166,11 +176,17 @@
     announce(call);
   }
 
-  function connect() {
+  function retryLater() {
     window.clearTimeout(retryTimer);
+    retryTimer = window.setTimeout(connect, retryMs);
+    retryMs = Math.min(retryMs * 2, 30000);
+  }
+
+  function openStream() {
     if (source) source.close();
-    var url = "/establishments/" + encodeURIComponent(terminal.facility) +
-      "/board?access_token=" + encodeURIComponent(terminal.token);
+    // the token travels in the stream cookie (Sihha.streamSession), never in the URL
+    var url = "/establishments/" + encodeURIComponent(terminal.facility) + "/board" +
+      (lastEventId ? "?last_event_id=" + encodeURIComponent(lastEventId) : "");
     source = new window.EventSource(url);
     source.addEventListener("state", onState);
     source.addEventListener("called", onCall);
@@ -180,10 +196,18 @@
       if (source.readyState === window.EventSource.CLOSED) {
         // refused (token, network, proxy): the browser gives up; say why, try again later
         loadEstablishment();
-        retryTimer = window.setTimeout(connect, retryMs);
-        retryMs = Math.min(retryMs * 2, 30000);
+        retryLater();
       }
       // otherwise EventSource reconnects by itself; its first event redraws the board
+    });
+  }
+
+  function connect() {
+    window.clearTimeout(retryTimer);
+    Sihha.streamSession(terminal.token).then(openStream, function (error) {
+      connectionLost(true);
+      if (!error.network) Sihha.showError(error);
+      retryLater();
     });
   }
 
@@ -200,12 +224,17 @@
     );
   }
 
-  Sihha.ready(function () {
-    terminal = Sihha.enrol("display");
+  function start(enrolled) {
+    terminal = enrolled;
     if (!terminal) return;
     Sihha.startHeartbeat(terminal, "display");
     loadEstablishment();
     connect();
+    // every renewed token goes to the stream cookie at once: when the stream's own token
+    // expires the server ends it, and the browser reconnects with the new one
+    Sihha.onToken(function (token) {
+      Sihha.streamSession(token).catch(function () { /* the next renewal tries again */ });
+    });
     checkSound();
     $("enable-sound").addEventListener("click", function () {
       var context = audioContext();
@@ -215,5 +244,9 @@
     if ("speechSynthesis" in window) window.speechSynthesis.getVoices(); // voices load lazily
     window.setInterval(function () { loadEstablishment(); }, 10 * 60 * 1000);
     Sihha.onLanguage(render);
+  }
+
+  Sihha.ready(function () {
+    Sihha.enrol("display", { roles: ["display"] }).then(start);
   });
 })();

@@ -316,8 +316,8 @@
     );
   }
 
-  Sihha.ready(function () {
-    terminal = Sihha.enrol("counter", { counter: true });
+  function start(enrolled) {
+    terminal = enrolled;
     if (!terminal) return;
     current = loadCurrent();
     renderCurrent();
@@ -347,5 +347,9 @@
       renderWaiting();
       if (lastNotice) notice(lastNotice.key, lastNotice.values);
     });
+  }
+
+  Sihha.ready(function () {
+    Sihha.enrol("counter", { counter: true }).then(start);
   });
 })();

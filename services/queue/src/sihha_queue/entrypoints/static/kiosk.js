@@ -243,8 +243,8 @@
     show("step-service");
   }
 
-  Sihha.ready(function () {
-    terminal = Sihha.enrol("kiosk");
+  function start(enrolled) {
+    terminal = enrolled;
     if (!terminal) return;
     Sihha.startHeartbeat(terminal, "kiosk");
     loadEstablishment();
@@ -280,5 +280,9 @@
       if (chosen) $("chosen-service").textContent = Sihha.pick(chosen, "name");
       if (ticket) $("ticket-print").querySelector(".t-qr").alt = Sihha.t("scan_to_follow");
     });
+  }
+
+  Sihha.ready(function () {
+    Sihha.enrol("kiosk", { roles: ["kiosk"] }).then(start);
   });
 })();

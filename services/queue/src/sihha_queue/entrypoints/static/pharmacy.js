@@ -111,14 +111,17 @@
       }, Sihha.showError);
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
-    if (Sihha.redirecting) return;
-    terminal = Sihha.enrol("pharmacy");
+  function start(enrolled) {
+    terminal = enrolled;
     if (!terminal) return;
     $("ph-verify").addEventListener("click", verify);
     $("ph-code").addEventListener("keydown", function (event) {
       if (event.key === "Enter") verify(); // a scanner types the code then Enter
     });
     $("ph-dispense").addEventListener("click", dispense);
+  }
+
+  Sihha.ready(function () {
+    Sihha.enrol("pharmacy", { roles: ["pharmacist"] }).then(start);
   });
 })();

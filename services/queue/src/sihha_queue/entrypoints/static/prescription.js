@@ -1,6 +1,7 @@
 /* The consultation room's prescription (prescription.html): search the nomenclature as
  * the doctor types, build the lines, check (warnings inline, each overridden with a
- * reason), sign, print. Uses the counter terminal's enrolment (its doctor token). */
+ * reason), sign, print. Signs in with the counter terminal's device credential (a consultation
+ * room's terminal, enrolled with the doctor role). */
 (function () {
   "use strict";
   var t = Sihha.t;
@@ -203,9 +204,8 @@
       }, Sihha.showError);
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
-    if (Sihha.redirecting) return;
-    terminal = Sihha.enrol("counter", { counter: true });
+  function start(enrolled) {
+    terminal = enrolled;
     if (!terminal) return;
     ticketId = new URLSearchParams(window.location.search).get("ticket");
     if (!ticketId) {
@@ -221,5 +221,11 @@
     $("rx-sign").addEventListener("click", sign);
     $("rx-print").addEventListener("click", print);
     changed();
+  }
+
+  Sihha.ready(function () {
+    // the consultation room's counter terminal (enrolled with the doctor role): its
+    // credential, kept by the counter page, signs this page in too
+    Sihha.enrol("counter", { counter: true }).then(start);
   });
 })();

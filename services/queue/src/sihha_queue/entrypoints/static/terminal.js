@@ -12,6 +12,11 @@
   var UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   var TIME_ZONE = "Africa/Algiers";
   var HEARTBEAT_MS = 60 * 1000;
+  // a terminal's access token lasts minutes: renewed a minute before it expires, and
+  // retried every 15 s while the service cannot be reached
+  var RENEW_BEFORE_MS = 60 * 1000;
+  var MIN_RENEW_MS = 10 * 1000;
+  var RETRY_SIGN_IN_MS = 15 * 1000;
 
   function storageGet(key) {
     try { return window.localStorage.getItem(key); } catch (e) { return null; }
@@ -45,8 +50,9 @@
     }
   })();
 
-  // the enrolment link's fragment is taken at once, before anything loads: the token
-  // must not stay in the address bar, the history or a screenshot (`Sihha.enrol` reads it)
+  // the enrolment link's fragment is taken at once, before anything loads: the one-time
+  // code must not stay in the address bar, the history or a screenshot (`Sihha.enrol`
+  // reads it)
   var enrolmentFragment = "";
   if (!Sihha.redirecting && window.location.hash) {
     enrolmentFragment = window.location.hash.replace(/^#/, "");
@@ -132,7 +138,7 @@
     languageListeners.forEach(function (listener) { listener(lang); });
   };
 
-  // -- enrolment: the token arrives once in the URL fragment -----------------------------
+  // -- enrolment: a one-time code, then a device credential and short-lived tokens ------
 
   function showNotEnrolled() {
     var panel = document.getElementById("not-enrolled");
@@ -141,49 +147,115 @@
     if (main) main.hidden = true;
   }
 
+  function readStored(key) {
+    try { return JSON.parse(storageGet(key) || "null"); } catch (e) { return null; }
+  }
+
+  /** Claim the device credential with the enrolment link's one-time code and keep it. */
+  function claim(key, code, counter, roles) {
+    return Sihha.api("POST", "/auth/terminals/enrol", { body: { enrolment_code: code } }).then(
+      function (credential) {
+        if (roles && roles.indexOf(credential.role) < 0) {
+          throw { message: "enrolment_wrong_role" };
+        }
+        storageSet(key, JSON.stringify({
+          credential: credential.device_credential,
+          facility: credential.facility_id,
+          terminal: String(credential.terminal_id).toLowerCase(),
+          role: credential.role,
+          counter: counter,
+          enrolled_at: new Date().toISOString()
+        }));
+      }
+    );
+  }
+
   /**
-   * The terminal's enrolment, for a page of this `kind` (kiosk, counter, display).
-   * First open: `#token=...&facility=31-PC-001&terminal=<uuid>[&counter=<uuid>]` is
-   * checked, kept in localStorage and removed from the address bar. Returns
-   * {token, facility, terminal, counter} or null (the page then says it is not enrolled).
+   * Keep `terminal.token` a valid access token: obtained with the device credential now,
+   * renewed a minute before it expires; each new token is handed to `onToken`'s
+   * listeners (a board renews its stream cookie). A refused credential (the terminal was
+   * revoked) is forgotten and the page says the terminal must be enrolled again.
+   * Resolves once the first token is there; rejects if the credential is refused.
+   */
+  function keepSignedIn(terminal, key, credential) {
+    return new Promise(function (resolve, reject) {
+      var first = true;
+      function obtain() {
+        Sihha.api("POST", "/auth/terminal-token", { body: { device_credential: credential } })
+          .then(function (answer) {
+            terminal.token = answer.access_token;
+            var lifetime = Math.max(Number(answer.expires_in) || 0, 0) * 1000;
+            window.setTimeout(obtain, Math.max(lifetime - RENEW_BEFORE_MS, MIN_RENEW_MS));
+            tokenListeners.forEach(function (listener) { listener(terminal.token); });
+            if (first) { first = false; resolve(terminal); }
+          }, function (error) {
+            if (error.status === 401) {
+              storageRemove(key);
+              terminal.token = null;
+              Sihha.showError({ message: "terminal_revoked" });
+              showNotEnrolled();
+              if (first) { first = false; reject(error); }
+              return; // stop: nothing more this terminal may do
+            }
+            // the network or the service is away: keep the current token and try again
+            if (!error.network) Sihha.showError(error);
+            window.setTimeout(obtain, RETRY_SIGN_IN_MS);
+          });
+      }
+      obtain();
+    });
+  }
+
+  var tokenListeners = [];
+  /** Call `listener(token)` with every access token the terminal obtains. */
+  Sihha.onToken = function (listener) { tokenListeners.push(listener); };
+
+  /**
+   * The terminal's enrolment, for a page of this `kind` (kiosk, counter, display,
+   * pharmacy). Its enrolment link carries `#enrol=<one-time code>` (`&counter=<uuid>`
+   * for a counter): the page claims the device credential with it, keeps it in
+   * localStorage and has already removed the fragment from the address bar. Then, on
+   * every start, it signs in with the credential (`keepSignedIn`). options:
+   * {counter: true} (the page needs its counter), {roles: [...]} (the terminal roles
+   * the page works with). Resolves to {token, facility, terminal, counter, role} once
+   * signed in, or to null (the page then says it is not enrolled).
    */
   Sihha.enrol = function (kind, options) {
     var needCounter = Boolean(options && options.counter);
+    var roles = (options && options.roles) || null;
     var key = TERMINAL_KEY + kind;
-    var hash = enrolmentFragment;
+    var fields = new URLSearchParams(enrolmentFragment);
     enrolmentFragment = "";
-    if (hash) {
-      var fields = new URLSearchParams(hash);
-      if (fields.has("token")) {
-        var offered = {
-          token: (fields.get("token") || "").trim(),
-          facility: (fields.get("facility") || "").trim(),
-          terminal: (fields.get("terminal") || "").trim().toLowerCase(),
-          counter: (fields.get("counter") || "").trim().toLowerCase() || null,
-          enrolled_at: new Date().toISOString()
-        };
-        var valid =
-          offered.token.length >= 10 &&
-          FACILITY.test(offered.facility) &&
-          UUID.test(offered.terminal) &&
-          (!needCounter || (offered.counter !== null && UUID.test(offered.counter)));
-        if (valid) {
-          storageSet(key, JSON.stringify(offered));
-        } else {
-          Sihha.showError({ message: "enrolment_invalid" });
-        }
+    var code = (fields.get("enrol") || "").trim();
+    var counter = (fields.get("counter") || "").trim().toLowerCase() || null;
+    var claimed = Promise.resolve();
+    if (code) {
+      if (code.length < 8 || (needCounter && !(counter && UUID.test(counter)))) {
+        Sihha.showError({ message: "enrolment_invalid" });
+      } else {
+        claimed = claim(key, code, counter, roles).catch(Sihha.showError);
       }
     }
-    var stored = null;
-    try { stored = JSON.parse(storageGet(key) || "null"); } catch (e) { stored = null; }
-    if (!stored || !stored.token || !FACILITY.test(stored.facility || "") ||
-        !UUID.test(stored.terminal || "") || (needCounter && !UUID.test(stored.counter || ""))) {
-      showNotEnrolled();
-      return null;
-    }
-    var label = document.getElementById("terminal-id");
-    if (label) label.textContent = stored.facility + " · " + stored.terminal.slice(0, 8);
-    return stored;
+    return claimed.then(function () {
+      var stored = readStored(key);
+      if (!stored || !stored.credential || !FACILITY.test(stored.facility || "") ||
+          !UUID.test(stored.terminal || "") ||
+          (needCounter && !UUID.test(stored.counter || "")) ||
+          (roles && roles.indexOf(stored.role) < 0)) {
+        showNotEnrolled();
+        return null;
+      }
+      var terminal = {
+        token: null,
+        facility: stored.facility,
+        terminal: stored.terminal,
+        counter: stored.counter || null,
+        role: stored.role
+      };
+      var label = document.getElementById("terminal-id");
+      if (label) label.textContent = terminal.facility + " · " + terminal.terminal.slice(0, 8);
+      return keepSignedIn(terminal, key, stored.credential).catch(function () { return null; });
+    });
   };
 
   Sihha.forget = function (kind) { storageRemove(TERMINAL_KEY + kind); };
@@ -284,6 +356,33 @@
       },
       function () {
         if (timer) window.clearTimeout(timer);
+        setOnline(false);
+        throw new ApiError(0, null, true);
+      }
+    );
+  };
+
+  /**
+   * Hand the bearer token to `POST /auth/stream-session`, which keeps it in an HttpOnly
+   * cookie that the event streams accept: an EventSource sends no header, and a token in
+   * its URL would be written in every proxy's log. Call it before opening a stream and
+   * whenever the token changes. Resolves when the cookie is set; rejects with an ApiError.
+   */
+  Sihha.streamSession = function (token) {
+    return window.fetch("/auth/stream-session", {
+      method: "POST",
+      headers: { Authorization: "Bearer " + token, "Accept-Language": Sihha.lang },
+      cache: "no-store",
+      credentials: "same-origin" // the answer's cookie must be kept
+    }).then(
+      function (response) {
+        setOnline(true);
+        if (response.ok) return null;
+        return response.json().catch(function () { return null; }).then(function (problem) {
+          throw new ApiError(response.status, problem);
+        });
+      },
+      function () {
         setOnline(false);
         throw new ApiError(0, null, true);
       }
