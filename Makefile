@@ -4,8 +4,9 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export TEST_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/
+ROUNDS ?= 1
 
-.PHONY: setup demo run test test-fast bench lint docs check-compose
+.PHONY: setup demo run test test-fast bench faults lint docs check-compose
 
 setup:
 	@bash scripts/setup.sh
@@ -21,6 +22,9 @@ test: setup  ## the whole suite: unit, service integration, cross-service, contr
 
 bench: setup  ## benchmarks with their same-run baselines and ratios
 	$(UV) run --frozen python -m bench all $(BENCH_ARGS)
+
+faults: setup  ## the fault matrix: each fault while the demo's traffic plays, one row each (ROUNDS=3, FAULTS_ARGS="--fast")
+	$(UV) run --frozen python -m bench faults --rounds $(ROUNDS) $(FAULTS_ARGS)
 
 lint:
 	$(UV) run --frozen ruff check .

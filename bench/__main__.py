@@ -5,6 +5,9 @@ as JSON to `bench/results/latest.json`. `pipeline` runs `raw` first: its ratio i
 to the raw end-to-end rate measured in the same run, on the same machine state;
 `queue` measures its HTTP baseline (the bare INSERT) just before the service and again
 right after the service's closed loop, and compares to the mean of the two.
+
+`python -m bench faults [--rounds N] [--fast]` runs the fault matrix instead
+(`bench/faults.py`, its own options): not a benchmark, not part of `all`.
 """
 
 from __future__ import annotations
@@ -477,6 +480,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["faults"]:  # not a benchmark: the fault matrix, with its own options
+        from bench.faults import main as fault_matrix
+
+        return fault_matrix(argv[1:])
     args = parse_args(argv)
     configure_logging("bench", level="ERROR")  # the kit's info lines would drown the table
     factory, loop_name = _loop_factory()

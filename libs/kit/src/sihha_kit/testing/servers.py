@@ -15,7 +15,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +61,23 @@ class BrokerControl:
 
     def close_all_connections(self) -> None:
         self._ctl("close_all_connections", "test: cut every connection")
+
+    def close_connections_from(self, client_ports: Collection[int], reason: str) -> int:
+        """Close the client connections whose client end is one of these local TCP ports
+        (found from a process's sockets): `close_all_connections` for some clients only,
+        the others on a shared broker untouched. Returns how many were closed. Through a
+        NAT (a broker in a container) the ports the broker sees differ: none match."""
+        command = [*self.exec_prefix, "rabbitmqctl", "-q", "list_connections"]
+        command += ["--no-table-headers", "pid", "peer_port"]
+        result = subprocess.run(command, check=True, capture_output=True, text=True, timeout=60)
+        closed = 0
+        for line in result.stdout.splitlines():
+            pid, _, port = line.strip().partition("\t")
+            if port.strip().isdigit() and int(port) in client_ports:
+                with contextlib.suppress(subprocess.CalledProcessError):  # gone meanwhile
+                    self._ctl("close_connection", pid, reason)
+                    closed += 1
+        return closed
 
     @contextmanager
     def outage(self) -> Iterator[None]:
@@ -187,8 +204,13 @@ class PrivatePostgres:
             str(self.folder / "log"), "start",
         )  # fmt: skip
 
-    def stop(self) -> None:
-        self._run(str(self.BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+    def stop(self, mode: str = "fast") -> None:
+        """`pg_ctl stop -m <mode>`: `fast` (roll back and disconnect, checkpoint), or
+        `immediate` (every server process killed at once, crash recovery at the next start:
+        what a power cut or an OOM kill does to the server)."""
+        if mode not in ("smart", "fast", "immediate"):
+            raise ValueError(f"unknown pg_ctl shutdown mode: {mode}")
+        self._run(str(self.BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
