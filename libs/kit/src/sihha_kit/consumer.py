@@ -35,14 +35,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
-import sqlalchemy.exc
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustQueue
 from opentelemetry import trace
 from sqlalchemy import Integer, String, bindparam, cast, func, select, text
@@ -56,6 +53,7 @@ from sihha_contracts.envelope import Envelope, EventPayload
 from sihha_kit import metrics
 from sihha_kit.broker import Broker, DeclareFailed
 from sihha_kit.broker_admin import Policy, inbox_policy
+from sihha_kit.db import is_connection_lost
 from sihha_kit.logs import get_logger
 from sihha_kit.messaging_schema import inbox, inbox_conflicts
 from sihha_kit.tracing import context_from_traceparent, tracer
@@ -98,54 +96,6 @@ UnknownHandler = Callable[[Envelope, AsyncSession], Awaitable[None]]
 #: gets every fresh event of a batch at once (payload None: unknown type/version);
 #: for consumers that write in bulk (the reporting archive and projections)
 BatchHandler = Callable[[list[tuple[Envelope, EventPayload | None]], AsyncSession], Awaitable[None]]
-
-#: asyncpg's errors that mean the server went away or refuses connections for now
-#: (57P01 admin shutdown — a restart or pg_terminate_backend —, 57P02 crash shutdown,
-#: 57P03 cannot connect now: starting up or shutting down; class 08 connection exceptions)
-_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,  # "connection is closed", "another operation is in progress"
-    ConnectionError,
-    TimeoutError,  # connecting timed out
-)
-#: what an OSError says when the network or the server is away (not a handler's own
-#: file errors)
-_NETWORK_ERRNOS = {
-    errno.ECONNREFUSED,
-    errno.ECONNRESET,
-    errno.ECONNABORTED,
-    errno.EPIPE,
-    errno.ETIMEDOUT,
-    errno.EHOSTUNREACH,
-    errno.ENETUNREACH,
-    errno.ENOENT,  # a Unix socket that is gone while the server restarts
-}
-
-
-def is_connection_lost(error: BaseException) -> bool:
-    """Whether `error` (or what caused it) says the database is unreachable, as opposed to
-    a failure of this event's own processing (a constraint, a bug, a statement timeout)."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated:
-            return True
-        if isinstance(current, sqlalchemy.exc.InterfaceError | sqlalchemy.exc.DisconnectionError):
-            return True
-        if isinstance(current, _CONNECTION_ERRORS):
-            return True
-        if isinstance(current, OSError) and current.errno in _NETWORK_ERRNOS:
-            return True
-        if isinstance(current, sqlalchemy.exc.DBAPIError) and current.orig is not None:
-            current = current.orig
-            continue
-        current = current.__cause__ or current.__context__
-    return False
 
 
 class DatabaseUnavailable(Exception):
@@ -648,6 +598,5 @@ __all__ = [
     "EventConsumer",
     "Handler",
     "UnknownHandler",
-    "is_connection_lost",
     "recent_conflicts",
 ]

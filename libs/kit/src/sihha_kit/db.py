@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 from pathlib import Path
 
 import asyncpg
+import sqlalchemy.exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -22,6 +24,55 @@ POOL_TIMEOUT_SECONDS = 30.0
 CONNECT_TIMEOUT_SECONDS = 10.0
 #: connections are closed and reopened after this long (server-side memory, failover)
 POOL_RECYCLE_SECONDS = 1800
+
+
+#: asyncpg's errors that mean the server went away or refuses connections for now
+#: (57P01 admin shutdown — a restart or pg_terminate_backend —, 57P02 crash shutdown,
+#: 57P03 cannot connect now: starting up or shutting down; class 08 connection exceptions)
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,  # "connection is closed", "another operation is in progress"
+    ConnectionError,
+    TimeoutError,  # connecting timed out
+)
+#: what an OSError says when the network or the server is away (not a handler's own
+#: file errors)
+_NETWORK_ERRNOS = {
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.ECONNABORTED,
+    errno.EPIPE,
+    errno.ETIMEDOUT,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+    errno.ENOENT,  # a Unix socket that is gone while the server restarts
+}
+
+
+def is_connection_lost(error: BaseException) -> bool:
+    """Whether `error` (or what caused it) says the database is unreachable, as opposed to
+    a failure of this event's own processing (a constraint, a bug, a statement timeout)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, sqlalchemy.exc.InterfaceError | sqlalchemy.exc.DisconnectionError):
+            return True
+        if isinstance(current, _CONNECTION_ERRORS):
+            return True
+        if isinstance(current, OSError) and current.errno in _NETWORK_ERRNOS:
+            return True
+        if isinstance(current, sqlalchemy.exc.DBAPIError) and current.orig is not None:
+            current = current.orig
+            continue
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def pool_overflow(pool_size: int) -> int:

@@ -28,6 +28,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sihha_kit.db import is_connection_lost
 from sihha_kit.errors import DomainProblem
 from sihha_kit.i18n import N_, Catalogue, Language, negotiate
 from sihha_kit.logs import get_logger
@@ -109,7 +110,7 @@ def declare_problems(schema: dict[str, Any], operation: dict[str, Any], *statuse
 def document_problems(app: FastAPI) -> None:
     """Declare, in the app's OpenAPI document, the problems the kit produces on every
     operation: 413 (the body limit of `sihha_kit.middleware`), 500 (any unexpected
-    error), 404 where the path has parameters (they name something that may not
+    error), 503 (the service's database unreachable: try again after `Retry-After`), 404 where the path has parameters (they name something that may not
     exist), 400 where there is a request body (one that cannot be read), and 422 for
     every operation that validates parameters or a body, as
     `application/problem+json` with the Problem schema instead of FastAPI's default
@@ -133,7 +134,7 @@ def document_problems(app: FastAPI) -> None:
                         responses[status] = problem_documentation(
                             int(status), None if fastapi_422 else response.get("description")
                         )
-                declare_problems(schema, operation, 413, 500)
+                declare_problems(schema, operation, 413, 500, 503)
                 if "requestBody" in operation:
                     # FastAPI's answer to a body it cannot read at all
                     declare_problems(schema, operation, 400)
@@ -253,6 +254,19 @@ async def _http_problem(request: Request, error: Exception) -> JSONResponse:
 
 async def _unexpected_problem(request: Request, error: Exception) -> JSONResponse:
     trace_id = current_trace_id()
+    if is_connection_lost(error):
+        # the database is restarting or unreachable: nothing was done, the caller (a
+        # terminal's retry, a page) tries again; not a fault of this request
+        log.warning(
+            "http.database_unavailable", path=request.url.path, error_type=type(error).__name__
+        )
+        return problem_response(
+            request,
+            503,
+            N_("database-unavailable"),
+            title="Database unavailable",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     log.exception("http.unexpected_error", path=request.url.path, error_type=type(error).__name__)
     return problem_response(
         request,
@@ -261,6 +275,10 @@ async def _unexpected_problem(request: Request, error: Exception) -> JSONRespons
         title="Internal error",
         extra={"trace_id": trace_id or "-"},
     )
+
+
+#: what a 503 `database-unavailable` asks the caller to wait before trying again
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 def install_problem_handlers(app: FastAPI) -> None:
