@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 export TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export TEST_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/
 
-.PHONY: setup demo run test test-fast bench lint docs check-compose
+.PHONY: setup demo run test test-fast bench before-tree lint docs check-compose
 
 setup:
 	@bash scripts/setup.sh
@@ -19,8 +19,17 @@ run: setup  ## start every service; Ctrl-C stops them
 test: setup  ## the whole suite: unit, service integration, cross-service, contracts, compose
 	$(UV) run --frozen pytest -q $(PYTEST_ARGS)
 
-bench: setup  ## benchmarks with their same-run baselines and ratios
-	$(UV) run --frozen python -m bench all $(BENCH_ARGS)
+# the code before issue 12 (branch before-12), measured beside this tree's in the same run
+# when a checkout of it is there (`make before-tree` makes one)
+BEFORE_TREE ?= ../before-12
+BENCH_BEFORE ?= $(wildcard $(BEFORE_TREE)/.venv)
+
+bench: setup  ## benchmarks with their same-run baselines and ratios (and the code before, if checked out)
+	$(UV) run --frozen python -m bench all $(if $(BENCH_BEFORE),--before $(BEFORE_TREE)) $(BENCH_ARGS)
+
+before-tree:  ## a worktree of branch before-12 at $(BEFORE_TREE) with its own environment
+	test -d $(BEFORE_TREE) || git worktree add $(BEFORE_TREE) before-12
+	cd $(BEFORE_TREE) && bash scripts/setup.sh
 
 lint:
 	$(UV) run --frozen ruff check .

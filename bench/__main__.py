@@ -35,10 +35,10 @@ from bench.queue_bench import (
     ISSUE_SHARE_TARGET,
     OPEN_P99_TARGET_MS,
     QueueResult,
-    ServiceTree,
     run_queue,
 )
 from bench.raw_broker import RawResult, run_raw
+from bench.trees import ServiceTree, pipeline_in_tree
 from sihha_kit.db import asyncpg_dsn
 from sihha_kit.logs import configure_logging
 
@@ -152,6 +152,35 @@ def pipeline_rows(pipeline: PipelineResult, raw: RawResult | None) -> list[Row]:
             )
         )
     return rows
+
+
+def other_pipeline_rows(label: str, report: dict[str, Any]) -> list[Row]:
+    """Another tree's raw and pipeline figures (`--before`), from its own run's report."""
+    raw, pipeline = report["raw"], report["pipeline"]
+    name = f"pipeline {label}"
+    ratio = pipeline["rate"] / raw["end_to_end_rate"] if raw["end_to_end_rate"] else None
+    verdict = "" if ratio is None else ("met" if ratio >= PIPELINE_TARGET else "NOT met")
+    return [
+        Row(name, "raw end to end (its own run)", raw["end_to_end_rate"], "msg/s"),
+        Row(
+            name,
+            "outbox → broker → inbox + effect",
+            pipeline["rate"],
+            "events/s",
+            raw["end_to_end_rate"],
+            "raw end to end, its run",
+            f"N={pipeline['n']}; target ≥ {PIPELINE_TARGET:.0%} of raw: {verdict}",
+            baseline_unit="msg/s",
+        ),
+        Row(
+            name,
+            "  process CPU per event",
+            pipeline["cpu_us_per_event"],
+            "µs",
+            raw["end_to_end_cpu_us"],
+            "raw client CPU, its run",
+        ),
+    ]
 
 
 def http_rows(http: HttpResult) -> list[Row]:
@@ -419,6 +448,12 @@ async def main_async(args: argparse.Namespace, loop_name: str) -> int:
         if raw is not None:
             report["raw"] = raw.as_dict()
             rows += raw_rows(raw)
+    if which in ("all", "pipeline") and args.before:
+        tree = ServiceTree.other(Path(args.before))
+        other = await _timed(f"pipeline of {tree.label}", pipeline_in_tree(tree, args.n), errors)
+        if other is not None:
+            report["pipeline_before"] = {"tree": str(tree.root), **other}
+            rows += other_pipeline_rows(tree.label, other)
     if which in ("all", "pipeline"):
         settings = PipelineSettings(
             **{
@@ -530,7 +565,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--before",
         metavar="TREE",
         help="queue: also serve the queue service of another checkout, by its own .venv "
-        "(e.g. a worktree of branch before-12), in the same run",
+        "(e.g. a worktree of branch before-12), in the same run; pipeline: run that "
+        "checkout's own pipeline benchmark first",
     )
     parser.add_argument(
         "--workers",

@@ -58,6 +58,7 @@ from bench.config import BenchConfig
 from bench.http_app import CREATE_TABLE, DATABASE_ENV, POOL_SIZE_ENV
 from bench.http_baseline import ROOT, _free_port, _has, item_body
 from bench.load import LoadResult, run_load
+from bench.trees import ServiceTree, run_in_tree
 from sihha_kit.auth import Role
 from sihha_kit.broker import Topology
 from sihha_kit.db import asyncpg_dsn, drop_database, ensure_database
@@ -387,31 +388,13 @@ print(json.dumps({"env": {k: str(v) for k, v in env.items()}, "tokens": tokens})
 """
 
 
-async def _run_in_tree(tree: ServiceTree, *arguments: str) -> bytes:
-    process = await asyncio.create_subprocess_exec(
-        tree.python, *arguments, cwd=tree.root,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        output, error = await asyncio.wait_for(process.communicate(), 60)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    if process.returncode != 0:
-        raise RuntimeError(
-            f"{arguments[:2]} in {tree.root} failed: {error.decode(errors='replace')}"
-        )
-    return output
-
-
 async def _tree_auth(
     tree: ServiceTree, directory: Path, wanted: Mapping[str, tuple[str, list[str], list[str]]]
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Keys made by the tree's `python -m sihha_kit.devtools keys` → (the service's auth
     variables, the tokens by name)."""
-    await _run_in_tree(tree, "-m", "sihha_kit.devtools", "keys", "--dir", str(directory))
-    output = await _run_in_tree(tree, "-c", _TREE_AUTH, str(directory), json.dumps(wanted))
+    await run_in_tree(tree, "-m", "sihha_kit.devtools", "keys", "--dir", str(directory))
+    output = await run_in_tree(tree, "-c", _TREE_AUTH, str(directory), json.dumps(wanted))
     found = json.loads(output)
     return found["env"], found["tokens"]
 
@@ -674,32 +657,6 @@ _TOKENS: dict[str, tuple[str, list[str], list[str]]] = {
 }
 
 
-@dataclass(frozen=True)
-class ServiceTree:
-    """A queue service to measure: `python -m sihha_queue` of a source tree, run by that
-    tree's own interpreter (its own virtual environment, code and migrations)."""
-
-    label: str
-    root: Path
-    python: str
-    workers: int = 1
-
-    @classmethod
-    def this(cls, workers: int = 1) -> ServiceTree:
-        label = "after" if workers == 1 else f"after, {workers} workers"
-        return cls(label, ROOT, sys.executable, workers)
-
-    @classmethod
-    def other(cls, root: Path, label: str | None = None) -> ServiceTree:
-        """Another checkout (e.g. a worktree of the branch before a change), set up with
-        its own `.venv` (`bash scripts/setup.sh` there)."""
-        root = root.resolve()
-        python = root / ".venv" / "bin" / "python"
-        if not python.exists():
-            raise FileNotFoundError(f"{python} is missing: run `bash scripts/setup.sh` in {root}")
-        return cls(label or root.name, root, str(python))
-
-
 async def run_queue(
     config: BenchConfig,
     *,
@@ -774,7 +731,7 @@ async def _run_service(
             await _declare_sink(config, topology)
             port = _free_port()
             env = {
-                **os.environ,
+                **tree.environment(),
                 "QUEUE_DATABASE_URL": database_url,
                 "QUEUE_AMQP_URL": config.amqp_url,
                 "QUEUE_BROKER_NAMESPACE": namespace,
@@ -788,9 +745,6 @@ async def _run_service(
                 "QUEUE_CLOCK_SPEED": "1",
                 "QUEUE_CLOCK_ANCHOR": repr(time.time()),
             }
-            # the tree's own environment, not this one's (uv sets these for `uv run`)
-            for name in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"):
-                env.pop(name, None)
             _progress(f"starting python -m sihha_queue ({tree.label})")
             command = [tree.python, "-m", "sihha_queue"]
             async with _process(

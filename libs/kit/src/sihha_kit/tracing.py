@@ -115,7 +115,9 @@ def instrument_database() -> None:
     connections alike get a span. (Its SQLAlchemy instrumentation refuses SQLAlchemy 2.1.)
     A statement's span is a child of the request's or the delivery's; outside any, it is
     not recorded (`RecordWhenExported`). The query text is in the span
-    (``db.statement``); its parameters never are."""
+    (``db.statement``); its parameters never are. `configure_tracing` calls it once spans
+    are recorded: before, a statement's span would be a non-recording one that only costs
+    CPU."""
     global _database_instrumented
     if _database_instrumented:
         return
