@@ -881,7 +881,10 @@ async def _measure_service(
         await mark("fill")
         before = await _waiting(connection, CALL_CLINIC)
         if sum(before.values()) != waiting:
-            raise RuntimeError(f"{sum(before.values())} tickets waiting, not {waiting}: {before}")
+            raise RuntimeError(
+                f"{sum(before.values())} tickets waiting, not {waiting}: {before}; the fill's "
+                f"answers {dict(fill.statuses)}, errors {dict(fill.errors)}"
+            )
 
         stream = call_stream[waiting:]
         counters = _Counters(port, agent, reception[CALL_CLINIC], {p.service_code for p in stream})
