@@ -486,6 +486,7 @@ async def main_async(args: argparse.Namespace, loop_name: str) -> int:
     if which in ("all", "queue"):
         trees = [ServiceTree.other(Path(args.before))] if args.before else []
         trees += [ServiceTree.this(workers) for workers in args.workers]
+        failed: dict[str, str] = {}
         queue = await _timed(
             "queue",
             run_queue(
@@ -497,9 +498,12 @@ async def main_async(args: argparse.Namespace, loop_name: str) -> int:
                 call_rate=args.call_rate,
                 trees=trees,
                 rounds=args.rounds,
+                failures=failed,
             ),
             errors,
         )
+        for what, error in failed.items():
+            errors[f"queue {what}"] = error
         if queue is not None:
             report["queue"] = {
                 label: [run.as_dict() for run in runs] for label, runs in queue.items()

@@ -668,12 +668,14 @@ async def run_queue(
     alone_cycles: int = 100,
     trees: list[ServiceTree] | None = None,
     rounds: int = 1,
+    failures: dict[str, str] | None = None,
 ) -> dict[str, list[QueueResult]]:
     """Each service of `trees` (default: this tree's), `rounds` times, between runs of the
     baseline: B, S1, B, S2, B … (each baseline also runs right after a service's closed
     loop). A service's ratio is to the mean of the baselines just before and after its
     closed loop. Every other round runs the services in reverse order, so that a machine
-    that speeds up or slows down over the run favours none. → results by tree label."""
+    that speeds up or slows down over the run favours none. → results by tree label; with
+    `failures`, a service that fails is recorded there and the others still run."""
     trees = trees or [ServiceTree.this()]
     results: dict[str, list[QueueResult]] = {tree.label: [] for tree in trees}
 
@@ -687,22 +689,32 @@ async def run_queue(
         for index, tree in enumerate(order):
             purpose = f"queue{round_number}{index}"
             _progress(f"round {round_number + 1}/{rounds}: {tree.label} ({tree.root})")
-            result = await _run_service(
-                config,
-                tree,
-                purpose,
-                last,
-                baseline,
-                seconds=seconds,
-                concurrency=concurrency,
-                rate=rate,
-                waiting=waiting,
-                call_rate=call_rate,
-                alone_cycles=alone_cycles,
-            )
+            try:
+                result = await _run_service(
+                    config,
+                    tree,
+                    purpose,
+                    last,
+                    baseline,
+                    seconds=seconds,
+                    concurrency=concurrency,
+                    rate=rate,
+                    waiting=waiting,
+                    call_rate=call_rate,
+                    alone_cycles=alone_cycles,
+                )
+            except Exception as error:  # the other services are still measured
+                if failures is None:
+                    raise
+                failures[f"{tree.label}, round {round_number + 1}"] = (
+                    f"{type(error).__name__}: {error}"
+                )
+                _progress(f"{tree.label} failed: {error}")
+                last = await baseline()
+                continue
             results[tree.label].append(result)
             last = (result.baseline_after, result.baseline_after_cpu_us)  # type: ignore[assignment]
-    return results
+    return {label: runs for label, runs in results.items() if runs}
 
 
 async def _run_service(
