@@ -331,7 +331,17 @@ async def _process(
                 stderr.seek(0)
                 tail = stderr.read()[-3000:].decode(errors="replace")
                 raise RuntimeError(f"{error}\n{tail}") from error
-            yield process
+            try:
+                yield process
+            except Exception as error:
+                if process.returncode is None:
+                    raise
+                # the server stopped during the measurement: say why, from its own words
+                stderr.seek(0)
+                tail = stderr.read()[-3000:].decode(errors="replace")
+                raise RuntimeError(
+                    f"{error}; the server had exited with {process.returncode}:\n{tail}"
+                ) from error
         finally:
             if process.returncode is None:
                 process.terminate()
