@@ -258,7 +258,7 @@ def queue_rows(label: str, runs: list[QueueResult]) -> list[Row]:
             "req/s",
             base,
             "http INSERT, mean of the runs before and after",
-            f"{rounds}{issue.seconds:.0f} s, {failed} failed; ratio {share or 0:.1%}, target "
+            f"{rounds}{issue.seconds:.0f} s, {failed} failed; median ratio {share or 0:.1%}, target "
             f"≥ {ISSUE_SHARE_TARGET:.0%}: "
             + (verdict(share >= ISSUE_SHARE_TARGET) if share is not None else "?"),
         ),
