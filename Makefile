@@ -6,7 +6,7 @@ export TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export TEST_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/
 ROUNDS ?= 1
 
-.PHONY: setup demo run test test-fast bench faults lint docs check-compose
+.PHONY: setup demo run test test-fast bench before-tree faults lint docs check-compose
 
 setup:
 	@bash scripts/setup.sh
@@ -20,8 +20,19 @@ run: setup  ## start every service; Ctrl-C stops them
 test: setup  ## the whole suite: unit, service integration, cross-service, contracts, compose
 	$(UV) run --frozen pytest -q $(PYTEST_ARGS)
 
-bench: setup  ## benchmarks with their same-run baselines and ratios
-	$(UV) run --frozen python -m bench all $(BENCH_ARGS)
+# the code before issue 12 (commit 6f70d65 of main, branch before-12 where it exists),
+# measured beside this tree's in the same run when a checkout of it is there
+# (`make before-tree` makes one)
+BEFORE_TREE ?= ../before-12
+BEFORE_COMMIT ?= 6f70d65
+BENCH_BEFORE ?= $(wildcard $(BEFORE_TREE)/.venv)
+
+bench: setup  ## benchmarks with their same-run baselines and ratios (and the code before, if checked out)
+	$(UV) run --frozen python -m bench all $(if $(BENCH_BEFORE),--before $(BEFORE_TREE)) $(BENCH_ARGS)
+
+before-tree:  ## a worktree of main before issue 12 (6f70d65) at $(BEFORE_TREE) with its own environment
+	test -d $(BEFORE_TREE) || git worktree add --detach $(BEFORE_TREE) $(BEFORE_COMMIT)
+	cd $(BEFORE_TREE) && bash scripts/setup.sh
 
 faults: setup  ## the fault matrix: each fault while the demo's traffic plays, one row each (ROUNDS=3, FAULTS_ARGS="--fast")
 	$(UV) run --frozen python -m bench faults --rounds $(ROUNDS) $(FAULTS_ARGS)

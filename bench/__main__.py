@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 import traceback
@@ -40,13 +41,14 @@ from bench.queue_bench import (
     run_queue,
 )
 from bench.raw_broker import RawResult, run_raw
+from bench.trees import ServiceTree, pipeline_in_tree
 from sihha_kit.db import asyncpg_dsn
 from sihha_kit.logs import configure_logging
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
-#: the pipeline should reach at least this share of the raw end-to-end rate
-PIPELINE_TARGET = 0.30
+#: the pipeline should stay at or above this share of the raw end-to-end rate (issue 12)
+PIPELINE_TARGET = 0.40
 
 T = TypeVar("T")
 
@@ -155,6 +157,35 @@ def pipeline_rows(pipeline: PipelineResult, raw: RawResult | None) -> list[Row]:
     return rows
 
 
+def other_pipeline_rows(label: str, report: dict[str, Any]) -> list[Row]:
+    """Another tree's raw and pipeline figures (`--before`), from its own run's report."""
+    raw, pipeline = report["raw"], report["pipeline"]
+    name = f"pipeline {label}"
+    ratio = pipeline["rate"] / raw["end_to_end_rate"] if raw["end_to_end_rate"] else None
+    verdict = "" if ratio is None else ("met" if ratio >= PIPELINE_TARGET else "NOT met")
+    return [
+        Row(name, "raw end to end (its own run)", raw["end_to_end_rate"], "msg/s"),
+        Row(
+            name,
+            "outbox → broker → inbox + effect",
+            pipeline["rate"],
+            "events/s",
+            raw["end_to_end_rate"],
+            "raw end to end, its run",
+            f"N={pipeline['n']}; target ≥ {PIPELINE_TARGET:.0%} of raw: {verdict}",
+            baseline_unit="msg/s",
+        ),
+        Row(
+            name,
+            "  process CPU per event",
+            pipeline["cpu_us_per_event"],
+            "µs",
+            raw["end_to_end_cpu_us"],
+            "raw client CPU, its run",
+        ),
+    ]
+
+
 def http_rows(http: HttpResult) -> list[Row]:
     closed, opened, ceiling = http.closed, http.open, http.ceiling
     at = f"@{closed.concurrency} conns"
@@ -185,68 +216,121 @@ def http_rows(http: HttpResult) -> list[Row]:
     return rows
 
 
-def queue_rows(queue: QueueResult) -> list[Row]:
-    issue, base, opened, call = queue.issue, queue.baseline, queue.open, queue.call
-    alone = call.alone.calls
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
+def queue_rows(label: str, runs: list[QueueResult]) -> list[Row]:
+    """One service's figures; over several rounds each is the median of the rounds (and
+    the ratio of the issue figure the median of the rounds' ratios)."""
+    name = f"queue {label}"
+    last = runs[-1]
+    issue, opened, call = last.issue, last.open, last.call
 
     def ms(value: float | None) -> float | None:
         return None if value is None else value * 1000
 
+    def med(figure: Callable[[QueueResult], float | None]) -> float | None:
+        return _median([figure(run) for run in runs])
+
     def verdict(ok: bool) -> str:
         return "met" if ok else "NOT met"
 
+    def each(figure: Callable[[QueueResult], float | None], form: str) -> str:
+        if len(runs) == 1:
+            return ""
+        values = [figure(run) for run in runs]
+        return "rounds " + " / ".join(form.format(v) if v is not None else "?" for v in values)
+
     at = f"@{issue.concurrency} conns"
-    share = queue.share
-    open_p99, call_p99 = ms(opened.percentile(99)), ms(call.calls.percentile(99))
+    share = med(lambda run: run.share)
+    throughput = med(lambda run: run.issue.throughput)
+    base = med(lambda run: run.baseline_throughput)
+    open_p99 = med(lambda run: ms(run.open.percentile(99)))
+    call_p99 = med(lambda run: ms(run.call.calls.percentile(99)))
     waiting = sum(call.waiting_before.values())
     busiest = max(call.waiting_before.items(), key=lambda item: item[1], default=("", 0))
+    failed = sum(run.issue.failed for run in runs)
+    rounds = f"median of {len(runs)} rounds; " if len(runs) > 1 else ""
     return [
         Row(
-            "queue",
+            name,
             f"issue ticket, throughput {at}",
-            issue.throughput,
+            throughput,
             "req/s",
-            queue.baseline_throughput,
+            base,
             "http INSERT, mean of the runs before and after",
-            f"{issue.seconds:.0f} s, {issue.failed} failed; target ≥ {ISSUE_SHARE_TARGET:.0%}: "
+            f"{rounds}{issue.seconds:.0f} s, {failed} failed; median ratio {share or 0:.1%}, target "
+            f"≥ {ISSUE_SHARE_TARGET:.0%}: "
             + (verdict(share >= ISSUE_SHARE_TARGET) if share is not None else "?"),
         ),
-        Row("queue", f"issue latency p50 {at}", ms(issue.percentile(50)), "ms",
-            ms(base.percentile(50)), "http INSERT"),
-        Row("queue", f"issue latency p99 {at}", ms(issue.percentile(99)), "ms",
-            ms(base.percentile(99)), "http INSERT"),
-        Row("queue", "  baseline runs, before / after", base.throughput, "req/s", None, "",
-            f"{base.throughput:,.0f} before the service, "
-            + (f"{queue.baseline_after.throughput:,.0f} after its closed loop"
-               if queue.baseline_after else "no second run")),
-        Row("queue", "  server CPU per request", queue.issue_cpu_us, "µs",
-            queue.baseline_cpu, "http INSERT", "the server process only; steadier than rates"),
+        *(
+            [Row(name, "  ratio per round", None, "", note=each(lambda run: run.share, "{:.1%}"))]
+            if len(runs) > 1
+            else []
+        ),
+        Row(name, f"issue latency p50 {at}", med(lambda run: ms(run.issue.percentile(50))), "ms",
+            med(lambda run: ms(run.baseline.percentile(50))), "http INSERT"),
+        Row(name, f"issue latency p99 {at}", med(lambda run: ms(run.issue.percentile(99))), "ms",
+            med(lambda run: ms(run.baseline.percentile(99))), "http INSERT"),
+        Row(name, "  baseline runs, before / after", last.baseline.throughput, "req/s", None, "",
+            f"{last.baseline.throughput:,.0f} before the service, "
+            + (f"{last.baseline_after.throughput:,.0f} after its closed loop"
+               if last.baseline_after else "no second run") + " (last round)"),
+        Row(name, "  server CPU per request", med(lambda run: run.issue_cpu_us), "µs",
+            med(lambda run: run.baseline_cpu), "http INSERT",
+            "every process of the service; steadier than rates"),
         Row(
-            "queue",
+            name,
             f"issue latency p99 @{opened.rate:.0f} req/s (open loop)",
             open_p99,
             "ms",
             OPEN_P99_TARGET_MS,
             "target",
-            f"p50 {ms(opened.percentile(50)) or 0:.2f} ms, {opened.failed} failed; "
-            + (verdict(open_p99 <= OPEN_P99_TARGET_MS) if open_p99 is not None else "?"),
+            f"p50 {ms(opened.percentile(50)) or 0:.2f} ms, "
+            f"{sum(run.open.failed for run in runs)} failed; "
+            + (verdict(open_p99 <= OPEN_P99_TARGET_MS) if open_p99 is not None else "?")
+            + ("; " + each(lambda run: ms(run.open.percentile(99)), "{:.1f}")
+               if len(runs) > 1 else ""),
         ),
-        Row("queue", f"call-next p50, {waiting:,} waiting", ms(call.calls.percentile(50)), "ms",
+        Row(name, f"call-next p50, {waiting:,} waiting",
+            med(lambda run: ms(run.call.calls.percentile(50))), "ms",
             note=f"{busiest[1]} of them at {busiest[0]}; {call.rate:.0f} cycles/s of 4 requests"),
         Row(
-            "queue",
+            name,
             f"call-next p99, {waiting:,} waiting",
             call_p99,
             "ms",
             CALL_P99_TARGET_MS,
             "target",
-            f"{call.calls.ok} calls, {call.calls.failed} failed; "
-            + (verdict(call_p99 <= CALL_P99_TARGET_MS) if call_p99 is not None else "?"),
+            f"{call.calls.ok} calls, {sum(run.call.calls.failed for run in runs)} failed; "
+            + (verdict(call_p99 <= CALL_P99_TARGET_MS) if call_p99 is not None else "?")
+            + ("; " + each(lambda run: ms(run.call.calls.percentile(99)), "{:.1f}")
+               if len(runs) > 1 else ""),
         ),
-        Row("queue", "  call-next p50, one cycle at a time", ms(alone.percentile(50)), "ms",
-            note=f"p99 {ms(alone.percentile(99)) or 0:.2f} ms over {alone.ok} calls: the request "
-            "with nothing else to wait for"),
+        Row(name, "  call-next p50, one cycle at a time",
+            med(lambda run: ms(run.call.alone.calls.percentile(50))), "ms",
+            note=f"p99 {ms(call.alone.calls.percentile(99)) or 0:.2f} ms over "
+            f"{call.alone.calls.ok} calls (last round): the request with nothing else to wait for"),
     ]  # fmt: skip
+
+
+def queue_comparison(results: dict[str, list[QueueResult]]) -> list[Row]:
+    """Each service's issue throughput beside the first's (`--before`: the old code)."""
+    labels = list(results)
+    if len(labels) < 2:
+        return []
+    first = labels[0]
+    reference = _median([run.issue.throughput for run in results[first]])
+    rows = []
+    for label in labels[1:]:
+        value = _median([run.issue.throughput for run in results[label]])
+        rows.append(
+            Row("queue", f"issue throughput, {label}", value, "req/s", reference, first,
+                "same run; the ratio of each to the baseline above is the steadier figure")
+        )  # fmt: skip
+    return rows
 
 
 def _format_value(value: float | None, unit: str) -> str:
@@ -367,6 +451,12 @@ async def main_async(args: argparse.Namespace, loop_name: str) -> int:
         if raw is not None:
             report["raw"] = raw.as_dict()
             rows += raw_rows(raw)
+    if which in ("all", "pipeline") and args.before:
+        tree = ServiceTree.other(Path(args.before))
+        other = await _timed(f"pipeline of {tree.label}", pipeline_in_tree(tree, args.n), errors)
+        if other is not None:
+            report["pipeline_before"] = {"tree": str(tree.root), **other}
+            rows += other_pipeline_rows(tree.label, other)
     if which in ("all", "pipeline"):
         settings = PipelineSettings(
             **{
@@ -397,6 +487,9 @@ async def main_async(args: argparse.Namespace, loop_name: str) -> int:
             report["http"] = http.as_dict()
             rows += http_rows(http)
     if which in ("all", "queue"):
+        trees = [ServiceTree.other(Path(args.before))] if args.before else []
+        trees += [ServiceTree.this(workers) for workers in args.workers]
+        failed: dict[str, str] = {}
         queue = await _timed(
             "queue",
             run_queue(
@@ -406,12 +499,21 @@ async def main_async(args: argparse.Namespace, loop_name: str) -> int:
                 rate=args.rate,
                 waiting=args.waiting,
                 call_rate=args.call_rate,
+                trees=trees,
+                rounds=args.rounds,
+                failures=failed,
             ),
             errors,
         )
+        for what, error in failed.items():
+            errors[f"queue {what}"] = error
         if queue is not None:
-            report["queue"] = queue.as_dict()
-            rows += queue_rows(queue)
+            report["queue"] = {
+                label: [run.as_dict() for run in runs] for label, runs in queue.items()
+            }
+            for label, runs in queue.items():
+                rows += queue_rows(label, runs)
+            rows += queue_comparison(queue)
     report["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     report["rows"] = [row.as_dict() for row in rows]
     report["errors"] = errors
@@ -466,6 +568,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--call-rate", type=float, default=25.0, help="queue: call-next cycles per second"
     )
+    parser.add_argument(
+        "--before",
+        metavar="TREE",
+        help="queue: also serve the queue service of another checkout, by its own .venv "
+        "(e.g. a worktree of branch before-12), in the same run; pipeline: run that "
+        "checkout's own pipeline benchmark first",
+    )
+    parser.add_argument(
+        "--workers",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1],
+        help="queue: this tree's service with these numbers of worker processes, e.g. 1,2",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="queue: rounds of every service (medians)"
+    )
     parser.add_argument("--output", default=str(RESULTS), help="where the JSON goes")
     args = parser.parse_args(argv)
     if not 1 <= args.n <= 1_000_000:
@@ -474,6 +592,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--seconds must be in 0.5..600")
     if not 1 <= args.waiting <= 10_000:
         parser.error("--waiting must be in 1..10000")
+    if not 1 <= args.rounds <= 20:
+        parser.error("--rounds must be in 1..20")
+    if not all(1 <= n <= 16 for n in args.workers):
+        parser.error("--workers must be numbers in 1..16")
     if not 0 < args.call_rate <= 1000:
         parser.error("--call-rate must be in (0, 1000]")
     return args

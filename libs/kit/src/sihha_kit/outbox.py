@@ -84,6 +84,10 @@ def build_envelope(
     )
 
 
+#: built once: a statement made per call costs its cache key on every commit
+_INSERT = insert(outbox)
+
+
 class Outbox:
     """Writes events into the outbox table inside the caller's session/transaction."""
 
@@ -111,19 +115,18 @@ class Outbox:
             )
             for event in events
         ]
-        await self.session.execute(
-            insert(outbox),
-            [
-                {
-                    "event_id": envelope.event_id,
-                    "event_type": envelope.event_type,
-                    "routing_key": envelope.routing_key,
-                    "body": envelope.model_dump_json().encode(),
-                    "traceparent": traceparent,
-                }
-                for envelope in envelopes
-            ],
-        )
+        rows = [
+            {
+                "event_id": envelope.event_id,
+                "event_type": envelope.event_type,
+                "routing_key": envelope.routing_key,
+                "body": envelope.model_dump_json().encode(),
+                "traceparent": traceparent,
+            }
+            for envelope in envelopes
+        ]
+        # one event (most commits): a plain execution, not SQLAlchemy's executemany path
+        await self.session.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
         return envelopes
 
 

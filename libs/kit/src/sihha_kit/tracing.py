@@ -75,7 +75,9 @@ def configure_tracing(
     """Install the process's tracer provider once; later calls add processors only.
 
     Without an OTLP endpoint (or another processor) spans are not recorded, but
-    their trace ids still reach the logs and the bus (`RecordWhenExported`).
+    their trace ids still reach the logs and the bus (`RecordWhenExported`), and
+    statements are not instrumented at all (`instrument_database` runs once spans are
+    recorded).
     """
     global _provider
     if _provider is None:
@@ -84,7 +86,6 @@ def configure_tracing(
         )
         _provider = TracerProvider(resource=resource, sampler=_sampler)
         trace.set_tracer_provider(_provider)
-    instrument_database()
     instrument_messaging()
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -95,6 +96,12 @@ def configure_tracing(
     if extra_processor is not None:
         _provider.add_span_processor(extra_processor)
         _sampler.recording = True
+    if _sampler.recording:
+        # statement spans only when something receives them: unrecorded, a statement's
+        # span carries nothing anyone reads (the request's ids come from its server span)
+        # and still cost the instrumentation's wrapper, attributes and context switches,
+        # four to five times per issued ticket (bench/README.md, "Tracing's cost")
+        instrument_database()
     return _provider
 
 
@@ -108,7 +115,9 @@ def instrument_database() -> None:
     connections alike get a span. (Its SQLAlchemy instrumentation refuses SQLAlchemy 2.1.)
     A statement's span is a child of the request's or the delivery's; outside any, it is
     not recorded (`RecordWhenExported`). The query text is in the span
-    (``db.statement``); its parameters never are."""
+    (``db.statement``); its parameters never are. `configure_tracing` calls it once spans
+    are recorded: before, a statement's span would be a non-recording one that only costs
+    CPU."""
     global _database_instrumented
     if _database_instrumented:
         return

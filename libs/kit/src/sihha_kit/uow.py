@@ -101,7 +101,10 @@ class SqlUnitOfWork:
         return envelopes
 
     async def rollback(self) -> None:
-        await self.session.rollback()
+        # nothing to roll back once committed (or before any statement): asking anyway
+        # costs a trip through SQLAlchemy's greenlet bridge on every request's way out
+        if self.session.in_transaction():
+            await self.session.rollback()
         for aggregate in self._tracked():
             aggregate.pop_events()
 
