@@ -241,11 +241,9 @@ def client_ports(pid: int, server_port: int) -> set[int]:
 def around_the_clock_registry(folder: Path) -> Path:
     """A copy of the project's registry in which every establishment is open around the
     clock, every day: the simulated clock of a run goes through evenings, nights and
-    weekends, and the traffic must not meet closed services there. (`00:00-23:59`: the
-    registry's hours cannot say `24:00`; a ticket refused in the last minute of a day is
-    not an event, and the probe asks again.)"""
+    weekends, and the traffic must not meet closed services there."""
     data = yaml.safe_load(REGISTRY.read_text("utf-8"))
-    data["default_opening_hours"] = {day: ["00:00-23:59"] for day in WEEKDAYS}
+    data["default_opening_hours"] = {day: ["00:00-24:00"] for day in WEEKDAYS}
     for items in data.values():
         if isinstance(items, list):
             for item in items:

@@ -17,26 +17,56 @@ import yaml
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+#: the end of a period that closes at midnight (``24:00``)
+END_OF_DAY = time.max
+
+
+def _clock(text: str, *, end: bool) -> time:
+    text = text.strip()
+    if end and text in {"24:00", "24:00:00"}:
+        return END_OF_DAY
+    moment = time.fromisoformat(text)  # ValueError names the text
+    if moment.tzinfo is not None or moment.microsecond:
+        raise ValueError(f"{text!r}: hours and minutes (and seconds) only")
+    return moment
+
+
 @dataclass(frozen=True)
 class OpeningHours:
-    """Weekly opening hours in Algiers local time: weekday → [(opens, closes)]."""
+    """Weekly opening hours in Algiers local time: weekday → [(opens, closes)].
+
+    Written per weekday as ``"HH:MM-HH:MM"`` intervals, as the queue service writes a
+    service's hours (`sihha_queue.domain.hours`): an interval may end at ``24:00``
+    (kept as `END_OF_DAY`), and one whose end is not after its start runs overnight —
+    ``"fri": ["20:00-08:00"]`` is Friday 20:00–24:00 and Saturday 00:00–08:00 here, each
+    part on the calendar day it falls on (the registry answers "open at this moment?"
+    and "how long open on this day?"; the queue service keeps the night's service day).
+    `ValueError` for an unknown weekday or a malformed interval.
+    """
 
     periods: dict[str, tuple[tuple[time, time], ...]] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, data: dict[str, list[str]]) -> OpeningHours:
-        periods: dict[str, tuple[tuple[time, time], ...]] = {}
+        periods: dict[str, list[tuple[time, time]]] = {}
         for day, ranges in data.items():
             if day not in WEEKDAYS:
                 raise ValueError(f"unknown weekday {day!r} (use {', '.join(WEEKDAYS)})")
-            parsed = []
             for text in ranges:
-                opens, closes = (time.fromisoformat(part.strip()) for part in text.split("-"))
-                if closes <= opens:
-                    raise ValueError(f"{day} {text}: closes before it opens")
-                parsed.append((opens, closes))
-            periods[day] = tuple(sorted(parsed))
-        return cls(periods)
+                parts = text.split("-")
+                if len(parts) != 2:
+                    raise ValueError(f"{day} {text!r} is not an interval (HH:MM-HH:MM)")
+                opens, closes = _clock(parts[0], end=False), _clock(parts[1], end=True)
+                periods.setdefault(day, [])
+                if closes > opens:
+                    periods[day].append((opens, closes))
+                    continue
+                # overnight: until midnight, then from midnight on the next day
+                periods[day].append((opens, END_OF_DAY))
+                if closes != time(0):
+                    following = WEEKDAYS[(WEEKDAYS.index(day) + 1) % len(WEEKDAYS)]
+                    periods.setdefault(following, []).append((time(0), closes))
+        return cls({day: tuple(sorted(ranges)) for day, ranges in periods.items()})
 
     def is_open(self, local: datetime) -> bool:
         """`local` must be Algiers local time (see `sihha_kit.clock.to_local`)."""
@@ -44,8 +74,12 @@ class OpeningHours:
         return any(o <= moment < c for o, c in self.periods.get(WEEKDAYS[local.weekday()], ()))
 
     def as_dict(self) -> dict[str, list[str]]:
+        def clock(moment: time) -> str:
+            return "24:00" if moment == END_OF_DAY else f"{moment:%H:%M}"
+
         return {
-            day: [f"{o:%H:%M}-{c:%H:%M}" for o, c in ranges] for day, ranges in self.periods.items()
+            day: [f"{clock(o)}-{clock(c)}" for o, c in ranges]
+            for day, ranges in self.periods.items()
         }
 
 
