@@ -105,14 +105,24 @@ def test_the_document_declares_the_kits_problems(verifier: TokenVerifier) -> Non
     assert "HTTPValidationError" not in doc["components"]["schemas"]
     length = doc["paths"]["/establishments/{facility_id}/queue-length"]["get"]
     assert length["security"] == [{"bearer": ["doctor", "it_unit"]}]
-    assert set(length["responses"]) == {"200", "401", "403", "404", "409", "413", "422", "500"}
-    for status in ("401", "403", "404", "409", "413", "422", "500"):
+    assert set(length["responses"]) == {
+        "200",
+        "401",
+        "403",
+        "404",
+        "409",
+        "413",
+        "422",
+        "500",
+        "503",
+    }
+    for status in ("401", "403", "404", "409", "413", "422", "500", "503"):
         assert length["responses"][status]["content"] == {
             PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}
         }, status
     notes = doc["paths"]["/notes"]["post"]
     assert "security" not in notes
-    assert set(notes["responses"]) == {"200", "400", "413", "422", "500"}
+    assert set(notes["responses"]) == {"200", "400", "413", "422", "500", "503"}
 
 
 async def test_an_honest_api_passes_with_a_token_for_each_admitted_role(
