@@ -125,7 +125,8 @@ async def signing(seconds: float = 10.0, rate: float = 50.0) -> None:
     from bench.config import BenchConfig
     from bench.http_baseline import _free_port
     from bench.load import run_load
-    from bench.queue_bench import SIMULATED_START, _make_keys, _process
+    from bench.queue_bench import SIMULATED_START, _process, _tree_auth
+    from bench.trees import ServiceTree
     from sihha_kit.auth import Role
     from sihha_kit.broker import Topology
     from sihha_kit.db import drop_database, ensure_database
@@ -136,7 +137,16 @@ async def signing(seconds: float = 10.0, rate: float = 50.0) -> None:
     await ensure_database(database_url)
     try:
         with tempfile.TemporaryDirectory(prefix="sihha-bench-rx-") as keys:
-            issuer = await _make_keys(Path(keys))
+            clinic = "31-PC-001"
+            auth_env, tokens = await _tree_auth(
+                ServiceTree.this(),
+                Path(keys),
+                {
+                    "doctor": ("bench:doctor", [Role.doctor.value], [clinic]),
+                    "reception": ("bench:reception", [Role.receptionist.value], [clinic]),
+                },
+            )
+            doctor, reception = tokens["doctor"], tokens["reception"]
             port = _free_port()
             env = {
                 **os.environ,
@@ -145,7 +155,7 @@ async def signing(seconds: float = 10.0, rate: float = 50.0) -> None:
                 "QUEUE_BROKER_NAMESPACE": namespace,
                 "QUEUE_HTTP_HOST": "127.0.0.1",
                 "QUEUE_HTTP_PORT": str(port),
-                "QUEUE_JWT_PUBLIC_KEY_PATH": str(Path(keys) / "jwt-public.pem"),
+                **auth_env,
                 "QUEUE_PSEUDONYM_KEY_PATH": str(Path(keys) / "pseudonym.key"),
                 "QUEUE_PRESCRIPTION_KEYS_DIR": str(Path(keys) / "prescriptions"),
                 "QUEUE_LOG_LEVEL": "WARNING",
@@ -153,9 +163,6 @@ async def signing(seconds: float = 10.0, rate: float = 50.0) -> None:
                 "QUEUE_CLOCK_SPEED": "1",
                 "QUEUE_CLOCK_ANCHOR": repr(time.time()),
             }
-            clinic = "31-PC-001"
-            doctor = issuer.mint("bench:doctor", [Role.doctor], [clinic])
-            reception = issuer.mint("bench:reception", [Role.receptionist], [clinic])
             async with _process([sys.executable, "-m", "sihha_queue"], env, port, "/health/live"):
                 base = f"http://127.0.0.1:{port}"
                 auth = {"Authorization": f"Bearer {doctor}"}
