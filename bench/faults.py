@@ -483,6 +483,15 @@ class Measure:
     dead_poison: int = 0
     #: poison of a version reporting does not know, kept in its archive as it should be
     unknown_archived: int = 0
+    #: events of the segment reporting's inbox held as conflicting copies (another event
+    #: id with the same producer, aggregate and sequence): a producer numbered two events
+    #: alike, and reporting applied only the first
+    conflicts: int = 0
+    #: deliveries still waiting in reporting's inbox queue (slow, not lost), or None when
+    #: the broker could not say
+    inbox_waiting: int | None = None
+    #: the sent events reporting has not archived, counted by type
+    missing_types: dict[str, int] = field(default_factory=dict)
 
     @property
     def lost(self) -> int:
@@ -613,26 +622,53 @@ class DeadLetters:
                     await channel.close()
 
 
+async def inbox_waiting(run: RunPlatform, consumer: str) -> int | None:
+    """Messages ready in `consumer`'s inbox queue, from the broker (None: it did not say)."""
+    try:
+        connection = await aio_pika.connect(run.amqp_url, timeout=5)
+    except (OSError, aio_pika.exceptions.AMQPError):
+        return None
+    async with connection:
+        channel = await connection.channel()
+        try:
+            queue = await channel.declare_queue(run.topology.inbox_queue(consumer), passive=True)
+        except aio_pika.exceptions.AMQPError:
+            return None
+        return queue.declaration_result.message_count
+
+
 async def measure(
     run: RunPlatform, start: Snapshot, dead: DeadLetters, poison: Poison | None
 ) -> Measure:
     result = Measure()
     sent: list[Any] = []
+    types: dict[Any, str] = {}
     for service in PRODUCERS:
         rows = await _fetch(
             run.database_dsn(service),
-            "SELECT event_id, published_at IS NULL AS pending FROM outbox WHERE id > $1",
+            "SELECT event_id, event_type, published_at IS NULL AS pending FROM outbox "
+            "WHERE id > $1",
             start.outbox_ids[service],
         )
         sent += [row["event_id"] for row in rows]
+        types.update((row["event_id"], row["event_type"]) for row in rows)
         result.unpublished += sum(1 for row in rows if row["pending"])
     result.sent = len(sent)
     archived = await _fetch(
         run.database_dsn("reporting"),
-        "SELECT count(*) FROM event_archive WHERE event_id = ANY($1::uuid[])",
+        "SELECT event_id FROM event_archive WHERE event_id = ANY($1::uuid[])",
         sent,
     )
-    result.received = int(archived[0][0])
+    result.received = len(archived)
+    missing = set(sent) - {row["event_id"] for row in archived}
+    result.missing_types = dict(Counter(types[event_id] for event_id in missing))
+    held = await _fetch(
+        run.database_dsn("reporting"),
+        "SELECT count(*) FROM inbox_conflicts WHERE event_id = ANY($1::uuid[])",
+        sent,
+    )
+    result.conflicts = int(held[0][0])
+    result.inbox_waiting = await inbox_waiting(run, "reporting")
     try:
         now = await reconciliation(run)
     except httpx.HTTPError as error:
@@ -667,6 +703,7 @@ def settled(result: Measure, poison: Poison | None) -> bool:
         and result.duplicated_effects == 0
         and result.dead_poison == (len(poison.expected) if poison is not None else 0)
         and result.unknown_archived == (len(poison.archived_unknown) if poison is not None else 0)
+        and result.conflicts == 0
     )
 
 
@@ -1085,6 +1122,11 @@ class Row:
     poison_expected: int = 0
     unknown_archived: int = 0
     unknown_expected: int = 0
+    #: sent events reporting held as conflicting copies, and deliveries still waiting in
+    #: its inbox queue when the segment was measured (why `received` fell short)
+    conflicts: int = 0
+    inbox_waiting: int | None = None
+    missing_types: dict[str, int] = field(default_factory=dict)
     #: redelivered events the consumers' inboxes recognised and skipped (not a failure:
     #: what at-least-once delivery looks like after a fault)
     redeliveries_skipped: int = 0
@@ -1106,6 +1148,7 @@ class Row:
             and self.dead_healthy == 0
             and self.dead_poison == self.poison_expected
             and self.unknown_archived == self.unknown_expected
+            and self.conflicts == 0
             and self.recovered_seconds is not None
         )
 
@@ -1176,6 +1219,8 @@ async def run_fault(run: RunPlatform, fault: Fault, round_no: int) -> Row:
         row.dead_healthy, row.dead_poison = result.dead_healthy, result.dead_poison
         row.poison_expected = len(injection.poison.expected) if injection.poison else 0
         row.unknown_archived = result.unknown_archived
+        row.conflicts, row.inbox_waiting = result.conflicts, result.inbox_waiting
+        row.missing_types = result.missing_types
         row.unknown_expected = len(injection.poison.archived_unknown) if injection.poison else 0
         row.detail = injection.detail + row.detail
         if result.reconciliation_error:
@@ -1372,6 +1417,14 @@ async def run_matrix(
                     f"{row.dead_healthy}+{row.dead_poison} poison, redeliveries skipped "
                     f"{row.redeliveries_skipped}, recovered "
                     + (f"{row.recovered_seconds:.1f} s" if row.recovered_seconds else "never")
+                    + (
+                        ""
+                        if row.ok
+                        else f"; unpublished {row.unpublished}, conflicting copies "
+                        f"{row.conflicts}, waiting in reporting's inbox {row.inbox_waiting}, "
+                        f"settled for {row.settle_seconds:.0f} s, not archived by type "
+                        f"{row.missing_types}"
+                    )
                     + (f" — {row.error}" if row.error else "")
                 )
                 rows.append(row)
