@@ -489,6 +489,8 @@ async def main_async(args: argparse.Namespace, loop_name: str) -> int:
     if which in ("all", "queue"):
         trees = [ServiceTree.other(Path(args.before))] if args.before else []
         trees += [ServiceTree.this(workers) for workers in args.workers]
+        if args.relay_apart:
+            trees += [ServiceTree.this(workers, "separate") for workers in args.workers]
         failed: dict[str, str] = {}
         queue = await _timed(
             "queue",
@@ -580,6 +582,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=lambda text: [int(n) for n in text.split(",")],
         default=[1],
         help="queue: this tree's service with these numbers of worker processes, e.g. 1,2",
+    )
+    parser.add_argument(
+        "--relay-apart",
+        action="store_true",
+        help="queue: also this tree's service with its outbox relay in a process of its own "
+        "(QUEUE_OUTBOX_RELAY=separate and `python -m sihha_queue relay`), per --workers",
     )
     parser.add_argument(
         "--rounds", type=int, default=1, help="queue: rounds of every service (medians)"

@@ -284,9 +284,13 @@ class _Client:
 # -- processes ------------------------------------------------------------------------------
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time so far of a process and of its live descendants (uvicorn's
-    worker processes when a service runs several; Linux /proc; NaN where there is none)."""
+def _cpu_seconds(*pids: int) -> float:
+    """User + system CPU time so far of processes and of their live descendants (uvicorn's
+    worker processes when a service runs several, a relay process of its own beside it;
+    Linux /proc; NaN where there is none)."""
+    if len(pids) != 1:
+        return sum(_cpu_seconds(pid) for pid in pids)
+    (pid,) = pids
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
@@ -350,6 +354,31 @@ async def _process(
                 except TimeoutError:
                     process.kill()
                     await process.wait()
+
+
+@contextlib.asynccontextmanager
+async def _relay_process(
+    tree: ServiceTree, env: dict[str, str]
+) -> AsyncIterator[asyncio.subprocess.Process | None]:
+    """`python -m sihha_queue relay` for the block when `tree.relay` is `separate` (else
+    None); stopped with SIGTERM, as a deployment stops it."""
+    if tree.relay != "separate":
+        yield None
+        return
+    process = await asyncio.create_subprocess_exec(
+        tree.python, "-m", "sihha_queue", "relay", cwd=tree.root, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
 
 
 async def _wait_ready(
@@ -436,7 +465,7 @@ async def measure_baseline(
         env = {**os.environ, DATABASE_ENV: dsn, POOL_SIZE_ENV: str(pool_size)}
         async with _process(command, env, port, "/health") as process:
             result, cpu = await _with_cpu(
-                process.pid,
+                (process.pid,),
                 run_load(
                     f"http://127.0.0.1:{port}/items",
                     method="POST",
@@ -451,12 +480,13 @@ async def measure_baseline(
     return result, cpu
 
 
-async def _with_cpu(pid: int, load: Any) -> tuple[LoadResult, float | None]:
+async def _with_cpu(pids: tuple[int, ...], load: Any) -> tuple[LoadResult, float | None]:
     """Run a `run_load` coroutine; also the server's CPU per successful request (µs), over
-    the whole call (its warm-up second included, so requests are counted over it too)."""
-    before, started = _cpu_seconds(pid), time.perf_counter()
+    the whole call (its warm-up second included, so requests are counted over it too), of
+    every process in `pids` (the service's, and its relay's when it runs apart)."""
+    before, started = _cpu_seconds(*pids), time.perf_counter()
     result: LoadResult = await load
-    cpu, elapsed = _cpu_seconds(pid) - before, time.perf_counter() - started
+    cpu, elapsed = _cpu_seconds(*pids) - before, time.perf_counter() - started
     if not result.ok:
         return result, None
     # the warm-up's requests are not in the result: scale by the measured share of the time
@@ -767,14 +797,22 @@ async def _run_service(
                 "QUEUE_CLOCK_SPEED": "1",
                 "QUEUE_CLOCK_ANCHOR": repr(time.time()),
             }
+            if tree.relay == "separate":
+                # the serving process leaves its relay out; one relay process beside it
+                # polls the outbox often enough that events wait for it no longer than a
+                # commit waits for the in-process relay's coalescing (15 ms)
+                env |= {"QUEUE_OUTBOX_RELAY": "separate", "QUEUE_OUTBOX_POLL_SECONDS": "0.02"}
             _progress(f"starting python -m sihha_queue ({tree.label})")
             command = [tree.python, "-m", "sihha_queue"]
-            async with _process(
-                command, env, port, "/health/ready", cwd=tree.root, timeout=120
-            ) as process:
+            async with (
+                _process(
+                    command, env, port, "/health/ready", cwd=tree.root, timeout=120
+                ) as process,
+                _relay_process(tree, env) as relay,
+            ):
                 measured = await _measure_service(
                     baseline_again,
-                    process,
+                    (process.pid,) if relay is None else (process.pid, relay.pid),
                     port,
                     tokens,
                     database_url,
@@ -810,6 +848,7 @@ async def _run_service(
         "root": str(tree.root),
         "app": "python -m sihha_queue (as deployed: outbox relay, board feed, consumer inside)",
         "uvicorn_workers": tree.workers,
+        "outbox_relay": tree.relay,
         "loop": "uvloop" if _has("uvloop") else "asyncio",
         "http": "httptools" if _has("httptools") else "h11",
         "database_pool": "the service's default, per worker",
@@ -827,7 +866,7 @@ async def _run_service(
 
 async def _measure_service(
     baseline_again: Callable[[], Awaitable[tuple[LoadResult, float | None]]],
-    process: asyncio.subprocess.Process,
+    pids: tuple[int, ...],
     port: int,
     tokens: Mapping[str, str],
     database_url: str,
@@ -862,7 +901,7 @@ async def _measure_service(
         await mark("start")
         _progress(f"1. issuing, {concurrency} connections, {seconds:.0f} s")
         issue, issue_cpu = await _with_cpu(
-            process.pid,
+            pids,
             run_load(url, method="POST", body=issue_body, headers=headers,
                      concurrency=concurrency, seconds=seconds),
         )  # fmt: skip
@@ -877,7 +916,7 @@ async def _measure_service(
 
         _progress(f"2. issuing at {rate:.0f} req/s, {seconds:.0f} s")
         opened, open_cpu = await _with_cpu(
-            process.pid,
+            pids,
             run_load(url, method="POST", body=issue_body, headers=headers,
                      rate=rate, seconds=seconds, timeout=OPEN_TIMEOUT),
         )  # fmt: skip
@@ -912,20 +951,20 @@ async def _measure_service(
         counters = _Counters(port, agent, reception[CALL_CLINIC], {p.service_code for p in stream})
         try:
             _progress(f"3. call-next, {call_rate:.0f} cycles/s, {seconds:.0f} s")
-            cpu_before = _cpu_seconds(process.pid)
+            cpu_before = _cpu_seconds(*pids)
             paced = await _paced_cycles(counters, stream, rate=call_rate, seconds=seconds)
             # the warm-up second's cycles ran on the same CPU
             paced.cpu_us_per_cycle = _cpu_us(
-                _cpu_seconds(process.pid) - cpu_before, paced.cycles + call_rate
+                _cpu_seconds(*pids) - cpu_before, paced.cycles + call_rate
             )
             await mark("call-next paced")
             _progress(f"3. call-next alone, {alone_cycles} cycles one at a time")
             offset = int(call_rate * (seconds + 1))
-            cpu_before = _cpu_seconds(process.pid)
+            cpu_before = _cpu_seconds(*pids)
             alone = await _cycles_alone(
                 counters, stream[offset:], n=alone_cycles, timeout=ALONE_SECONDS
             )
-            alone.cpu_us_per_cycle = _cpu_us(_cpu_seconds(process.pid) - cpu_before, alone.cycles)
+            alone.cpu_us_per_cycle = _cpu_us(_cpu_seconds(*pids) - cpu_before, alone.cycles)
             await mark("call-next alone")
         finally:
             await counters.close()

@@ -31,11 +31,16 @@ class ServiceTree:
     root: Path
     python: str
     workers: int = 1
+    #: where the service's outbox relay runs: in each serving process, or `separate` (a
+    #: `python -m sihha_queue relay` process beside them)
+    relay: str = "in-process"
 
     @classmethod
-    def this(cls, workers: int = 1) -> ServiceTree:
+    def this(cls, workers: int = 1, relay: str = "in-process") -> ServiceTree:
         label = "after" if workers == 1 else f"after, {workers} workers"
-        return cls(label, ROOT, sys.executable, workers)
+        if relay == "separate":
+            label += ", relay apart"
+        return cls(label, ROOT, sys.executable, workers, relay)
 
     @classmethod
     def other(cls, root: Path, label: str | None = None) -> ServiceTree:

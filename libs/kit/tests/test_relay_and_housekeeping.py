@@ -26,7 +26,7 @@ from sihha_kit.retention import (
     Housekeeper,
     Retention,
 )
-from sihha_kit.runtime import ServiceRuntime
+from sihha_kit.runtime import ServiceRuntime, run_relay
 from sihha_kit.settings import ServiceSettings
 from sihha_kit.testing.messaging_rig import MIGRATIONS, Rig, build_rig
 from sihha_kit.testing.servers import Servers
@@ -273,6 +273,50 @@ async def test_a_service_runtime_sets_the_timeout_and_reports_its_broker_in_read
         assert set(runtime.housekeeper.retentions) == {"outbox", "inbox", "inbox_conflicts"}
     finally:
         await runtime.stop()
+
+
+async def test_a_relay_of_its_own_publishes_what_serving_processes_without_one_commit(
+    rig: Rig, servers: Servers
+) -> None:
+    """`outbox_relay=separate`: the serving runtime runs no relay and budgets no connection
+    for one; `run_relay` (what `python -m <service> relay` runs) publishes the rows
+    committed before it started and while it runs, each once."""
+    settings = ServiceSettings(
+        service_name="queue",
+        database_url=rig.database_url,
+        amqp_url=servers.amqp_url,
+        broker_namespace=rig.broker.topology.namespace,
+        outbox_relay="separate",
+        outbox_poll_seconds=0.2,
+    )
+    serving = ServiceRuntime(settings, migrations_dir=MIGRATIONS)
+    with_relay = ServiceRuntime(
+        settings.model_copy(update={"outbox_relay": "in-process"}), migrations_dir=MIGRATIONS
+    )
+    assert serving.relay_here is False and with_relay.relay_here is True
+    assert serving.connection_budget == with_relay.connection_budget - 1
+    await with_relay.stop()
+    serving.start_background()
+    rig.tasks.append(asyncio.create_task(rig.consumer.run()))  # the rig's consumer, no relay
+    try:
+        before = await rig.issue(5)
+        await asyncio.sleep(1.0)
+        assert await rig.unpublished() == 5  # the serving process publishes nothing
+        assert (await serving.readiness())["outbox_backlog"] == 5
+        stop = asyncio.Event()
+        relay = asyncio.create_task(run_relay(settings, stop))
+        try:
+            assert sorted(await rig.wait_for_effects(5)) == sorted(before)
+            during = await rig.issue(3)
+            assert sorted(await rig.wait_for_effects(8)) == sorted(before + during)
+        finally:
+            stop.set()
+            await asyncio.wait_for(relay, 15)
+        assert await rig.unpublished() == 0
+        await asyncio.sleep(0.5)
+        assert len(await rig.effects()) == 8  # each once
+    finally:
+        await serving.stop()
 
 
 async def test_the_relay_publishes_each_event_under_the_trace_context_stored_with_it(

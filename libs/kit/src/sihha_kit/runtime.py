@@ -68,6 +68,9 @@ class ServiceRuntime:
             Topology(settings.broker_namespace),
             client_name=f"{settings.service_name}@{settings.service_version}",
         )
+        #: the relay of this service's outbox: run here (`settings.outbox_relay`
+        #: `in-process`) or by `run_relay` in a process of its own; either way readiness
+        #: and the metrics report the outbox's backlog through it
         self.relay: OutboxRelay | None = (
             OutboxRelay(
                 self.engine,
@@ -81,6 +84,7 @@ class ServiceRuntime:
             if publishes
             else None
         )
+        self.relay_here = self.relay is not None and settings.outbox_relay == "in-process"
         #: the retention of every table that grows; a service registers its own tables
         self.housekeeper = Housekeeper(
             self.engine, settings.service_name, interval=settings.retention_interval_seconds
@@ -108,8 +112,9 @@ class ServiceRuntime:
     def connection_budget(self) -> int:
         """The most PostgreSQL connections this process ever opens to its database: the
         pool (`database_pool_size` plus its overflow, `sihha_kit.db.pool_budget`), the outbox
-        relay's own connection, and the ones declared with `hold_connection`."""
-        relay = 1 if self.relay is not None else 0
+        relay's own connection when it runs here, and the ones declared with
+        `hold_connection`."""
+        relay = 1 if self.relay_here else 0
         return (
             pool_budget(self.settings.database_pool_size) + relay + len(self.dedicated_connections)
         )
@@ -143,7 +148,7 @@ class ServiceRuntime:
         )
 
     def start_background(self) -> None:
-        if self.relay is not None:
+        if self.relay is not None and self.relay_here:
             self.broker.publishing.start()
             self._spawn("outbox-relay", self.relay.run)
         if self.consumers:
@@ -245,3 +250,65 @@ class ServiceRuntime:
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(2.0):
                         await consumer.stats()
+
+
+async def run_relay(settings: ServiceSettings, stop: asyncio.Event) -> None:
+    """The outbox relay of `settings.service_name` alone, until `stop` is set: what
+    `python -m <service> relay` runs beside serving processes started with
+    `outbox_relay=separate`. Its connections: the relay's own to the database (the
+    service's migrations must have run: until then it retries) and one publishing
+    connection to the broker. It polls every `outbox_poll_seconds`, since the commits of
+    another process do not wake it. Several may run: each claims with SKIP LOCKED."""
+    timeout = settings.database_statement_timeout_seconds
+    engine = create_engine(settings.database_url, 1, statement_timeout_seconds=timeout)
+    broker = Broker(
+        settings.amqp_url,
+        Topology(settings.broker_namespace),
+        client_name=f"{settings.service_name}-relay@{settings.service_version}",
+    )
+    relay = OutboxRelay(
+        engine,
+        settings.database_url,
+        broker,
+        settings.service_name,
+        batch_size=settings.outbox_batch_size,
+        poll_seconds=settings.outbox_poll_seconds,
+        statement_timeout_ms=int(timeout * 1000),
+    )
+    broker.publishing.start()
+    task = asyncio.create_task(relay.run(), name="outbox-relay")
+    log.info("relay.started", service=settings.service_name, poll=settings.outbox_poll_seconds)
+    try:
+        await stop.wait()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10.0)
+        await broker.close()
+        await engine.dispose()
+        log.info("relay.stopped", service=settings.service_name)
+
+
+def relay_main(settings: ServiceSettings) -> None:
+    """Run `run_relay` on uvloop (as uvicorn runs the services) until SIGTERM or SIGINT,
+    with the service's logging and tracing."""
+    import signal
+
+    import uvloop
+
+    from sihha_kit.logs import configure_logging
+    from sihha_kit.tracing import configure_tracing
+
+    configure_logging(settings.service_name, settings.log_format, settings.log_level)
+    configure_tracing(
+        f"{settings.service_name}-relay", settings.service_version, settings.otlp_endpoint
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await run_relay(settings, stop)
+
+    uvloop.run(main())

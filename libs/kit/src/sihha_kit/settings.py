@@ -79,6 +79,12 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     #: the relay polls at least this often: how it finds rows another process committed
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
+    #: where the outbox relay runs: in every serving process (`in-process`: woken by the
+    #: process's own commits), or only in processes of its own started with
+    #: `python -m <service> relay` (`separate`: the serving processes leave it out and the
+    #: relay finds committed rows by polling every `outbox_poll_seconds`; a deployment
+    #: scales it apart from the HTTP workers, and its CPU leaves the request's process)
+    outbox_relay: Literal["in-process", "separate"] = "in-process"
     consumer_prefetch: int = Field(default=256, ge=1, le=10_000)
     consumer_batch_size: int = Field(default=128, ge=1, le=10_000)
     #: failed deliveries of one message before it is dead-lettered (the inbox's policy)

@@ -1,4 +1,6 @@
 """`python -m sihha_queue`: serve the queue service (settings from QUEUE_* variables).
+`python -m sihha_queue relay`: its outbox relay alone, for serving processes started with
+`QUEUE_OUTBOX_RELAY=separate` (`sihha_kit.runtime.run_relay`).
 
 With `QUEUE_HTTP_WORKERS` above 1, uvicorn starts that many worker processes on the
 one port, each a whole service process (its own pool, outbox relay, consumer and
@@ -8,8 +10,11 @@ inbox makes a second consumer harmless, the day's closing skips locked tickets, 
 the boards and the clinic directory hear every replica's changes through PostgreSQL.
 """
 
+import sys
+
 from fastapi import FastAPI
 
+from sihha_kit.runtime import relay_main
 from sihha_kit.serve import serve
 from sihha_queue.bootstrap import create_app
 from sihha_queue.config import QueueSettings
@@ -24,7 +29,11 @@ def served_app() -> FastAPI:
 
 if __name__ == "__main__":
     settings = QueueSettings()
-    if settings.http_workers > 1:
+    if sys.argv[1:] == ["relay"]:
+        relay_main(settings)
+    elif sys.argv[1:]:
+        raise SystemExit(f"usage: python -m sihha_queue [relay] (not {' '.join(sys.argv[1:])})")
+    elif settings.http_workers > 1:
         import uvicorn
 
         uvicorn.run(
