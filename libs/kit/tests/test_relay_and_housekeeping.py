@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sihha_kit.broker_admin import Rabbitmqctl
 from sihha_kit.consumer import EventConsumer
 from sihha_kit.db import create_engine
+from sihha_kit.outbox import wake_relays
 from sihha_kit.retention import (
     CONFLICTS_RETENTION,
     INBOX_RETENTION,
@@ -273,6 +274,19 @@ async def test_a_service_runtime_sets_the_timeout_and_reports_its_broker_in_read
         assert set(runtime.housekeeper.retentions) == {"outbox", "inbox", "inbox_conflicts"}
     finally:
         await runtime.stop()
+
+
+async def test_a_relay_woken_as_it_is_cancelled_stops(rig: Rig) -> None:
+    """A commit's wake-up and the service's stop in the same turn of the loop: the relay
+    stops at once (with `asyncio.wait_for`, Python 3.11 returned the wake-up and dropped
+    the cancellation, and every stopping service waited out its 5 s for the relay)."""
+    relay = asyncio.create_task(rig.relay.run())
+    await asyncio.sleep(1.0)  # connected, drained, waiting for a wake-up
+    assert not relay.done()
+    wake_relays()
+    relay.cancel()
+    done, _ = await asyncio.wait([relay], timeout=2.0)
+    assert done and relay.cancelled()
 
 
 async def test_a_relay_of_its_own_publishes_what_serving_processes_without_one_commit(

@@ -129,7 +129,8 @@ class PrescriptionTraffic:
         visits: list[asyncio.Task[None]] = []
         while not self.day_over.is_set() or not self.pending.empty():
             try:
-                due, code = await asyncio.wait_for(self.pending.get(), timeout=1.0)
+                async with asyncio.timeout(1.0):
+                    due, code = await self.pending.get()
             except TimeoutError:
                 continue
             visits.append(asyncio.create_task(self._present(post, until, min(due, closes), code)))

@@ -253,7 +253,8 @@ class Day:
             # at closing, when the counter stops)
             idle = min(60 * 60.0, (self.closes - self.clock()).total_seconds())
             try:
-                await asyncio.wait_for(waiting.acquire(), timeout=max(idle, 0.0) / self.speed)
+                async with asyncio.timeout(max(idle, 0.0) / self.speed):
+                    await waiting.acquire()
             except TimeoutError:
                 pass
             # the walk and the consultation last their simulated minutes from the call and

@@ -136,9 +136,13 @@ class BrokerLink:
 
     async def wait_connected(self, timeout: float | None = None) -> AbstractRobustConnection:
         self.start()
-        await asyncio.wait_for(self._connected_once.wait(), timeout)
+        # asyncio.timeout, not wait_for: wait_for (Python 3.11) swallows a cancellation that
+        # arrives as the event is set
+        async with asyncio.timeout(timeout):
+            await self._connected_once.wait()
         assert self.connection is not None
-        await asyncio.wait_for(self.connection.connected.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self.connection.connected.wait()
         return self.connection
 
     @property

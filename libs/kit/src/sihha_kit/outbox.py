@@ -203,8 +203,12 @@ class OutboxRelay:
                     continue
                 await self._refresh_gauge()
                 if claimed < self.batch_size:  # the backlog is drained: wait for a commit
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+                    # cancellation that arrives as the event is set (a commit's wake-up at
+                    # shutdown), and the relay outlived its service's stop
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self.poll_seconds):
+                            await self._wake.wait()
                     # let the commits of the next few milliseconds join this batch:
                     # one claim and one publish round for many events, not one each
                     await asyncio.sleep(self.coalesce_seconds)

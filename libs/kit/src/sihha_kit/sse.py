@@ -114,7 +114,8 @@ async def event_stream(
     try:
         while True:
             try:
-                item = await asyncio.wait_for(pending.get(), timeout=check_seconds)
+                async with asyncio.timeout(check_seconds):  # wait_for could swallow a cancel
+                    item = await pending.get()
             except TimeoutError:
                 item = None
             if not still_valid():

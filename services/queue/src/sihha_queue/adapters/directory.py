@@ -117,7 +117,8 @@ class ClinicDirectory:
         """Reload on every change and at least every `refresh_seconds`, until cancelled."""
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), self.refresh_seconds)
+                async with asyncio.timeout(self.refresh_seconds):  # wait_for could swallow a cancel
+                    await self._changed.wait()
             self._changed.clear()
             try:
                 await self.reload()

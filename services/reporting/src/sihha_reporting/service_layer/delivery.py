@@ -63,7 +63,9 @@ class DeliveryWorker:
                 if sent == 0:
                     self.wake.clear()
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.wake.wait(), self.policy.poll_seconds)
+                        # asyncio.timeout: wait_for could swallow a cancel (Python 3.11)
+                        async with asyncio.timeout(self.policy.poll_seconds):
+                            await self.wake.wait()
 
     async def deliver_once(self, client: httpx.AsyncClient) -> int:
         """Attempt every due delivery once. Returns how many were attempted."""
