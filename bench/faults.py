@@ -9,7 +9,8 @@ busy. Each fault of `FAULTS` is injected in the middle of that traffic, lifted (
 and the platform has settled:
 
 - **sent**: events the producing services committed to their outboxes during the
-  fault's segment (their own tables, by outbox row id);
+  fault's segment, from its start until its traffic stopped (their own tables, by outbox
+  row id; what the platform's timers produce while it settles is not waited for);
 - **received**: of those, how many the reporting service archived (its event archive);
 - **lost**: sent − received, after the settle time (`--settle-seconds`);
 - **duplicated effects**: the reports counting more than the producers' own counts
@@ -638,8 +639,16 @@ async def inbox_waiting(run: RunPlatform, consumer: str) -> int | None:
 
 
 async def measure(
-    run: RunPlatform, start: Snapshot, dead: DeadLetters, poison: Poison | None
+    run: RunPlatform,
+    start: Snapshot,
+    end: dict[str, int],
+    dead: DeadLetters,
+    poison: Poison | None,
 ) -> Measure:
+    """The segment's events are the outbox rows its producers committed from `start` to
+    `end` (taken once the traffic stopped): the platform's timers go on producing events
+    while it settles, and those, always a moment from being archived, would keep a
+    segment from ever settling on a slow machine."""
     result = Measure()
     sent: list[Any] = []
     types: dict[Any, str] = {}
@@ -647,8 +656,9 @@ async def measure(
         rows = await _fetch(
             run.database_dsn(service),
             "SELECT event_id, event_type, published_at IS NULL AS pending FROM outbox "
-            "WHERE id > $1",
+            "WHERE id > $1 AND id <= $2",
             start.outbox_ids[service],
+            end[service],
         )
         sent += [row["event_id"] for row in rows]
         types.update((row["event_id"], row["event_type"]) for row in rows)
@@ -1192,9 +1202,12 @@ async def run_fault(run: RunPlatform, fault: Fault, round_no: int) -> Row:
         deadline = settle_began + settings.settle_seconds
         result: Measure | None = None
         failure = None
+        end: dict[str, int] | None = None
         while True:
             try:
-                result = await measure(run, start, dead, injection.poison)
+                if end is None:  # the traffic has stopped: the segment's last events
+                    end = await outbox_ids(run)
+                result = await measure(run, start, end, dead, injection.poison)
                 failure = None
             except UNAVAILABLE as error:  # a service or a server not back yet
                 failure = f"{type(error).__name__}: {error}"[:200]
