@@ -347,13 +347,7 @@ async def _process(
                     f"{error}; the server had exited with {process.returncode}:\n{tail}"
                 ) from error
         finally:
-            if process.returncode is None:
-                process.terminate()
-                try:
-                    await asyncio.wait_for(process.wait(), 15)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
+            await _stop(process)
 
 
 @contextlib.asynccontextmanager
@@ -372,13 +366,18 @@ async def _relay_process(
     try:
         yield process
     finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 15)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await _stop(process)
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM, as a deployment stops a process; SIGKILL after 15 s."""
+    if process.returncode is None:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
 
 
 async def _wait_ready(
