@@ -45,7 +45,7 @@ class LoadResult:
     seconds: float
     concurrency: int | None
     rate: float | None
-    latencies: list[float] = field(repr=False)  # of the successful requests, in seconds
+    latencies: list[float] = field(repr=False)  # of the timed (successful) requests, in seconds
     statuses: Counter[int] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)  # transport errors by kind
     connections: int = 0  # opened during the run
@@ -206,10 +206,12 @@ class _Run:
         result: LoadResult,
         max_requests: int,
         vary: RequestFactory | None = None,
+        timed: Callable[[int], bool] = lambda status: 200 <= status < 300,
     ) -> None:
         self.target = target
         self.body = body
         self.vary = vary
+        self.timed = timed
         self.timeout = timeout
         self.result = result
         self.max_requests = max_requests
@@ -267,7 +269,7 @@ class _Run:
         elapsed = time.perf_counter() - due
         if self.recording:
             self.result.statuses[status] += 1
-            if 200 <= status < 300:
+            if self.timed(status):
                 self.result.latencies.append(elapsed)
         if connection.open:
             self.park(connection)
@@ -337,6 +339,7 @@ async def run_load(
     body: BodyFactory | None = None,
     headers: Mapping[str, str] | None = None,
     vary: RequestFactory | None = None,
+    timed: Callable[[int], bool] | None = None,
     concurrency: int | None = None,
     rate: float | None = None,
     seconds: float = 10.0,
@@ -351,7 +354,8 @@ async def run_load(
     `body(i)` gives the body of the i-th request (JSON bodies get their content type
     when `headers` does not say); `vary(i)`, when requests differ by more than their
     body, its path (query included; the server is `url`'s) and headers of its own (e.g.
-    each caller's token) besides `headers`; connections are reused (HTTP/1.1 keep-alive). In open
+    each caller's token) besides `headers`; `timed(status)` says which answers are timed
+    (default: 2xx; a race times its 409s too); connections are reused (HTTP/1.1 keep-alive). In open
     loop at most `max_connections` requests are in flight; a request that has to wait
     for one still counts its latency from when it was due.
     """
@@ -373,6 +377,8 @@ async def run_load(
         latencies=[],
     )
     run = _Run(target, body, timeout, result, max_requests, vary)
+    if timed is not None:
+        run.timed = timed
 
     async def phase(length: float) -> float:
         start = time.perf_counter()
