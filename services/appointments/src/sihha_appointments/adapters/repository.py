@@ -802,6 +802,23 @@ class TimerKind:
     URGENT_RELEASE = "urgent_release"
 
 
+def _insert_timers(rows: list[dict[str, Any]]) -> Any:
+    """One INSERT with a VALUES row per timer (SQLAlchemy's executemany path ran one
+    statement per row through asyncpg's `executemany`)."""
+    return insert(timers).values(
+        [
+            {
+                "kind": row["kind"],
+                "subject_id": row["subject_id"],
+                "due_at": row["due_at"],
+                "payload": row.get("payload", {}),
+                "attempts": 0,
+            }
+            for row in rows
+        ]
+    )
+
+
 class TimerRepository(Repository):
     async def add(
         self, kind: str, subject_id: UUID, due_at: datetime, payload: dict[str, Any] | None = None
@@ -813,10 +830,23 @@ class TimerRepository(Repository):
         )
 
     async def add_many(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            await self.session.execute(
-                insert(timers), [{"payload": {}, "attempts": 0, **row} for row in rows]
-            )
+        # a statement has at most 32,767 parameters (asyncpg): 5 a row
+        for start in range(0, len(rows), 2000):
+            await self.session.execute(_insert_timers(rows[start : start + 2000]))
+
+    async def replace(
+        self, subject_id: UUID, kinds: Sequence[str], rows: list[dict[str, Any]]
+    ) -> None:
+        """Cancel the subject's timers of `kinds` and add `rows`, in one statement (the
+        DELETE a data-modifying CTE of the INSERT: both see the statement's snapshot, so
+        rows added are never the ones cancelled)."""
+        gone = delete(timers).where(timers.c.subject_id == subject_id, timers.c.kind.in_(kinds))
+        if not rows:
+            await self.session.execute(gone)
+            return
+        await self.session.execute(
+            _insert_timers(rows).add_cte(gone.returning(timers.c.timer_id).cte("gone"))
+        )
 
     async def cancel(self, subject_id: UUID, *kinds: str) -> None:
         await self.session.execute(

@@ -608,16 +608,24 @@ async def _booked(uow: AppointmentsUnitOfWork, deps: Deps, booking: Booking, now
         if entry is not None and entry.status is EntryStatus.OFFERED:
             entry.accepted()
             await uow.waitlist.save(entry)
-    await uow.timers.cancel(booking.booking_id, TimerKind.HOLD_EXPIRY)
-    await _set_booking_timers(uow, deps, booking, now)
+    await _set_booking_timers(uow, deps, booking, now, replacing=(TimerKind.HOLD_EXPIRY,))
     await notify(uow, booking, Template.BOOKED, now)
 
 
 async def _set_booking_timers(
-    uow: AppointmentsUnitOfWork, deps: Deps, booking: Booking, now: datetime
+    uow: AppointmentsUnitOfWork,
+    deps: Deps,
+    booking: Booking,
+    now: datetime,
+    *,
+    replacing: tuple[str, ...],
 ) -> None:
+    """The booking's no-show check and reminders, in place of its timers of `replacing`
+    (one statement)."""
     start = booking.slot.starts_at
-    await uow.timers.add_many(
+    await uow.timers.replace(
+        booking.booking_id,
+        replacing,
         [
             {
                 "kind": TimerKind.NO_SHOW,
@@ -633,7 +641,7 @@ async def _set_booking_timers(
                 }
                 for due in deps.rules.reminders_for(start, now)
             ),
-        ]
+        ],
     )
 
 
@@ -751,8 +759,9 @@ async def _move(
         if violated_constraint(error) == SLOT_FULL:
             raise SlotFull([]) from None
         raise
-    await uow.timers.cancel(booking.booking_id, TimerKind.NO_SHOW, TimerKind.REMINDER)
-    await _set_booking_timers(uow, deps, booking, now)
+    await _set_booking_timers(
+        uow, deps, booking, now, replacing=(TimerKind.NO_SHOW, TimerKind.REMINDER)
+    )
     await notify(uow, booking, Template.RESCHEDULED, now)
 
 
