@@ -1,14 +1,5 @@
-"""Abuse limits with the `limits` library (sliding window counters), per citizen and per
-client address.
-
-The strategy is `limits`' sliding window counter: per identifier, the current and the
-previous fixed window's counts, the previous weighted by how much of it still overlaps
-the sliding window. Its moving-window strategy was exact but, on the async memory
-storage, keeps a list of every hit per key and runs its expiry pass over every key with
-one `asyncio.to_thread` each, after every hit: with a few thousand citizens within the
-hour of the holds' window, that pass and its thread hops were about a sixth of the
-service's CPU during the 200-way race (py-spy; bench/README.md "Appointments"). A
-counter is O(1) per hit; the storage's expiry pass still walks every key (no thread).
+"""Abuse limits with the `limits` library (moving windows), per citizen and per client
+address.
 
 The storage is `limits`' own, named by a URI (`APPOINTMENTS_RATE_LIMIT_STORAGE`):
 ``memory://`` keeps the windows in this process, right for one replica only (two
@@ -26,7 +17,7 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 
@@ -42,7 +33,7 @@ class RateLimiter:
         uri = storage_uri if storage_uri.startswith("async+") else f"async+{storage_uri}"
         storage = storage_from_string(uri)
         assert isinstance(storage, Storage)
-        self._limiter = SlidingWindowCounterRateLimiter(storage)
+        self._limiter = MovingWindowRateLimiter(storage)
         self.items: dict[str, RateLimitItem] = {
             "search": parse(limits.searches),
             "hold": parse(limits.holds),
