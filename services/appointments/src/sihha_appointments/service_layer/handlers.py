@@ -531,9 +531,6 @@ async def hold_slot(
         mine = list(
             zip(slot["mine_statuses"], slot["mine_specialties"], slot["mine_ends"], strict=True)
         )
-        held_here = any(
-            status == BookingStatus.HELD.value and code == specialty for status, code, _ in mine
-        )
         # a hold of the same specialty is let go by this one: it does not count
         active = [
             (status, code, ends)
@@ -554,11 +551,10 @@ async def hold_slot(
                 else await next_free(uow, deps, slot, now, urgent_allowed=True)
             )
         await uow.writing()
-        if held_here:
-            for previous in await uow.bookings.holds_in_specialty(command.patient_key, specialty):
-                previous.release()
-                await uow.bookings.save(previous)
-                await uow.timers.cancel(previous.booking_id, TimerKind.HOLD_EXPIRY)
+        for previous in await uow.bookings.holds_in_specialty(command.patient_key, specialty):
+            previous.release()
+            await uow.bookings.save(previous)
+            await uow.timers.cancel(previous.booking_id, TimerKind.HOLD_EXPIRY)
         booking = Booking.hold(
             slot=uow.slots.ref(slot),
             patient_key=command.patient_key,
