@@ -501,8 +501,9 @@ async def hold_slot(
     bookings and, when the slot is already full, the next free slots
     (`SlotRepository.for_hold`), so a loser arriving after the winner's commit is
     answered from that one round trip, without writing or locking anything; the winner
-    then opens its transaction, inserts its hold and its expiry timer in one statement
-    and commits. A loser that read the last place free before the winner committed is
+    then opens its transaction, lets the citizen's earlier hold in the specialty go (found
+    again there, `FOR UPDATE`: one may have been committed since the read), inserts its
+    hold and its expiry timer in one statement and commits. A loser that read the last place free before the winner committed is
     refused by the slot's CHECK when the winner commits (its insert waits for the row
     lock the trigger took), and gets the offer from a query after its rollback."""
     rules = deps.rules
