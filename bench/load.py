@@ -31,6 +31,8 @@ from urllib.parse import urlsplit
 STALE_AFTER = 3.0
 
 BodyFactory = Callable[[int], bytes]
+#: the i-th request's path (with its query) and its own headers, when requests differ
+RequestFactory = Callable[[int], tuple[str, Mapping[str, str]]]
 
 
 class HttpError(Exception):
@@ -43,7 +45,7 @@ class LoadResult:
     seconds: float
     concurrency: int | None
     rate: float | None
-    latencies: list[float] = field(repr=False)  # of the successful requests, in seconds
+    latencies: list[float] = field(repr=False)  # of the timed (successful) requests, in seconds
     statuses: Counter[int] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)  # transport errors by kind
     connections: int = 0  # opened during the run
@@ -103,6 +105,7 @@ class _Target:
     path: str
     method: str
     head: bytes  # request line and fixed headers, without Content-Length
+    fixed: bytes  # the fixed header lines alone (Host first)
 
     @classmethod
     def parse(cls, url: str, method: str, headers: Mapping[str, str]) -> _Target:
@@ -113,15 +116,24 @@ class _Target:
         path = parts.path or "/"
         if parts.query:
             path = f"{path}?{parts.query}"
-        lines = [f"{method.upper()} {path} HTTP/1.1", f"Host: {parts.hostname}:{port}"]
+        lines = [f"Host: {parts.hostname}:{port}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
-        head = ("\r\n".join(lines) + "\r\n").encode("latin-1")
-        return cls(parts.hostname, port, path, method.upper(), head)
+        fixed = ("\r\n".join(lines) + "\r\n").encode("latin-1")
+        head = f"{method.upper()} {path} HTTP/1.1\r\n".encode("latin-1") + fixed
+        return cls(parts.hostname, port, path, method.upper(), head, fixed)
 
-    def request(self, body: bytes | None) -> bytes:
+    def head_for(self, path: str, headers: Mapping[str, str]) -> bytes:
+        """The request line and headers of one request to another `path` of the server,
+        with `headers` besides the fixed ones."""
+        lines = [f"{self.method} {path} HTTP/1.1"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        return ("\r\n".join(lines) + "\r\n").encode("latin-1") + self.fixed
+
+    def request(self, body: bytes | None, head: bytes | None = None) -> bytes:
+        head = self.head if head is None else head
         if body is None:
-            return self.head + b"\r\n"
-        return self.head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+            return head + b"\r\n"
+        return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
 class _Connection:
@@ -193,9 +205,13 @@ class _Run:
         timeout: float,
         result: LoadResult,
         max_requests: int,
+        vary: RequestFactory | None = None,
+        timed: Callable[[int], bool] = lambda status: 200 <= status < 300,
     ) -> None:
         self.target = target
         self.body = body
+        self.vary = vary
+        self.timed = timed
         self.timeout = timeout
         self.result = result
         self.max_requests = max_requests
@@ -225,7 +241,11 @@ class _Run:
             return None
         index = self.issued
         self.issued += 1
-        return self.target.request(self.body(index) if self.body is not None else None)
+        head = None
+        if self.vary is not None:
+            path, headers = self.vary(index)
+            head = self.target.head_for(path, headers)
+        return self.target.request(self.body(index) if self.body is not None else None, head)
 
     async def send(self, connection: _Connection | None, request: bytes, due: float) -> bool:
         """One request on `connection` (or a new one); record it. True if it went through."""
@@ -249,7 +269,7 @@ class _Run:
         elapsed = time.perf_counter() - due
         if self.recording:
             self.result.statuses[status] += 1
-            if 200 <= status < 300:
+            if self.timed(status):
                 self.result.latencies.append(elapsed)
         if connection.open:
             self.park(connection)
@@ -318,6 +338,8 @@ async def run_load(
     method: str = "GET",
     body: BodyFactory | None = None,
     headers: Mapping[str, str] | None = None,
+    vary: RequestFactory | None = None,
+    timed: Callable[[int], bool] | None = None,
     concurrency: int | None = None,
     rate: float | None = None,
     seconds: float = 10.0,
@@ -330,7 +352,10 @@ async def run_load(
     requests per second (open loop), after `warmup_seconds` of the same load not recorded.
 
     `body(i)` gives the body of the i-th request (JSON bodies get their content type
-    when `headers` does not say); connections are reused (HTTP/1.1 keep-alive). In open
+    when `headers` does not say); `vary(i)`, when requests differ by more than their
+    body, its path (query included; the server is `url`'s) and headers of its own (e.g.
+    each caller's token) besides `headers`; `timed(status)` says which answers are timed
+    (default: 2xx; a race times its 409s too); connections are reused (HTTP/1.1 keep-alive). In open
     loop at most `max_connections` requests are in flight; a request that has to wait
     for one still counts its latency from when it was due.
     """
@@ -351,7 +376,9 @@ async def run_load(
         rate=rate,
         latencies=[],
     )
-    run = _Run(target, body, timeout, result, max_requests)
+    run = _Run(target, body, timeout, result, max_requests, vary)
+    if timed is not None:
+        run.timed = timed
 
     async def phase(length: float) -> float:
         start = time.perf_counter()

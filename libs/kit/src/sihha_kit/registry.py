@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,16 @@ class Registry:
         return self.default_opening_hours
 
     def by_code(self, code: str) -> Establishment | None:
-        return next((e for e in self.establishments if e.code == code), None)
+        return self._by_code.get(code)
+
+    @cached_property
+    def _by_code(self) -> dict[str, Establishment]:
+        """The establishments by code, built on first use (a search page names the
+        establishment of each of its slots: a scan of the registry each was measurable)."""
+        found: dict[str, Establishment] = {}
+        for establishment in self.establishments:
+            found.setdefault(establishment.code, establishment)  # the first, as a scan gave
+        return found
 
     @property
     def polyclinics(self) -> tuple[Establishment, ...]:

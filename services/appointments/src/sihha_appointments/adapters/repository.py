@@ -4,13 +4,30 @@ recorded events reach the outbox on commit (`sihha_kit.uow.Repository`)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import UUID as SqlUuid
+from sqlalchemy.types import DateTime, String, Text
 
 from sihha_appointments.adapters.tables import (
     bookings,
@@ -173,6 +190,113 @@ def _slot_ref(row: Mapping[str, Any]) -> SlotRef:
     )
 
 
+#: what a page of search results shows of a slot, and what a booking's `SlotRef` and the
+#: waitlist's offers need of it (not the practitioner, the capacity, the open flag)
+_PAGE_COLUMNS = (
+    slots.c.slot_id,
+    slots.c.facility_id,
+    slots.c.commune,
+    slots.c.specialty_code,
+    slots.c.room,
+    slots.c.starts_at,
+    slots.c.ends_at,
+    slots.c.free_places,
+    slots.c.schedule_id,
+    slots.c.urgent_until,
+    slots.c.day,
+)
+_BOOKABLE: dict[tuple[bool, ...], Select[Any]] = {}
+
+
+def _bookable_statement(
+    *, facility: bool, commune: bool, urgent_allowed: bool, after: bool, exclude: bool
+) -> Select[Any]:
+    """The search's statement for one combination of filters, built once: its values are
+    bound parameters, so SQLAlchemy compiles it once and asyncpg prepares it once per
+    connection. The partial indexes `slots_bookable` (by specialty) and
+    `slots_bookable_facility` (by establishment and specialty) read the slots in order
+    and hold only open slots with a free place."""
+    key = (facility, commune, urgent_allowed, after, exclude)
+    statement = _BOOKABLE.get(key)
+    if statement is not None:
+        return statement
+    now = bindparam("now", type_=DateTime(timezone=True))
+    conditions = [
+        slots.c.specialty_code == bindparam("specialty"),
+        slots.c.open,
+        slots.c.free_places > 0,
+        slots.c.starts_at > now,
+        slots.c.starts_at < bindparam("until", type_=DateTime(timezone=True)),
+    ]
+    if not urgent_allowed:
+        conditions.append(or_(slots.c.urgent_until.is_(None), slots.c.urgent_until <= now))
+    if facility:
+        conditions.append(slots.c.facility_id == bindparam("facility"))
+    if commune:
+        conditions.append(slots.c.commune == bindparam("commune"))
+    if after:
+        conditions.append(
+            tuple_(slots.c.starts_at, slots.c.slot_id)
+            > tuple_(
+                bindparam("after_start", type_=DateTime(timezone=True)),
+                bindparam("after_id", type_=SqlUuid()),
+            )
+        )
+    if exclude:
+        conditions.append(slots.c.slot_id != func.all(bindparam("exclude", type_=ARRAY(SqlUuid()))))
+    statement = (
+        select(*_PAGE_COLUMNS)
+        .where(*conditions)
+        .order_by(slots.c.starts_at, slots.c.slot_id)
+        .limit(bindparam("limit"))
+    )
+    _BOOKABLE[key] = statement
+    return statement
+
+
+_FOR_HOLD = text(
+    """
+    SELECT s.slot_id, s.schedule_id, s.facility_id, s.specialty_code, s.starts_at,
+           s.ends_at, s.urgent_until, s.open, s.free_places,
+           coalesce(mine.statuses, '{}') AS mine_statuses,
+           coalesce(mine.specialties, '{}') AS mine_specialties,
+           coalesce(mine.ends, '{}') AS mine_ends,
+           coalesce(nf.ids, '{}') AS next_ids,
+           coalesce(nf.starts, '{}') AS next_starts,
+           coalesce(nf.ends, '{}') AS next_ends
+    FROM slots s
+    LEFT JOIN LATERAL (
+        SELECT array_agg(b.status::text) AS statuses,
+               array_agg(b.specialty_code::text) AS specialties,
+               array_agg(bs.ends_at) AS ends
+        FROM bookings b JOIN slots bs ON bs.slot_id = b.slot_id
+        WHERE b.patient_key = :patient AND b.status IN ('held', 'booked')
+    ) mine ON true
+    LEFT JOIN LATERAL (
+        SELECT array_agg(n.slot_id) AS ids, array_agg(n.starts_at) AS starts,
+               array_agg(n.ends_at) AS ends
+        FROM (
+            SELECT n.slot_id, n.starts_at, n.ends_at FROM slots n
+            WHERE s.free_places <= 0
+              AND n.facility_id = s.facility_id AND n.specialty_code = s.specialty_code
+              AND n.open AND n.free_places > 0 AND n.slot_id <> s.slot_id
+              AND n.starts_at > :now
+              AND n.starts_at < :offer_until
+              AND (n.urgent_until IS NULL OR n.urgent_until <= :now)
+            ORDER BY n.starts_at, n.slot_id
+            LIMIT :offer_count
+        ) n
+    ) nf ON true
+    WHERE s.slot_id = :slot_id
+    """
+).bindparams(
+    bindparam("slot_id", type_=SqlUuid()),
+    bindparam("patient", type_=String()),
+    bindparam("now", type_=DateTime(timezone=True)),
+    bindparam("offer_until", type_=DateTime(timezone=True)),
+)
+
+
 class SlotRepository(Repository):
     async def get(self, slot_id: UUID) -> dict[str, Any] | None:
         row = (
@@ -200,31 +324,63 @@ class SlotRepository(Repository):
         limit: int = 20,
     ) -> list[dict[str, Any]]:
         """Open slots with a free place this caller may take, soonest first (keyset
-        pagination on (starts_at, slot_id) after `after`)."""
-        conditions = [
-            slots.c.specialty_code == specialty_code,
-            slots.c.open,
-            slots.c.free_places > 0,
-            slots.c.starts_at > now,
-            slots.c.starts_at < until,
-        ]
-        if not urgent_allowed:
-            conditions.append(or_(slots.c.urgent_until.is_(None), slots.c.urgent_until <= now))
-        if facility_id is not None:
-            conditions.append(slots.c.facility_id == facility_id)
-        if commune is not None:
-            conditions.append(slots.c.commune == commune)
-        if after is not None:
-            conditions.append(tuple_(slots.c.starts_at, slots.c.slot_id) > tuple_(*after))
-        if exclude:
-            conditions.append(slots.c.slot_id.not_in(list(exclude)))
-        rows = await self.session.execute(
-            select(slots)
-            .where(*conditions)
-            .order_by(slots.c.starts_at, slots.c.slot_id)
-            .limit(limit)
+        pagination on (starts_at, slot_id) after `after`): the columns a page shows, by a
+        statement built once per shape (`_bookable_statement`)."""
+        statement = _bookable_statement(
+            facility=facility_id is not None,
+            commune=commune is not None,
+            urgent_allowed=urgent_allowed,
+            after=after is not None,
+            exclude=bool(exclude),
         )
+        parameters: dict[str, Any] = {
+            "specialty": specialty_code,
+            "now": now,
+            "until": until,
+            "limit": limit,
+        }
+        if facility_id is not None:
+            parameters["facility"] = facility_id
+        if commune is not None:
+            parameters["commune"] = commune
+        if after is not None:
+            parameters["after_start"], parameters["after_id"] = after
+        if exclude:
+            parameters["exclude"] = list(exclude)
+        rows = await self.session.execute(statement, parameters)
         return [dict(row) for row in rows.mappings()]
+
+    async def for_hold(
+        self,
+        slot_id: UUID,
+        patient_key: str,
+        now: datetime,
+        *,
+        offer_until: datetime,
+        offer_count: int,
+    ) -> dict[str, Any] | None:
+        """A slot and, in the same statement, what a hold of it needs to know: the
+        patient's active bookings (status, specialty, end of their slot) and, only when the
+        slot has no free place left, the first `offer_count` free slots of its specialty at
+        its establishment before `offer_until`, urgent ones left out (`next_*`, empty
+        otherwise: PostgreSQL skips that scan for a slot with a place)."""
+        row = (
+            (
+                await self.session.execute(
+                    _FOR_HOLD,
+                    {
+                        "slot_id": slot_id,
+                        "patient": patient_key,
+                        "now": now,
+                        "offer_until": offer_until,
+                        "offer_count": offer_count,
+                    },
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return dict(row) if row is not None else None
 
     async def of_schedule_days(
         self, schedule_id: UUID, days: Iterable[date]
@@ -362,25 +518,51 @@ def _booking_values(booking: Booking) -> dict[str, Any]:
     }
 
 
+def _new_booking_values(booking: Booking) -> dict[str, Any]:
+    return {
+        "booking_id": booking.booking_id,
+        "booking_code": booking.booking_code,
+        "patient_key": booking.patient_key,
+        "facility_id": booking.facility_id,
+        "specialty_code": booking.specialty_code,
+        "one_per_specialty": booking.one_per_specialty,
+        "channel": booking.channel.value,
+        "held_at": booking.held_at,
+        "urgent": booking.urgent,
+        "language": booking.language,
+        "age_band": booking.age_band.value if booking.age_band else None,
+        "sex": booking.sex.value if booking.sex else None,
+        **_booking_values(booking),
+    }
+
+
 class BookingRepository(Repository):
     async def add(self, booking: Booking) -> None:
         """Insert a new hold: the trigger takes its place (IntegrityError on
         `SLOT_FULL` when none is left, `ONE_ACTIVE_PER_SPECIALTY` for a second one)."""
+        await self.session.execute(insert(bookings).values(**_new_booking_values(booking)))
+        self.track(booking)
+
+    async def add_hold(self, booking: Booking, timer_kind: str) -> None:
+        """Insert a new hold and its expiry timer in one statement (one round trip, so the
+        slot's row, locked by the place the trigger takes, is held for less time); the
+        same refusals as `add`."""
+        held = (
+            insert(bookings)
+            .values(**_new_booking_values(booking))
+            .returning(bookings.c.booking_id, bookings.c.hold_expires_at)
+            .cte("held")
+        )
         await self.session.execute(
-            insert(bookings).values(
-                booking_id=booking.booking_id,
-                booking_code=booking.booking_code,
-                patient_key=booking.patient_key,
-                facility_id=booking.facility_id,
-                specialty_code=booking.specialty_code,
-                one_per_specialty=booking.one_per_specialty,
-                channel=booking.channel.value,
-                held_at=booking.held_at,
-                urgent=booking.urgent,
-                language=booking.language,
-                age_band=booking.age_band.value if booking.age_band else None,
-                sex=booking.sex.value if booking.sex else None,
-                **_booking_values(booking),
+            insert(timers).from_select(
+                ["kind", "subject_id", "due_at", "payload", "attempts"],
+                select(
+                    literal(timer_kind, String()),
+                    held.c.booking_id,
+                    held.c.hold_expires_at,
+                    literal({}, JSONB()),
+                    literal(0),
+                ),
             )
         )
         self.track(booking)
@@ -621,6 +803,43 @@ class TimerKind:
     URGENT_RELEASE = "urgent_release"
 
 
+#: timers added in one statement whatever their number: the rows as arrays, unnested
+#: (a multi-row VALUES has no cache key in SQLAlchemy, so it was compiled again on every
+#: call: 14 % of a confirmation's CPU; its executemany path ran one statement per row)
+_TIMER_ROWS = """
+    INSERT INTO timers (kind, subject_id, due_at, payload, attempts)
+    SELECT t.kind, t.subject_id, t.due_at, t.payload::jsonb, 0
+    FROM unnest(:kinds, :subjects, :dues, :payloads) AS t(kind, subject_id, due_at, payload)
+"""
+_TIMER_ARRAYS = (
+    bindparam("kinds", type_=ARRAY(String())),
+    bindparam("subjects", type_=ARRAY(SqlUuid())),
+    bindparam("dues", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("payloads", type_=ARRAY(Text())),
+)
+_INSERT_TIMERS = text(_TIMER_ROWS).bindparams(*_TIMER_ARRAYS)
+#: … and, first, the subject's timers of some kinds cancelled, in the same statement (a
+#: data-modifying CTE: both see the statement's snapshot, so rows added are never the
+#: ones cancelled)
+_REPLACE_TIMERS = text(
+    "WITH gone AS (DELETE FROM timers WHERE subject_id = :subject AND kind = ANY(:cancel))"
+    + _TIMER_ROWS
+).bindparams(
+    *_TIMER_ARRAYS,
+    bindparam("subject", type_=SqlUuid()),
+    bindparam("cancel", type_=ARRAY(String())),
+)
+
+
+def _timer_arrays(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    return {
+        "kinds": [row["kind"] for row in rows],
+        "subjects": [row["subject_id"] for row in rows],
+        "dues": [row["due_at"] for row in rows],
+        "payloads": [json.dumps(row.get("payload") or {}) for row in rows],
+    }
+
+
 class TimerRepository(Repository):
     async def add(
         self, kind: str, subject_id: UUID, due_at: datetime, payload: dict[str, Any] | None = None
@@ -633,9 +852,15 @@ class TimerRepository(Repository):
 
     async def add_many(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            await self.session.execute(
-                insert(timers), [{"payload": {}, "attempts": 0, **row} for row in rows]
-            )
+            await self.session.execute(_INSERT_TIMERS, _timer_arrays(rows))
+
+    async def replace(
+        self, subject_id: UUID, kinds: Sequence[str], rows: list[dict[str, Any]]
+    ) -> None:
+        """Cancel the subject's timers of `kinds` and add `rows`, in one statement."""
+        await self.session.execute(
+            _REPLACE_TIMERS, {"subject": subject_id, "cancel": list(kinds), **_timer_arrays(rows)}
+        )
 
     async def cancel(self, subject_id: UUID, *kinds: str) -> None:
         await self.session.execute(

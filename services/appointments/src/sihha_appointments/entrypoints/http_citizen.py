@@ -182,7 +182,7 @@ async def search_slots(
         raise InvalidDateRange()
     start = max(now, datetime.combine(first, time(0), tzinfo=ALGIERS))
     until = datetime.combine(last + timedelta(days=1), time(0), tzinfo=ALGIERS)
-    async with ctx.uow() as uow:
+    async with ctx.uow().reader() as uow:
         rows = await uow.slots.bookable(
             specialty_code=specialty,
             facility_id=facility_id,

@@ -473,44 +473,89 @@ async def _referral_for(
     return referral
 
 
+def _offered(slot: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The next free slots `SlotRepository.for_hold` found beside a full slot."""
+    return [
+        {
+            "slot_id": str(slot_id),
+            "facility_id": slot["facility_id"],
+            "specialty_code": slot["specialty_code"],
+            "starts_at": starts.isoformat(),
+            "ends_at": ends.isoformat(),
+        }
+        for slot_id, starts, ends in zip(
+            slot["next_ids"], slot["next_starts"], slot["next_ends"], strict=True
+        )
+    ]
+
+
 async def hold_slot(
     command: commands.HoldSlot, uow: AppointmentsUnitOfWork, *, deps: Deps
 ) -> Booking:
     """Hold a place of a slot for the citizen for `BookingRules.hold`. A hold the citizen
     already had in the specialty is let go. The place is taken by PostgreSQL: when none is
-    left, 409 `slot-full` with the next free slots."""
+    left, 409 `slot-full` with the next free slots.
+
+    The common paths are short, because in a rush for the last place every loser takes
+    one: a statement outside any transaction reads the slot, the citizen's active
+    bookings and, when the slot is already full, the next free slots
+    (`SlotRepository.for_hold`), so a loser arriving after the winner's commit is
+    answered from that one round trip, without writing or locking anything; the winner
+    then opens its transaction, lets the citizen's earlier hold in the specialty go (found
+    again there, `FOR UPDATE`: one may have been committed since the read), inserts its
+    hold and its expiry timer in one statement and commits. A loser that read the last place free before the winner committed is
+    refused by the slot's CHECK when the winner commits (its insert waits for the row
+    lock the trigger took), and gets the offer from a query after its rollback."""
     rules = deps.rules
-    async with uow:
+    async with uow.reader():
         now = deps.clock()
-        slot = await uow.slots.get(command.slot_id)
+        slot = await uow.slots.for_hold(
+            command.slot_id,
+            command.patient_key,
+            now,
+            offer_until=now + timedelta(days=WAITLIST_MAX_DAYS),
+            offer_count=NEXT_FREE,
+        )
         if slot is None or not slot["open"]:
             raise SlotNotFound()
         if slot["starts_at"] <= now:
             raise SlotInPast()
+        specialty = slot["specialty_code"]
         referral = await _referral_for(
-            uow, deps, command.referral_code, command.patient_key, slot["specialty_code"], now
+            uow, deps, command.referral_code, command.patient_key, specialty, now
         )
         urgent = referral is not None and referral.urgent
         if slot["urgent_until"] is not None and slot["urgent_until"] > now and not urgent:
             raise SlotReservedForUrgent(
                 slot["urgent_until"].isoformat(), await next_free(uow, deps, slot, now)
             )
-        for previous in await uow.bookings.holds_in_specialty(
-            command.patient_key, slot["specialty_code"]
-        ):
-            previous.release()
-            await uow.bookings.save(previous)
-            await uow.timers.cancel(previous.booking_id, TimerKind.HOLD_EXPIRY)
-        active = await uow.bookings.active_of(command.patient_key)
+        mine = list(
+            zip(slot["mine_statuses"], slot["mine_specialties"], slot["mine_ends"], strict=True)
+        )
+        # a hold of the same specialty is let go by this one: it does not count
+        active = [
+            (status, code, ends)
+            for status, code, ends in mine
+            if not (status == BookingStatus.HELD.value and code == specialty)
+        ]
         if len(active) >= rules.max_active_bookings:
-            first_end = min(b.slot.ends_at for b in active)
+            first_end = min(ends for _, _, ends in active)
             raise TooManyActiveBookings(
                 rules.max_active_bookings, max(1, int((first_end - now).total_seconds()))
             )
-        if rules.one_active_per_specialty and any(
-            b.specialty_code == slot["specialty_code"] for b in active
-        ):
-            raise ActiveBookingInSpecialty(slot["specialty_code"])
+        if rules.one_active_per_specialty and any(code == specialty for _, code, _ in active):
+            raise ActiveBookingInSpecialty(specialty)
+        if slot["free_places"] <= 0:  # taken before this read: nothing written, nothing locked
+            raise SlotFull(
+                _offered(slot)
+                if not urgent
+                else await next_free(uow, deps, slot, now, urgent_allowed=True)
+            )
+        await uow.writing()
+        for previous in await uow.bookings.holds_in_specialty(command.patient_key, specialty):
+            previous.release()
+            await uow.bookings.save(previous)
+            await uow.timers.cancel(previous.booking_id, TimerKind.HOLD_EXPIRY)
         booking = Booking.hold(
             slot=uow.slots.ref(slot),
             patient_key=command.patient_key,
@@ -523,7 +568,7 @@ async def hold_slot(
             one_per_specialty=rules.one_active_per_specialty,
         )
         try:
-            await uow.bookings.add(booking)
+            await uow.bookings.add_hold(booking, TimerKind.HOLD_EXPIRY)
         except IntegrityError as error:
             constraint = violated_constraint(error)
             if constraint == SLOT_FULL:
@@ -532,11 +577,10 @@ async def hold_slot(
                     await next_free(uow, deps, slot, now, urgent_allowed=urgent)
                 ) from None
             if constraint == ONE_ACTIVE_PER_SPECIALTY:
-                raise ActiveBookingInSpecialty(slot["specialty_code"]) from None
+                raise ActiveBookingInSpecialty(specialty) from None
             if constraint == BOOKING_CODE_ONCE:  # 1 in 10¹¹: the citizen tries again
                 raise SlotFull([]) from None
             raise
-        await uow.timers.add(TimerKind.HOLD_EXPIRY, booking.booking_id, booking.hold_expires_at)
         await uow.commit()
         return booking
 
@@ -561,16 +605,24 @@ async def _booked(uow: AppointmentsUnitOfWork, deps: Deps, booking: Booking, now
         if entry is not None and entry.status is EntryStatus.OFFERED:
             entry.accepted()
             await uow.waitlist.save(entry)
-    await uow.timers.cancel(booking.booking_id, TimerKind.HOLD_EXPIRY)
-    await _set_booking_timers(uow, deps, booking, now)
+    await _set_booking_timers(uow, deps, booking, now, replacing=(TimerKind.HOLD_EXPIRY,))
     await notify(uow, booking, Template.BOOKED, now)
 
 
 async def _set_booking_timers(
-    uow: AppointmentsUnitOfWork, deps: Deps, booking: Booking, now: datetime
+    uow: AppointmentsUnitOfWork,
+    deps: Deps,
+    booking: Booking,
+    now: datetime,
+    *,
+    replacing: tuple[str, ...],
 ) -> None:
+    """The booking's no-show check and reminders, in place of its timers of `replacing`
+    (one statement)."""
     start = booking.slot.starts_at
-    await uow.timers.add_many(
+    await uow.timers.replace(
+        booking.booking_id,
+        replacing,
         [
             {
                 "kind": TimerKind.NO_SHOW,
@@ -586,7 +638,7 @@ async def _set_booking_timers(
                 }
                 for due in deps.rules.reminders_for(start, now)
             ),
-        ]
+        ],
     )
 
 
@@ -704,8 +756,9 @@ async def _move(
         if violated_constraint(error) == SLOT_FULL:
             raise SlotFull([]) from None
         raise
-    await uow.timers.cancel(booking.booking_id, TimerKind.NO_SHOW, TimerKind.REMINDER)
-    await _set_booking_timers(uow, deps, booking, now)
+    await _set_booking_timers(
+        uow, deps, booking, now, replacing=(TimerKind.NO_SHOW, TimerKind.REMINDER)
+    )
     await notify(uow, booking, Template.RESCHEDULED, now)
 
 
