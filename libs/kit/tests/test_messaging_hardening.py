@@ -21,6 +21,7 @@ from sihha_contracts.envelope import Envelope, EventPayload, Producer
 from sihha_contracts.events.queue import TicketIssuedV1
 from sihha_kit import metrics
 from sihha_kit.broker_admin import AT_LEAST_ONCE_FEATURE_FLAG, Rabbitmqctl, vhost_of
+from sihha_kit.consumer import recent_conflicts
 from sihha_kit.db import ensure_database
 from sihha_kit.outbox import build_envelope
 from sihha_kit.testing.messaging_rig import FakeTicket, Rig, build_rig
@@ -393,5 +394,31 @@ async def test_a_copy_with_a_new_event_id_is_applied_once_and_listed_as_a_confli
         assert [tuple(row) for row in conflicts] == [
             (copy.event_id, original[0].event_id, copy.aggregate_id, copy.sequence, "queue")
         ]
+    finally:
+        await rig.stop()
+
+
+async def test_the_monitor_counts_every_conflict_and_lists_the_newest(
+    make_database: Callable[[str], Awaitable[str]], servers: Servers, namespace: str
+) -> None:
+    """`recent_conflicts`: the total counts every kept conflict, the list the newest
+    `limit`, from one statement (the count and the list agree whatever commits between)."""
+    rig = await build_rig(await make_database("kit"), servers, namespace, declare=False)
+    try:
+        async with rig.engine.begin() as connection:
+            assert await recent_conflicts(connection, limit=2) == (0, [])
+            for sequence in (1, 2, 3):
+                await connection.execute(
+                    text(
+                        "INSERT INTO inbox_conflicts (consumer, event_id, event_type, producer,"
+                        " aggregate_id, sequence) VALUES ('kittest', :id, 'queue.ticket.issued',"
+                        " 'queue', 'a-1', :sequence)"
+                    ),
+                    {"id": uuid.uuid4(), "sequence": sequence},
+                )
+            total, listed = await recent_conflicts(connection, limit=2)
+        assert total == 3
+        assert [item["sequence"] for item in listed] == [3, 2]
+        assert all("total" not in item for item in listed)
     finally:
         await rig.stop()

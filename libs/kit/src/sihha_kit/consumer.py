@@ -558,25 +558,32 @@ async def recent_conflicts(
 ) -> tuple[int, list[dict[str, Any]]]:
     """(how many conflicts the inbox keeps, the newest `limit` of them): copies of an
     applied event under another event id, each with the event it collided with. For the
-    IT unit's monitor; ids, types, establishment and times only, never a payload."""
-    total = await executor.scalar(select(func.count()).select_from(inbox_conflicts))
-    rows = await executor.execute(
-        select(
-            inbox_conflicts.c.consumer,
-            inbox_conflicts.c.event_id,
-            inbox_conflicts.c.event_type,
-            inbox_conflicts.c.producer,
-            inbox_conflicts.c.aggregate_id,
-            inbox_conflicts.c.sequence,
-            inbox_conflicts.c.facility_id,
-            inbox_conflicts.c.kept_event_id,
-            inbox_conflicts.c.kept_event_type,
-            inbox_conflicts.c.received_at,
+    IT unit's monitor; ids, types, establishment and times only, never a payload.
+
+    One statement (the total is a window count, taken before the limit): counted and
+    listed apart, a conflict committed between the two was listed but not counted."""
+    rows = (
+        await executor.execute(
+            select(
+                inbox_conflicts.c.consumer,
+                inbox_conflicts.c.event_id,
+                inbox_conflicts.c.event_type,
+                inbox_conflicts.c.producer,
+                inbox_conflicts.c.aggregate_id,
+                inbox_conflicts.c.sequence,
+                inbox_conflicts.c.facility_id,
+                inbox_conflicts.c.kept_event_id,
+                inbox_conflicts.c.kept_event_type,
+                inbox_conflicts.c.received_at,
+                func.count().over().label("total"),
+            )
+            .order_by(inbox_conflicts.c.id.desc())
+            .limit(limit)
         )
-        .order_by(inbox_conflicts.c.id.desc())
-        .limit(limit)
-    )
-    return int(total or 0), [dict(row._mapping) for row in rows]
+    ).all()
+    total = int(rows[0].total) if rows else 0
+    listed = [{k: v for k, v in row._mapping.items() if k != "total"} for row in rows]
+    return total, listed
 
 
 def _header(message: AbstractIncomingMessage, name: str) -> str | None:
