@@ -174,7 +174,7 @@ async def baseline(
         async with _process(command, env, port, "/health") as process:
             _progress(f"baseline: closed loop at {concurrency}, {seconds:.0f} s")
             figures.loads["closed"], figures.cpu["closed"] = await _with_cpu(
-                process.pid,
+                (process.pid,),
                 run_load(url, method="POST", body=item_body, concurrency=concurrency,
                          seconds=seconds),
             )  # fmt: skip
@@ -359,7 +359,7 @@ async def _measure(
     search_url = f"{base}/slots?{query}"
     _progress(f"search: closed loop at {concurrency}, {seconds:.0f} s")
     figures.loads["search_closed"], figures.cpu["search_closed"] = await _with_cpu(
-        pid, run_load(search_url, headers=searcher, concurrency=concurrency, seconds=seconds)
+        (pid,), run_load(search_url, headers=searcher, concurrency=concurrency, seconds=seconds)
     )
     _progress(f"search: open loop at {search_rate:.0f} req/s, {seconds:.0f} s")
     figures.loads["search_open"] = await run_load(
@@ -404,7 +404,7 @@ async def _measure(
 
     _progress(f"confirmations: closed loop at {concurrency}, {seconds:.0f} s")
     figures.loads["confirm_closed"], figures.cpu["confirm_closed"] = await _with_cpu(
-        pid,
+        (pid,),
         run_load(f"{base}/holds", method="POST", vary=confirm_of(for_closed),
                  concurrency=concurrency, seconds=seconds, max_requests=len(for_closed)),
     )  # fmt: skip
