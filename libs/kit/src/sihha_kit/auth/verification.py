@@ -124,8 +124,9 @@ class TokenVerifier:
 
     async def _decode(self, token: str) -> dict[str, Any]:
         try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
+            # the header (its key id) and the issuer, read once before the key is known
+            unread = jwt.decode_complete(token, options={"verify_signature": False})
+            header, unverified = unread["header"], unread["payload"]
         except jwt.InvalidTokenError:
             raise invalid_token("token-reason.unreadable") from None
         if header.get("alg") != ALGORITHM:
