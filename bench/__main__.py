@@ -31,6 +31,7 @@ import aio_pika
 import asyncpg
 
 from bench.config import BenchConfig
+from bench.cpu import ceilings, describe
 from bench.http_baseline import HttpResult, run_http
 from bench.pipeline import PipelineResult, PipelineSettings, run_pipeline
 from bench.queue_bench import (
@@ -221,6 +222,15 @@ def _median(values: list[float | None]) -> float | None:
     return statistics.median(known) if known else None
 
 
+def _ceiling(run: QueueResult) -> tuple[float | None, float | None]:
+    """`bench.cpu.ceilings` of a round's issuing beside its baseline, in %."""
+    spread, free = ceilings(run.baseline.machine, run.issue.machine)
+    return (
+        spread * 100 if spread is not None else None,
+        free * 100 if free is not None else None,
+    )
+
+
 def queue_rows(label: str, runs: list[QueueResult]) -> list[Row]:
     """One service's figures; over several rounds each is the median of the rounds (and
     the ratio of the issue figure the median of the rounds' ratios)."""
@@ -281,6 +291,14 @@ def queue_rows(label: str, runs: list[QueueResult]) -> list[Row]:
         Row(name, "  server CPU per request", med(lambda run: run.issue_cpu_us), "µs",
             med(lambda run: run.baseline_cpu), "http INSERT",
             "every process of the service; steadier than rates"),
+        Row(name, "  the machine's ceiling, CPU spread over every core",
+            med(lambda run: _ceiling(run)[0]), "% of base", None, "",
+            "the most any number of workers or relay processes could give (bench.cpu.ceilings); "
+            + describe(last.issue.machine)),
+        Row(name, "  the machine's ceiling, the service's own CPU nothing",
+            med(lambda run: _ceiling(run)[1]), "% of base", None, "",
+            "PostgreSQL, RabbitMQ and the load generator as measured; baseline's "
+            + describe(last.baseline.machine)),
         Row(
             name,
             f"issue latency p99 @{opened.rate:.0f} req/s (open loop)",

@@ -49,6 +49,9 @@ class LoadResult:
     statuses: Counter[int] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)  # transport errors by kind
     connections: int = 0  # opened during the run
+    #: the machine's CPU µs per successful request while it ran, by who spent it
+    #: (`bench.cpu.with_machine_cpu`; empty unless measured)
+    machine: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def requests(self) -> int:
@@ -95,6 +98,7 @@ class LoadResult:
             "statuses": {str(status): count for status, count in sorted(self.statuses.items())},
             "errors": dict(self.errors),
             "connections": self.connections,
+            "machine_cpu_us_per_request": self.machine,
         }
 
 

@@ -38,7 +38,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import math
 import os
 import sys
 import tempfile
@@ -55,6 +54,7 @@ import asyncpg
 
 from bench.cleanup import delete_broker_names
 from bench.config import BenchConfig
+from bench.cpu import per_item_us, process_seconds, with_cpu
 from bench.http_app import CREATE_TABLE, DATABASE_ENV, POOL_SIZE_ENV
 from bench.http_baseline import ROOT, _free_port, _has, item_body
 from bench.load import LoadResult, run_load
@@ -83,7 +83,6 @@ OPEN_P99_TARGET_MS = 50.0
 CALL_P99_TARGET_MS = 50.0
 
 _SINK = "bench-sink"  # the queue that stands in for the reporting service's inbox
-_CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -284,34 +283,6 @@ class _Client:
 # -- processes ------------------------------------------------------------------------------
 
 
-def _cpu_seconds(*pids: int) -> float:
-    """User + system CPU time so far of processes and of their live descendants (uvicorn's
-    worker processes when a service runs several, a relay process of its own beside it;
-    Linux /proc; NaN where there is none)."""
-    if len(pids) != 1:
-        return sum(_cpu_seconds(pid) for pid in pids)
-    (pid,) = pids
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return math.nan
-    total = (int(fields[11]) + int(fields[12])) / _CLOCK_TICK
-    for child in _children(pid):
-        spent = _cpu_seconds(child)
-        if not math.isnan(spent):
-            total += spent
-    return total
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            with contextlib.suppress(OSError):
-                found += [int(child) for child in (task / "children").read_text().split()]
-    return found
-
-
 @contextlib.asynccontextmanager
 async def _process(
     command: list[str],
@@ -463,7 +434,7 @@ async def measure_baseline(
         ]  # fmt: skip
         env = {**os.environ, DATABASE_ENV: dsn, POOL_SIZE_ENV: str(pool_size)}
         async with _process(command, env, port, "/health") as process:
-            result, cpu = await _with_cpu(
+            result, cpu = await with_cpu(
                 (process.pid,),
                 run_load(
                     f"http://127.0.0.1:{port}/items",
@@ -477,26 +448,6 @@ async def measure_baseline(
         with contextlib.suppress(Exception):
             await drop_database(database_url)
     return result, cpu
-
-
-async def _with_cpu(pids: tuple[int, ...], load: Any) -> tuple[LoadResult, float | None]:
-    """Run a `run_load` coroutine; also the server's CPU per successful request (µs), over
-    the whole call (its warm-up second included, so requests are counted over it too), of
-    every process in `pids` (the service's, and its relay's when it runs apart)."""
-    before, started = _cpu_seconds(*pids), time.perf_counter()
-    result: LoadResult = await load
-    cpu, elapsed = _cpu_seconds(*pids) - before, time.perf_counter() - started
-    if not result.ok:
-        return result, None
-    # the warm-up's requests are not in the result: scale by the measured share of the time
-    return result, _cpu_us(cpu, result.ok * elapsed / result.seconds)
-
-
-def _cpu_us(cpu_seconds: float, count: float) -> float | None:
-    """µs of CPU per item; None without a count or a CPU figure."""
-    if count <= 0 or math.isnan(cpu_seconds):
-        return None
-    return cpu_seconds / count * 1e6
 
 
 # -- the queue service ------------------------------------------------------------------------
@@ -899,7 +850,7 @@ async def _measure_service(
     try:
         await mark("start")
         _progress(f"1. issuing, {concurrency} connections, {seconds:.0f} s")
-        issue, issue_cpu = await _with_cpu(
+        issue, issue_cpu = await with_cpu(
             pids,
             run_load(url, method="POST", body=issue_body, headers=headers,
                      concurrency=concurrency, seconds=seconds),
@@ -914,7 +865,7 @@ async def _measure_service(
         again = await baseline_again()
 
         _progress(f"2. issuing at {rate:.0f} req/s, {seconds:.0f} s")
-        opened, open_cpu = await _with_cpu(
+        opened, open_cpu = await with_cpu(
             pids,
             run_load(url, method="POST", body=issue_body, headers=headers,
                      rate=rate, seconds=seconds, timeout=OPEN_TIMEOUT),
@@ -950,20 +901,20 @@ async def _measure_service(
         counters = _Counters(port, agent, reception[CALL_CLINIC], {p.service_code for p in stream})
         try:
             _progress(f"3. call-next, {call_rate:.0f} cycles/s, {seconds:.0f} s")
-            cpu_before = _cpu_seconds(*pids)
+            cpu_before = process_seconds(*pids)
             paced = await _paced_cycles(counters, stream, rate=call_rate, seconds=seconds)
             # the warm-up second's cycles ran on the same CPU
-            paced.cpu_us_per_cycle = _cpu_us(
-                _cpu_seconds(*pids) - cpu_before, paced.cycles + call_rate
+            paced.cpu_us_per_cycle = per_item_us(
+                process_seconds(*pids) - cpu_before, paced.cycles + call_rate
             )
             await mark("call-next paced")
             _progress(f"3. call-next alone, {alone_cycles} cycles one at a time")
             offset = int(call_rate * (seconds + 1))
-            cpu_before = _cpu_seconds(*pids)
+            cpu_before = process_seconds(*pids)
             alone = await _cycles_alone(
                 counters, stream[offset:], n=alone_cycles, timeout=ALONE_SECONDS
             )
-            alone.cpu_us_per_cycle = _cpu_us(_cpu_seconds(*pids) - cpu_before, alone.cycles)
+            alone.cpu_us_per_cycle = per_item_us(process_seconds(*pids) - cpu_before, alone.cycles)
             await mark("call-next alone")
         finally:
             await counters.close()
