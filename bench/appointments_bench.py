@@ -193,7 +193,12 @@ async def baseline(
             )
             _progress(f"baseline: {races} bursts of {RACERS}")
             for _ in range(races):
-                figures.races.append(await _burst(url, RACERS, method="POST", body=item_body))
+                burst, _ = await with_machine_cpu(
+                    (process.pid,),
+                    _burst(url, RACERS, method="POST", body=item_body),
+                    every_answer=True,
+                )
+                figures.races.append(burst)
     finally:
         with contextlib.suppress(Exception):
             await drop_database(database_url)
@@ -452,12 +457,16 @@ async def _measure(
                 concurrency=concurrency, seconds=60, warmup_seconds=0, max_requests=RACERS,
             )  # fmt: skip
             body = json.dumps({"slot_id": str(slot_id)}).encode()
-            result = await _burst(
-                f"{base}/holds",
-                RACERS,
-                method="POST",
-                vary=lambda i, racers=racers: ("/holds", racers[i]),
-                body=lambda i, body=body: body,
+            result, _ = await with_machine_cpu(
+                (pid,),
+                _burst(
+                    f"{base}/holds",
+                    RACERS,
+                    method="POST",
+                    vary=lambda i, racers=racers: ("/holds", racers[i]),
+                    body=lambda i, body=body: body,
+                ),
+                every_answer=True,
             )
             figures.races.append(result)
             statuses = dict(result.statuses)
@@ -504,6 +513,20 @@ async def _settle(db: asyncpg.Connection, *, timeout: float) -> float | None:
 # -- report -----------------------------------------------------------------------------------
 
 
+def _race_cpu(races: list[LoadResult]) -> str:
+    """The machine's CPU per answer of bursts (their mean) and what it sets as the floor of
+    the last answer: a burst's CPU spread over every core."""
+    splits = [race.machine for race in races if race.machine]
+    if not splits:
+        return "machine CPU: -"
+    mean = {name: sum(s.get(name) or 0.0 for s in splits) / len(splits) for name in splits[0]}
+    floor = (mean.get("busy") or 0.0) * RACERS / (os.cpu_count() or 1) / 1000
+    return (
+        f"{describe(mean)}; {RACERS} answers spread over {os.cpu_count()} cores take at "
+        f"least {floor:.0f} ms"
+    )
+
+
 def _share(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
@@ -525,6 +548,7 @@ def report(
         f"                              open @{b_open.rate:.0f}/s  p50 {_ms(b_open.percentile(50))}  p99 {_ms(b_open.percentile(99))}",
         f"                              {len(base.races)} bursts of {RACERS}: p99 {', '.join(_ms(r.percentile(99)) for r in base.races)}",
         f"                              closed loop's {describe(base.machine('closed'))}",
+        f"                              bursts' {_race_cpu(base.races)}",
     ]  # fmt: skip
     for figures in services:
         s_closed, s_open = figures.loads["search_closed"], figures.loads["search_open"]
@@ -548,6 +572,7 @@ def report(
             f"    race, {RACERS} × {len(figures.races)} slots      p99 per race {', '.join(_ms(p) for p in figures.race_p99s())}; worst {_ms(worst)} "
             f"(target ≤ {RACE_P99_TARGET_MS:.0f} ms; baseline burst's worst {_ms(race_base)}); winners {figures.checks['race_winners']}, "
             f"next free offered {figures.checks['race_next_free_offered']}",
+            f"                              races' {_race_cpu(figures.races)}",
         ]  # fmt: skip
     return "\n".join(lines)
 

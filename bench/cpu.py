@@ -23,6 +23,7 @@ import os
 import time
 from collections.abc import Awaitable
 from pathlib import Path
+from typing import Any
 
 from bench.load import LoadResult
 
@@ -73,9 +74,9 @@ def _machine() -> tuple[float, float]:
     return busy / _CLOCK_TICK, (idle + iowait) / _CLOCK_TICK
 
 
-def _group_seconds(comm: str) -> float:
-    """CPU seconds so far of every live process whose `comm` is `comm`."""
-    total = 0.0
+def _group_seconds(comm: str) -> dict[int, float]:
+    """CPU seconds so far of every live process whose `comm` is `comm`, by pid."""
+    found: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -84,11 +85,18 @@ def _group_seconds(comm: str) -> float:
             name, rest = stat[stat.index("(") + 1 :].rsplit(")", 1)
             if name == comm:
                 fields = rest.split()
-                total += (int(fields[11]) + int(fields[12])) / _CLOCK_TICK
-    return total
+                found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / _CLOCK_TICK
+    return found
 
 
-def _snapshot(pids: tuple[int, ...]) -> dict[str, float]:
+def _group_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds a group spent between two snapshots: the processes alive at the second
+    (those started in between from zero). One that ended in between took its CPU with it:
+    that CPU counts in ``other`` (the machine's busy time has it)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def _snapshot(pids: tuple[int, ...]) -> dict[str, Any]:
     busy, idle = _machine()
     return {
         "busy": busy,
@@ -110,7 +118,7 @@ async def with_cpu(
 
 
 async def with_machine_cpu(
-    pids: tuple[int, ...], load: Awaitable[LoadResult]
+    pids: tuple[int, ...], load: Awaitable[LoadResult], *, every_answer: bool = False
 ) -> tuple[LoadResult, dict[str, float | None]]:
     """`with_cpu`, with the machine's CPU per successful request beside the server's (µs):
     ``server``, ``postgres``, ``rabbitmq``, ``bench`` (the load generator), ``other`` (the
@@ -119,11 +127,21 @@ async def with_machine_cpu(
     before, started = _snapshot(pids), time.perf_counter()
     result = await load
     after, elapsed = _snapshot(pids), time.perf_counter() - started
-    if not result.ok:
+    if every_answer:
+        count = float(sum(result.statuses.values()))
+    elif result.ok:
+        # the warm-up's requests are not in the result: scale by the measured share of time
+        count = result.ok * elapsed / result.seconds
+    else:
+        count = 0.0
+    if count <= 0:
         return result, {}
-    # the warm-up's requests are not in the result: scale by the measured share of the time
-    count = result.ok * elapsed / result.seconds
-    spent = {name: after[name] - before[name] for name in before}
+    spent = {
+        name: _group_spent(before[name], after[name])
+        if name in GROUPS
+        else after[name] - before[name]
+        for name in before
+    }
     named = ("server", "postgres", "rabbitmq", "bench")
     spent["other"] = spent["busy"] - sum(spent[name] for name in named)
     result.machine = {name: per_item_us(seconds, count) for name, seconds in spent.items()}
