@@ -163,17 +163,19 @@ def describe(split: dict[str, float | None]) -> str:
 def ceilings(
     baseline: dict[str, float | None], measured: dict[str, float | None]
 ) -> tuple[float | None, float | None]:
-    """The highest share of the baseline's rate the machine allows a measured request, from
-    the two splits: (1) with its CPU as measured but spread over every core, which no
-    added process (a second worker, a relay apart) can pass, since each request still
-    costs its busy CPU; (2) were the server's own CPU nothing, the rest (PostgreSQL,
-    RabbitMQ, the load generator) as measured. Both are the baseline's wall time per
-    request on all cores (busy + idle) over the measured request's busy CPU."""
+    """Upper bounds on the share of the baseline's rate a measured request can reach on
+    this machine, from the two splits: (1) with its CPU as measured but spread over every
+    core, which no added process (a second worker, a relay apart) can pass, since each
+    request still costs that CPU; (2) were the server's own CPU nothing. Each is the
+    baseline's wall time per request on all cores (busy + idle) over the measured
+    request's CPU in the named processes (the server, PostgreSQL, RabbitMQ, the load
+    generator): ``other`` (the kernel's network work, and whatever else ran) is left out,
+    so both stay upper bounds when something else shares the machine."""
     if not baseline or not measured:
         return None, None
     per_request = (baseline.get("busy") or 0.0) + (baseline.get("idle") or 0.0)
-    busy = measured.get("busy") or 0.0
-    without_server = busy - (measured.get("server") or 0.0)
-    spread = per_request / busy if busy > 0 else None
-    free = per_request / without_server if without_server > 0 else None
+    around = sum(measured.get(name) or 0.0 for name in ("postgres", "rabbitmq", "bench"))
+    whole = around + (measured.get("server") or 0.0)
+    spread = per_request / whole if whole > 0 else None
+    free = per_request / around if around > 0 else None
     return spread, free
