@@ -49,7 +49,7 @@ WIDE_ROLES: Final = frozenset({Role.wilaya_group, Role.it_unit, Role.ministry, R
 #: serves and writes prescriptions), a pharmacy's dispensing terminal (``pharmacist``)
 #: and a clinic's scheduling desk (``scheduler``: the appointments service's day view).
 #: Each service that enrols terminals offers some of them (`sihha_kit.app.install_auth`'s
-#: ``terminal_roles``): the queue the first five, the appointments service ``scheduler``
+#: ``terminals``): the queue the first five, the appointments service ``scheduler``
 TERMINAL_ROLES: Final = frozenset(
     {Role.kiosk, Role.display, Role.counter_agent, Role.doctor, Role.pharmacist, Role.scheduler}
 )
