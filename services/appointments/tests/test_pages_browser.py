@@ -4,8 +4,10 @@ broker (one namespace, so the services hear each other).
 
 A citizen signs in with the code the SMS sink received, books a slot on the booking page
 and gets the code with its QR; the kiosk checks them in through the queue service's API;
-the scheduler's day view (open before) shows the arrival. The browser runs in UTC: the
-pages must show Algiers time.
+the scheduler's day view (open before, on the clinic's scheduling desk enrolled with a
+one-time code) shows the arrival. No token is ever in an address the pages ask for, and
+a revoked desk says so and stops. The browser runs in UTC: the pages must show Algiers
+time.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import shutil
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -72,8 +75,10 @@ async def test_a_citizen_books_the_kiosk_checks_in_the_scheduler_sees_the_arriva
         **dev_auth_settings(dev_keys, issuer="queue"),
     )
     kiosk = bearer(mint(Role.kiosk, establishments=[CLINIC], subject="kiosk:31-PC-001:1"))
-    scheduler_token = scheduler["Authorization"].removeprefix("Bearer ")
+    it_unit = bearer(mint(Role.it_unit, establishments=[CLINIC]))
     problems: list[str] = []
+    #: every address the pages asked for: no token, code or credential may be in one
+    addresses: list[str] = []
     screenshots = Path(os.environ.get("SIHHA_SCREENSHOTS") or tmp_path / "screenshots")
     await asyncio.to_thread(screenshots.mkdir, parents=True, exist_ok=True)
 
@@ -86,6 +91,15 @@ async def test_a_citizen_books_the_kiosk_checks_in_the_scheduler_sees_the_arriva
         await publish(
             api, scheduler, periods=[{"weekday": "sun", "starts": "08:30", "ends": "11:00"}]
         )
+        # the IT unit registers the clinic's scheduling desk: its one-time enrolment code
+        registered = await api.post(
+            "/auth/terminals",
+            json={"facility_id": CLINIC, "role": "scheduler", "label": "Bureau des RDV"},
+            headers=it_unit,
+        )
+        assert registered.status_code == 201, registered.text
+        desk = registered.json()
+        enrolment_code = desk["enrolment_code"]
         # Sunday 6 December 2026, 07:30 in Algiers: the morning of the appointments
         clock.now = datetime(2026, 12, 6, 7, 30, tzinfo=ALGIERS)
         browser = await playwright.chromium.launch_persistent_context(
@@ -101,16 +115,27 @@ async def test_a_citizen_books_the_kiosk_checks_in_the_scheduler_sees_the_arriva
             # -- the scheduler's day, open before anything happens ---------------------------
             day = await browser.new_page()
             watch(day, problems)
-            await day.goto(
-                f"{base}/scheduler?lang=fr&day=2026-12-06#token={scheduler_token}&facility={CLINIC}"
-            )
+            day.on("request", lambda request: addresses.append(request.url))
+            await day.goto(f"{base}/scheduler?lang=fr&day=2026-12-06#enrol={enrolment_code}")
             await expect(day.locator("#day-card")).to_be_visible()
-            assert "token" not in day.url
+            # the one-time code left the address at once (and the history with it)
+            assert "#" not in day.url and "enrol" not in day.url
+            await expect(day.locator("#terminal-id")).to_have_text(
+                f"{CLINIC} · {desk['terminal_id'][:8]}"
+            )
             await expect(day.locator("#day-rows tr")).to_have_count(5)  # five slots, free
+            # the desk signed in with its device credential: a short-lived token
+            assert any(url.endswith("/auth/terminal-token") for url in addresses)
+            stored = await day.evaluate(
+                "JSON.parse(window.localStorage.getItem('sihha.terminal.scheduler'))"
+            )
+            assert stored["role"] == "scheduler" and stored["facility"] == CLINIC
+            assert stored["credential"].startswith(f"{desk['terminal_id']}.")
 
             # -- the citizen books ------------------------------------------------------------
             page = await browser.new_page()
             watch(page, problems)
+            page.on("request", lambda request: addresses.append(request.url))
             await page.goto(f"{base}/book?lang=fr")
             await expect(page.locator("html")).to_have_attribute("dir", "ltr")
             await page.locator("#nin").fill(NIN)
@@ -184,6 +209,113 @@ async def test_a_citizen_books_the_kiosk_checks_in_the_scheduler_sees_the_arriva
             await page.goto(f"{base}/my-bookings?lang=fr")
             await expect(page.locator("#bookings li")).to_contain_text("Arrivé")
             await expect(page.locator("#bookings li")).to_contain_text(booking_code)
+
+            # -- the IT unit revokes the desk: on its next refresh it says so, and stops -------
+            before_revocation = len(problems)
+            revoked = await api.post(
+                f"/auth/terminals/{desk['terminal_id']}/revoke", headers=it_unit
+            )
+            assert revoked.status_code == 200, revoked.text
+            await expect(day.locator("#not-enrolled")).to_be_visible(timeout=15_000)
+            await expect(day.locator("#day-card")).to_be_hidden()
+            await expect(day.locator("#banner-text")).to_have_text(
+                "يجب إعادة تسجيل الجهاز: سُحب تسجيله أو لم يعد صالحًا. "
+                "اطلب رابطًا جديدًا من وحدة الإعلام الآلي."
+            )
+            await day.screenshot(path=screenshots / "scheduler-revoked-ar.png", full_page=True)
+            await day.locator(".lang-switch [data-lang='fr']").click()
+            await expect(day.locator("#banner-text")).to_contain_text("Poste à réenregistrer")
+            assert await day.evaluate(
+                "window.localStorage.getItem('sihha.terminal.scheduler') === null"
+            )
+            # the enrolment link worked once: opened again, it enrols nothing
+            await day.goto(f"{base}/scheduler?lang=fr#enrol={enrolment_code}")
+            await expect(day.locator("#not-enrolled")).to_be_visible()
+            await expect(day.locator("#banner")).to_have_attribute(
+                "data-code", "enrolment-code-invalid"
+            )
+            await expect(day.locator("#banner-text")).to_contain_text("Code d'enrôlement invalide")
+            assert "#" not in day.url
         finally:
             await browser.close()
+    # the tokens travelled in headers only, never in an address; nor did the code
+    assert addresses and not [
+        url
+        for url in addresses
+        if "token" in urlsplit(url).query or "eyJ" in url or enrolment_code in url
+    ]
+    # no error but the browser's reports of the refused calls after the revocation
+    assert not problems[:before_revocation], problems
+    assert all("401" in problem for problem in problems[before_revocation:]), problems
+
+
+async def test_the_desk_renews_its_short_lived_token_and_an_old_token_link_enrols_nothing(
+    appointments_settings: AppointmentsSettings,
+    clock: FixedClock,
+    scheduler: dict[str, str],
+    mint: Callable[..., str],
+    tmp_path: Path,
+) -> None:
+    """Tokens of one minute: the desk renews at its floor of ten seconds and keeps
+    showing its day with the new token. A link of the old kind (`#token=…`) is taken
+    out of the address and kept nowhere."""
+    assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: apt-get install -y chromium"
+    settings = appointments_settings.model_copy(update={"terminal_token_minutes": 1})
+    problems: list[str] = []
+    addresses: list[str] = []
+    old_token = scheduler["Authorization"].removeprefix("Bearer ")
+    async with (
+        serving(create_app(settings, clock=clock)) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as api,
+        async_playwright() as playwright,
+    ):
+        await publish(
+            api, scheduler, periods=[{"weekday": "sun", "starts": "08:30", "ends": "09:30"}]
+        )
+        registered = await api.post(
+            "/auth/terminals",
+            json={"facility_id": CLINIC, "role": "scheduler", "label": "Bureau des RDV"},
+            headers=bearer(mint(Role.it_unit, establishments=[CLINIC])),
+        )
+        assert registered.status_code == 201, registered.text
+        browser = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=ARGS,
+            timezone_id="UTC",
+        )
+        try:
+            day = await browser.new_page()
+            watch(day, problems)
+            day.on("request", lambda request: addresses.append(request.url))
+            # the old enrolment link: refused, and gone from the address at once
+            await day.goto(f"{base}/scheduler?lang=fr#token={old_token}&facility={CLINIC}")
+            await expect(day.locator("#not-enrolled")).to_be_visible()
+            await expect(day.locator("#banner-text")).to_contain_text(
+                "Lien d'enregistrement invalide"
+            )
+            assert "#" not in day.url
+            assert await day.evaluate("window.localStorage.length") == 1  # the language only
+
+            code = registered.json()["enrolment_code"]
+            await day.goto(f"{base}/scheduler?lang=fr&day=2026-12-06#enrol={code}")
+            await expect(day.locator("#day-rows tr")).to_have_count(2)
+            await expect(day.locator("#banner")).to_be_hidden()
+            renewals = [url for url in addresses if url.endswith("/auth/terminal-token")]
+            assert len(renewals) == 1
+            for _ in range(40):  # the renewal, ten seconds on
+                if sum(url.endswith("/auth/terminal-token") for url in addresses) >= 2:
+                    break
+                await day.wait_for_timeout(500)
+            assert sum(url.endswith("/auth/terminal-token") for url in addresses) >= 2
+            # the day view is still refreshed (every 5 s) with the renewed token
+            seen = len(addresses)
+            await day.wait_for_timeout(6_000)
+            assert any("/days/2026-12-06" in url for url in addresses[seen:])
+            await expect(day.locator("#banner")).to_be_hidden()
+            await expect(day.locator("#day-card")).to_be_visible()
+        finally:
+            await browser.close()
+    assert not [url for url in addresses if old_token in url or "eyJ" in url]
     assert not problems, problems

@@ -10,7 +10,14 @@ starts the runtime's background work (relay, consumers).
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    MutableMapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -22,9 +29,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sihha_kit import metrics
 from sihha_kit.auth import (
-    TERMINAL_ROLES,
     IssuerKeys,
     RevocationList,
+    Role,
     TokenSigner,
     TokenVerifier,
     document_bearer_auth,
@@ -183,7 +190,7 @@ def install_auth(
     settings: ServiceSettings,
     *,
     signer: TokenSigner | None = None,
-    terminals: bool = False,
+    terminals: Iterable[Role] = (),
 ) -> TokenVerifier:
     """Make the app's routes verify their callers' tokens, as the settings say
     (`sihha_kit.auth`): the trusted issuers' key sets (a file must be readable now:
@@ -191,10 +198,14 @@ def install_auth(
     the bearer scheme in the OpenAPI document; ``/auth/stream-session``.
 
     A service that signs tokens of its own passes its `signer`: it trusts its own keys
-    and serves them at ``/.well-known/jwks.json``. ``terminals=True`` (settings mixing in
-    `TokenIssuingSettings`) also enrols clinic terminals (`sihha_kit.auth.enrolment`):
-    the service signs their tokens as ``sihha-<service_name>`` with its signing keys,
-    and its database needs the tables of `sihha_kit.auth.schema`."""
+    and serves them at ``/.well-known/jwks.json``. ``terminals`` (settings mixing in
+    `TokenIssuingSettings`), the roles the service enrols clinic terminals with (some of
+    `TERMINAL_ROLES`: the queue's kiosks, boards, counters, consultation rooms and
+    pharmacies, the appointments service's scheduling desks), mounts the enrolment
+    (`sihha_kit.auth.enrolment`): the service signs their tokens as
+    ``sihha-<service_name>`` with its signing keys (a `signer` passed in must grant those
+    roles: ValueError otherwise), and its database needs the tables of
+    `sihha_kit.auth.schema`. None (the default): the service enrols no terminal."""
     runtime: ServiceRuntime = app.state.runtime
     verifier = TokenVerifier(
         [IssuerKeys(trusted) for trusted in settings.trusted_issuers],
@@ -203,14 +214,15 @@ def install_auth(
         jwks_refresh_seconds=settings.jwks_refresh_seconds,
         revocation_refresh_seconds=settings.revocation_refresh_seconds,
     )
-    if terminals:
+    roles = frozenset(terminals)
+    if roles:
         from sihha_kit.auth.enrolment import TerminalEnrolment
         from sihha_kit.pseudonym import load_pseudonym_key
 
         if not isinstance(settings, TokenIssuingSettings):
-            raise TypeError("terminals=True needs settings that mix in TokenIssuingSettings")
+            raise TypeError("enrolling terminals needs settings that mix in TokenIssuingSettings")
         name = settings.service_name
-        signer = signer or _signer(settings, name)
+        signer = signer or _signer(settings, name, roles)
         key_path = settings.device_credential_key_file(name)
         if not key_path.is_file():
             raise RuntimeError(
@@ -225,6 +237,7 @@ def install_auth(
             verifier.revocations,
             token_minutes=settings.terminal_token_minutes,
             code_minutes=settings.enrolment_code_minutes,
+            roles=roles,
         )
         app.include_router(enrolment.router())
         app.state.terminal_enrolment = enrolment
@@ -246,11 +259,11 @@ def install_auth(
     return verifier
 
 
-def _signer(settings: TokenIssuingSettings, name: str) -> TokenSigner:
+def _signer(settings: TokenIssuingSettings, name: str, grants: frozenset[Role]) -> TokenSigner:
     path = settings.signing_keys_file(name)
     if not path.is_file():
         raise RuntimeError(
             f"signing keys not found at {path}: create the development keys with "
             f"`sihha-dev keys --issuer {name}`, or set the SIGNING_KEYS_PATH setting"
         )
-    return TokenSigner.from_file(path, issuer=f"sihha-{name}", grants=TERMINAL_ROLES)
+    return TokenSigner.from_file(path, issuer=f"sihha-{name}", grants=grants)

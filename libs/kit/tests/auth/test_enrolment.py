@@ -29,7 +29,7 @@ from sihha_kit.auth import (
     install_verifier,
     jwks_router,
 )
-from sihha_kit.auth.enrolment import TerminalEnrolment
+from sihha_kit.auth.enrolment import TerminalEnrolment, TerminalIn
 from sihha_kit.auth.keys import generate_private_key, key_id
 from sihha_kit.auth.schema import auth_terminals, create_auth_tables_v1, drop_auth_tables_v1
 from sihha_kit.db import create_engine
@@ -46,7 +46,13 @@ DEVICE_KEY = secrets.token_bytes(32)
 class Service:
     """One process of a service that enrols terminals, as `install_auth` wires it."""
 
-    def __init__(self, database_url: str, signer: TokenSigner, dev: TokenIssuer) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        signer: TokenSigner,
+        dev: TokenIssuer,
+        roles: frozenset[Role] = TERMINAL_ROLES,
+    ) -> None:
         self.engine = create_engine(database_url, pool_size=2)
         self.verifier = TokenVerifier(
             [
@@ -55,7 +61,12 @@ class Service:
             ]
         )
         self.enrolment = TerminalEnrolment(
-            self.engine, signer, DEVICE_KEY, self.verifier.revocations, token_minutes=10
+            self.engine,
+            signer,
+            DEVICE_KEY,
+            self.verifier.revocations,
+            token_minutes=10,
+            roles=roles,
         )
         app = FastAPI()
         install_problem_handlers(app)
@@ -313,3 +324,79 @@ def test_the_enrolment_api_offers_exactly_the_terminal_roles() -> None:
     from sihha_kit.auth.enrolment import TerminalRole
 
     assert set(get_args(TerminalRole)) == {role.value for role in TERMINAL_ROLES}
+
+
+async def test_a_service_enrols_only_the_terminal_roles_it_offers(database: str) -> None:
+    """The queue offers its five roles and not `scheduler`; the appointments service only
+    `scheduler`: each registration form names its own, and the service layer refuses
+    the others too."""
+    from sihha_kit.auth import Caller
+
+    key = generate_private_key()
+    dev_key = generate_private_key()
+    dev = TokenIssuer([(key_id(dev_key), dev_key)])
+    queue_roles = TERMINAL_ROLES - {Role.scheduler}
+    queue_signer = TokenSigner([(key_id(key), key)], issuer="sihha-queue", grants=queue_roles)
+    desk_signer = TokenSigner(
+        [(key_id(key), key)], issuer="sihha-appointments", grants={Role.citizen, Role.scheduler}
+    )
+    queue = Service(database, queue_signer, dev, roles=queue_roles)
+    desks = Service(database, desk_signer, dev, roles=frozenset({Role.scheduler}))
+    it_unit = _bearer(dev.mint("it:1", [Role.it_unit], [CLINIC]))
+    try:
+        body = {"facility_id": CLINIC, "role": "scheduler", "label": "Bureau des rendez-vous"}
+        refused = await queue.client.post("/auth/terminals", json=body, headers=it_unit)
+        assert (refused.status_code, refused.json()["code"]) == (422, "invalid-input")
+        kiosk = await desks.client.post(
+            "/auth/terminals", json={**body, "role": "kiosk"}, headers=it_unit
+        )
+        assert (kiosk.status_code, kiosk.json()["code"]) == (422, "invalid-input")
+
+        def offered(service: Service) -> list[str]:
+            schema = service.app.openapi()["components"]["schemas"]["TerminalIn"]
+            role = schema["properties"]["role"]
+            return sorted(role["enum"] if "enum" in role else [role["const"]])
+
+        assert offered(queue) == sorted(role.value for role in queue_roles)
+        assert offered(desks) == ["scheduler"]
+
+        # the service layer refuses them too, whoever calls it
+        caller = Caller("it:1", frozenset({Role.it_unit}), frozenset({CLINIC}))
+        with pytest.raises(Exception) as caught:
+            await queue.enrolment.register(TerminalIn(**body), caller)
+        assert getattr(caught.value, "code", None) == "terminal-role-not-offered"
+        assert "scheduler" in caught.value.detail_in("fr")  # type: ignore[attr-defined]
+
+        # a scheduling desk enrols and signs in as a scheduler of its establishment
+        registered = await desks.client.post("/auth/terminals", json=body, headers=it_unit)
+        assert registered.status_code == 201, registered.text
+        claimed = await desks.client.post(
+            "/auth/terminals/enrol",
+            json={"enrolment_code": registered.json()["enrolment_code"]},
+        )
+        assert claimed.json()["role"] == "scheduler"
+        issued = await desks.client.post(
+            "/auth/terminal-token", json={"device_credential": claimed.json()["device_credential"]}
+        )
+        caller = await desks.verifier.verify(issued.json()["access_token"])
+        assert caller.roles == {Role.scheduler} and caller.establishments == {CLINIC}
+    finally:
+        for service in (queue, desks):
+            await service.client.aclose()
+            await service.engine.dispose()
+
+
+def test_a_service_must_sign_the_terminal_roles_it_enrols() -> None:
+    from sihha_kit.auth import RevocationList
+
+    key = generate_private_key()
+    citizens_only = TokenSigner(
+        [(key_id(key), key)], issuer="sihha-appointments", grants={Role.citizen}
+    )
+    engine = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none", pool_size=1)
+    with pytest.raises(ValueError, match="must grant"):
+        TerminalEnrolment(
+            engine, citizens_only, DEVICE_KEY, RevocationList([]), roles={Role.scheduler}
+        )
+    with pytest.raises(ValueError, match="terminal roles"):
+        TerminalEnrolment(engine, citizens_only, DEVICE_KEY, RevocationList([]), roles={Role.admin})

@@ -21,6 +21,7 @@ from sihha_appointments.service_layer.handlers import Deps, Throttled
 from sihha_appointments.service_layer.signin import SignInSettings
 from sihha_appointments.service_layer.unit_of_work import AppointmentsUnitOfWork
 from sihha_kit.app import create_service_app, install_auth
+from sihha_kit.auth import Role
 from sihha_kit.clock import Clock
 from sihha_kit.i18n import Catalogue
 from sihha_kit.problems import problem_response
@@ -28,6 +29,10 @@ from sihha_kit.registry import load_registry
 from sihha_kit.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+#: the clinic terminals this service enrols (`sihha_kit.auth.enrolment`): a clinic's
+#: scheduling desk, the `/scheduler` page, signed in with short-lived `scheduler` tokens
+TERMINAL_ROLES = frozenset({Role.scheduler})
 
 
 def sms_gateway(settings: AppointmentsSettings) -> SmsGateway:
@@ -67,6 +72,7 @@ def build_context(
             settings.signing_keys_file(settings.service_name),
             audience=settings.jwt_audience,
             ttl=timedelta(minutes=settings.citizen_token_minutes),
+            terminal_roles=TERMINAL_ROLES,
         ),
         limiter=RateLimiter(settings.rate_limit_storage, settings.limits()),
         sms=sms_gateway(settings),
@@ -108,7 +114,7 @@ def create_app(
         "of Oran's polyclinics; citizens book from home.",
         catalogue=context.catalogue,
     )
-    install_auth(app, settings, signer=context.tokens.signer)
+    install_auth(app, settings, signer=context.tokens.signer, terminals=TERMINAL_ROLES)
     app.add_exception_handler(Throttled, _too_many)
     app.state.context = context
     return app

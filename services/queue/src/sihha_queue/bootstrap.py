@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from sihha_kit.app import create_service_app, install_auth
+from sihha_kit.auth import Role
 from sihha_kit.clock import Clock
 from sihha_kit.i18n import Catalogue
 from sihha_kit.logs import get_logger
@@ -30,6 +31,12 @@ from sihha_queue.service_layer.unit_of_work import QueueUnitOfWork
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = get_logger(__name__)
+
+#: the clinic terminals the queue enrols (`sihha_kit.auth.enrolment`): kiosks,
+#: waiting-room boards, counters, consultation rooms and pharmacies' dispensing terminals
+TERMINAL_ROLES = frozenset(
+    {Role.kiosk, Role.display, Role.counter_agent, Role.doctor, Role.pharmacist}
+)
 
 
 def _every(
@@ -141,6 +148,6 @@ def create_app(settings: QueueSettings | None = None, *, clock: Clock | None = N
         on_startup=[start, seed_nomenclature],
         catalogue=Catalogue.of("sihha_queue"),
     )
-    install_auth(app, settings, terminals=True)
+    install_auth(app, settings, terminals=TERMINAL_ROLES)
     app.state.context = context
     return app

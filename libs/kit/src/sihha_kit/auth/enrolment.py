@@ -7,9 +7,11 @@ rotated nor revoked. Instead:
 1. **Enrolment** (``POST /auth/terminals``, role ``it_unit`` or ``admin``, for an
    establishment the caller acts for): the IT unit registers the terminal — its
    establishment, its one role (``kiosk``, ``display``, ``counter_agent``, ``doctor``
-   for a consultation room, ``pharmacist`` for a pharmacy's terminal) and a
-   label — and gets a one-time **enrolment code** (valid `enrolment_code_minutes`,
-   an hour by default), to type or scan on the terminal.
+   for a consultation room, ``pharmacist`` for a pharmacy's terminal, ``scheduler``
+   for a clinic's scheduling desk: `sihha_kit.auth.roles.TERMINAL_ROLES`, of which each
+   service offers its own, the queue the first five and the appointments service
+   ``scheduler``) and a label — and gets a one-time **enrolment code** (valid
+   `enrolment_code_minutes`, an hour by default), to type or scan on the terminal.
 2. **Claim** (``POST /auth/terminals/enrol``, public): the terminal sends the code once
    and receives its **device credential** (``<terminal id>.<secret>``, 256 random
    bits), which it keeps (the browser's ``localStorage``). The service stores only an
@@ -28,7 +30,7 @@ secret). ``POST /auth/revocations`` (``admin``, or ``it_unit`` for the whole wil
 revokes one token id or subject among those the service issued.
 
 A service mounts all of it with `sihha_kit.app.install_auth(app, settings,
-terminals=True)` and creates the tables with `sihha_kit.auth.schema`.
+terminals=<the roles it enrols>)` and creates the tables with `sihha_kit.auth.schema`.
 """
 
 # no `from __future__ import annotations`: the routes name dependency aliases defined
@@ -37,11 +39,12 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -51,7 +54,7 @@ from sihha_kit.auth.callers import Caller, ensure_establishment
 from sihha_kit.auth.dependencies import Authorizer
 from sihha_kit.auth.errors import Unauthenticated
 from sihha_kit.auth.revocation import RevocationList, Revocations
-from sihha_kit.auth.roles import Role
+from sihha_kit.auth.roles import TERMINAL_ROLES, Role
 from sihha_kit.auth.schema import auth_revocations, auth_terminals
 from sihha_kit.auth.signing import TokenSigner
 from sihha_kit.errors import BadRequest, NotFound
@@ -64,8 +67,9 @@ FACILITY_PATTERN: Final = FACILITY_CODE_PATTERN
 _SECRET_BYTES: Final = 32
 _CODE_BYTES: Final = 12
 
-#: `sihha_kit.auth.roles.TERMINAL_ROLES`, as the API's schema names them
-TerminalRole = Literal["kiosk", "display", "counter_agent", "doctor", "pharmacist"]
+#: `sihha_kit.auth.roles.TERMINAL_ROLES`, as the API's schema names them (a service's
+#: registration form names only the roles it offers: `TerminalEnrolment.router`)
+TerminalRole = Literal["kiosk", "display", "counter_agent", "doctor", "pharmacist", "scheduler"]
 
 
 class TerminalIn(BaseModel):
@@ -155,9 +159,21 @@ class TerminalEnrolment:
         token_minutes: int = 10,
         code_minutes: int = 60,
         require: Authorizer | None = None,
+        roles: Iterable[Role] = TERMINAL_ROLES,
     ) -> None:
         if len(credential_key) < 32:
             raise ValueError("the device-credential key must have at least 32 bytes")
+        #: the terminal roles this service enrols (some of `TERMINAL_ROLES`)
+        self.roles = frozenset(roles)
+        if not self.roles or not self.roles <= TERMINAL_ROLES:
+            raise ValueError(
+                f"terminal roles must be some of {sorted(TERMINAL_ROLES)}, not {sorted(self.roles)}"
+            )
+        if signer.grants is not None and not self.roles <= signer.grants:
+            raise ValueError(
+                f"{signer.issuer} must grant the terminal roles it enrols: "
+                f"{sorted(self.roles - signer.grants)} missing"
+            )
         self.engine = engine
         self.signer = signer
         self._key = credential_key
@@ -174,6 +190,14 @@ class TerminalEnrolment:
 
     async def register(self, terminal: TerminalIn, by: Caller) -> Enrolment:
         ensure_establishment(by, terminal.facility_id)
+        if terminal.role not in self.roles:
+            offered = sorted(role.value for role in self.roles)
+            raise BadRequest(
+                "terminal-role-not-offered",
+                role=terminal.role,
+                roles=offered,
+                params={"offered": ", ".join(offered)},
+            )
         terminal_id = uuid.uuid4()
         code = secrets.token_urlsafe(_CODE_BYTES)
         expires = _now() + self.code_ttl
@@ -376,6 +400,13 @@ class TerminalEnrolment:
     def router(self) -> APIRouter:
         """The routes of the module's docstring, under ``/auth``."""
         router = APIRouter(prefix="/auth", tags=["auth"])
+        # the registration form offers the roles this service enrols, and only them
+        offered: Any = Literal[tuple(sorted(role.value for role in self.roles))]
+        ServiceTerminalIn = create_model(
+            "TerminalIn",
+            __base__=TerminalIn,
+            role=(offered, Field(description="the one role of the terminal's tokens")),
+        )
         ItUnit = Annotated[Caller, Depends(self.require(Role.it_unit, Role.admin))]
         Revoker = Annotated[
             Caller, Depends(self.require(Role.admin, Role.it_unit, wilaya_wide=True))
@@ -386,7 +417,7 @@ class TerminalEnrolment:
             status_code=201,
             summary="Register a clinic terminal and get its one-time enrolment code",
         )
-        async def register_terminal(body: TerminalIn, caller: ItUnit) -> Enrolment:
+        async def register_terminal(body: ServiceTerminalIn, caller: ItUnit) -> Enrolment:
             return await self.register(body, caller)
 
         @router.get("/terminals", summary="The terminals of an establishment (never a secret)")

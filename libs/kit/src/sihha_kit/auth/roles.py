@@ -46,9 +46,12 @@ WIDE_ROLES: Final = frozenset({Role.wilaya_group, Role.it_unit, Role.ministry, R
 
 #: the roles a clinic terminal (a device, not a person) may be enrolled with: a kiosk, a
 #: waiting-room board, a counter, a consultation room's terminal (``doctor``: it calls,
-#: serves and writes prescriptions) and a pharmacy's dispensing terminal (``pharmacist``)
+#: serves and writes prescriptions), a pharmacy's dispensing terminal (``pharmacist``)
+#: and a clinic's scheduling desk (``scheduler``: the appointments service's day view).
+#: Each service that enrols terminals offers some of them (`sihha_kit.app.install_auth`'s
+#: ``terminals``): the queue the first five, the appointments service ``scheduler``
 TERMINAL_ROLES: Final = frozenset(
-    {Role.kiosk, Role.display, Role.counter_agent, Role.doctor, Role.pharmacist}
+    {Role.kiosk, Role.display, Role.counter_agent, Role.doctor, Role.pharmacist, Role.scheduler}
 )
 
 ROLE_NAMES: Final = frozenset(role.value for role in Role)

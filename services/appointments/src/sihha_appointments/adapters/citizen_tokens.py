@@ -7,10 +7,16 @@ RS256 token (role `citizen` only, their pseudonymous patient key), issuer
 kit serves its public half at `GET /.well-known/jwks.json`; this service trusts its own
 keys, and the other services accept these tokens once configured to trust
 ``sihha-appointments`` for the `citizen` role (`<SERVICE>_TRUSTED_ISSUERS`).
+
+The same key set signs the tokens of the clinics' enrolled scheduling desks (role
+`scheduler`, `sihha_kit.auth.enrolment`), which only this service accepts: another
+service must trust ``sihha-appointments`` with ``"roles": ["citizen"]``, never without
+roles.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,14 +31,18 @@ class CitizenTokens:
         self.ttl = ttl
 
     @classmethod
-    def from_file(cls, path: Path, *, audience: str, ttl: timedelta) -> CitizenTokens:
+    def from_file(
+        cls, path: Path, *, audience: str, ttl: timedelta, terminal_roles: Iterable[Role] = ()
+    ) -> CitizenTokens:
+        """The signer of `path`'s key set; it grants `citizen` and the roles of the
+        terminals this service enrols (`terminal_roles`)."""
         if not path.is_file():
             raise RuntimeError(
                 f"signing keys not found at {path}: `.venv/bin/sihha-dev keys` (development), "
                 "or set APPOINTMENTS_SIGNING_KEYS_PATH"
             )
         signer = TokenSigner.from_file(
-            path, issuer=CITIZEN_ISSUER, audience=audience, grants={Role.citizen}
+            path, issuer=CITIZEN_ISSUER, audience=audience, grants={Role.citizen, *terminal_roles}
         )
         return cls(signer, ttl=ttl)
 

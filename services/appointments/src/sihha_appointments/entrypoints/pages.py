@@ -5,8 +5,12 @@
 - `/my-bookings`: their bookings (cancel, reschedule) and their waitlist entries (join,
   accept or decline a place offered, leave);
 - `/scheduler`: the clinic scheduler's day: slots, bookings, arrivals and no-shows, the
-  no-show rates, and marking a practitioner absent. A scheduler's browser is enrolled
-  once with `#token=…&facility=31-PC-001` (the fragment never reaches a server).
+  no-show rates, and marking a practitioner absent. The clinic's scheduling desk is a
+  terminal (`sihha_kit.auth.enrolment`, role `scheduler`) enrolled once: the IT unit
+  registers it and its enrolment link, `/scheduler#enrol=<one-time code>` (the fragment
+  never reaches a server, and the page removes it from the address at once), claims
+  the desk's device credential, kept in the browser, which obtains the 10-minute
+  access tokens the page renews (`static/app.js`, `Appt.enrol`; docs/identity.md).
 
 HTML rendered here from the service's message catalogue; the scripts take their texts
 from `GET /i18n/{lang}.json` and call the JSON API. Nothing is loaded from elsewhere.
@@ -31,6 +35,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sihha_appointments.domain.errors import BookingNotFound
 from sihha_appointments.domain.specialties import SPECIALTIES
 from sihha_appointments.entrypoints.deps import CitizenDep, ContextDep
+from sihha_contracts.types import FACILITY_CODE_PATTERN
 from sihha_kit.errors import NotFound
 from sihha_kit.i18n import N_
 
@@ -57,6 +62,14 @@ PAGES = {
     "mine": N_("page.mine.title"),
     "scheduler": N_("page.scheduler.title"),
 }
+
+#: keys the scripts show by name (`Appt.showMessage(key)`), listed here where the
+#: catalogue check finds them: a clinic terminal's enrolment (`Appt.enrol`)
+SCRIPT_KEYS = (
+    N_("terminal.enrolment_invalid"),
+    N_("terminal.revoked"),
+    N_("terminal.wrong_role"),
+)
 
 router = APIRouter(tags=["pages"])
 
@@ -118,6 +131,7 @@ def _page(request: Request, page: str, lang: str | None, **values: Any) -> HTMLR
             page=page,
             title_key=PAGES[page],
             t=t,
+            facility_pattern=FACILITY_CODE_PATTERN,
             **values,
         )
     )

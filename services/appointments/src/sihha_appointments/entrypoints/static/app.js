@@ -1,6 +1,7 @@
 /* Sihha appointments pages: what they share (language, texts from the catalogue, API
- * calls with the caller's token, problems shown in the page's language, Algiers time).
- * Plain script, no build step. Exposes window.Appt. */
+ * calls with the caller's token, problems shown in the page's language, Algiers time,
+ * a clinic terminal's enrolment and short-lived tokens). Plain script, no build step,
+ * loaded in <head>. Exposes window.Appt. */
 (function () {
   "use strict";
   var LANG_KEY = "sihha.lang";
@@ -13,6 +14,7 @@
     try { return window[kind]; } catch (e) { return null; }
   }
   Appt.lang = document.documentElement.lang === "fr" ? "fr" : "ar";
+  Appt.redirecting = false;
 
   (function rememberedLanguage() {
     var params = new URLSearchParams(window.location.search);
@@ -22,9 +24,19 @@
       if (local) local.setItem(LANG_KEY, asked);
     } else if (local && (local.getItem(LANG_KEY) === "fr") !== (Appt.lang === "fr") && local.getItem(LANG_KEY)) {
       params.set("lang", local.getItem(LANG_KEY));
+      Appt.redirecting = true; // the page scripts do nothing on this load
       window.location.replace(window.location.pathname + "?" + params.toString() + window.location.hash);
     }
   })();
+
+  // a terminal's enrolment link (`#enrol=<one-time code>`) is taken from the address at
+  // once, before anything loads: the code must not stay in the address bar, the history
+  // or a screenshot (`Appt.enrol` reads it). No page keeps a fragment.
+  var enrolmentFragment = "";
+  if (!Appt.redirecting && window.location.hash) {
+    enrolmentFragment = window.location.hash.replace(/^#/, "");
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+  }
 
   /** The text of `key` in the page's language, `{name}` fields filled from `values`. */
   function t(key, values) {
@@ -93,14 +105,32 @@
   };
 
   // -- the banner shows problems in the page's language ------------------------------
+  // a terminal told it must be enrolled again keeps saying so (its later calls fail too)
+  var stickyBanner = false;
   Appt.showProblem = function (problem) {
+    if (stickyBanner) return;
     var banner = document.getElementById("banner");
     var text = problem && (Appt.lang === "ar" ? problem.detail_ar : problem.detail_fr);
-    document.getElementById("banner-text").textContent = text || t("error.network");
+    var element = document.getElementById("banner-text");
+    element.removeAttribute("data-i18n");
+    element.textContent = text || t("error.network");
     banner.hidden = false;
     banner.setAttribute("data-code", (problem && problem.code) || "network");
   };
-  Appt.hideProblem = function () { document.getElementById("banner").hidden = true; };
+  /** Show the page's own text `key` in the banner (it follows the language switch);
+   * {sticky: true}: nothing replaces or hides it any more. */
+  Appt.showMessage = function (key, options) {
+    stickyBanner = Boolean(options && options.sticky);
+    var banner = document.getElementById("banner");
+    var element = document.getElementById("banner-text");
+    element.setAttribute("data-i18n", key);
+    element.textContent = t(key);
+    banner.hidden = false;
+    banner.setAttribute("data-code", key);
+  };
+  Appt.hideProblem = function () {
+    if (!stickyBanner) document.getElementById("banner").hidden = true;
+  };
 
   // -- tokens -------------------------------------------------------------------------
   Appt.citizenToken = function () {
@@ -156,6 +186,119 @@
         }, function () {});
     });
   };
+
+  // -- clinic terminals: enrolled once, then short-lived tokens ---------------------------
+  // The IT unit registers the terminal (`POST /auth/terminals`) and gets a one-time
+  // code; the page, opened once with `#enrol=<code>`, claims the terminal's device
+  // credential with it and keeps it in localStorage; on every start it exchanges the
+  // credential for a 10-minute access token and renews it a minute before it expires
+  // (retrying every 15 s while the service cannot be reached). A refused credential
+  // (the terminal was revoked) is forgotten and the page says the terminal must be
+  // enrolled again (docs/identity.md, "Clinic terminals").
+  var TERMINAL_KEY = "sihha.terminal.";
+  var UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  // an establishment code: the pattern of sihha_contracts.types.FacilityCode, from the page
+  var FACILITY = new RegExp(document.documentElement.getAttribute("data-facility-pattern") || "^$");
+  var RENEW_BEFORE_MS = 60 * 1000;
+  var MIN_RENEW_MS = 10 * 1000;
+  var RETRY_SIGN_IN_MS = 15 * 1000;
+
+  function readTerminal(key) {
+    var local = storage("localStorage");
+    try { return JSON.parse((local && local.getItem(key)) || "null"); } catch (e) { return null; }
+  }
+  function forgetTerminal(key) {
+    var local = storage("localStorage");
+    if (local) local.removeItem(key);
+  }
+
+  /** Claim the device credential with the one-time code and keep it. */
+  function claim(key, code, role) {
+    return Appt.api("POST", "/auth/terminals/enrol", { enrolment_code: code }).then(
+      function (credential) {
+        if (credential.role !== role) {
+          Appt.showMessage("terminal.wrong_role");
+          return;
+        }
+        var local = storage("localStorage");
+        if (local) {
+          local.setItem(key, JSON.stringify({
+            credential: credential.device_credential,
+            facility: credential.facility_id,
+            terminal: String(credential.terminal_id).toLowerCase(),
+            role: credential.role,
+            enrolled_at: new Date().toISOString()
+          }));
+        }
+      },
+      function () { /* the banner says why (an invalid, used or expired code) */ }
+    );
+  }
+
+  /**
+   * The terminal of this page, enrolled with `role` (the page's one terminal role,
+   * e.g. "scheduler"). Resolves to {token, facility, terminal, role, renew()} once
+   * signed in: `terminal.token` is always the current access token; `renew()` asks for
+   * a new one now (after a 401: a revoked terminal learns it at once). Resolves to null
+   * when the page has no valid enrolment; `onRevoked` is called if the credential is
+   * refused later (the page must then stop).
+   */
+  Appt.enrol = function (role, onRevoked) {
+    var key = TERMINAL_KEY + role;
+    var fields = new URLSearchParams(enrolmentFragment);
+    enrolmentFragment = "";
+    var code = (fields.get("enrol") || "").trim();
+    var claimed = Promise.resolve();
+    if (code) {
+      if (code.length < 8) Appt.showMessage("terminal.enrolment_invalid");
+      else claimed = claim(key, code, role);
+    } else if (fields.get("token")) {
+      Appt.showMessage("terminal.enrolment_invalid"); // an old `#token=` link: never kept
+    }
+    return claimed.then(function () {
+      var stored = readTerminal(key);
+      if (!stored || !stored.credential || stored.role !== role ||
+          !FACILITY.test(stored.facility || "") || !UUID.test(stored.terminal || "")) {
+        return null;
+      }
+      return signIn(key, stored, onRevoked);
+    });
+  };
+
+  function signIn(key, stored, onRevoked) {
+    var terminal = {
+      token: null, facility: stored.facility, terminal: stored.terminal, role: stored.role
+    };
+    var timer = null;
+    var stopped = false;
+    return new Promise(function (resolve) {
+      var first = true;
+      function obtain() {
+        if (stopped) return;
+        window.clearTimeout(timer);
+        Appt.api("POST", "/auth/terminal-token", { device_credential: stored.credential })
+          .then(function (answer) {
+            terminal.token = answer.access_token;
+            var lifetime = Math.max(Number(answer.expires_in) || 0, 0) * 1000;
+            timer = window.setTimeout(obtain, Math.max(lifetime - RENEW_BEFORE_MS, MIN_RENEW_MS));
+            if (first) { first = false; resolve(terminal); }
+          }, function (problem) {
+            if (problem && problem.status === 401) {
+              stopped = true;
+              forgetTerminal(key);
+              terminal.token = null;
+              Appt.showMessage("terminal.revoked", { sticky: true });
+              if (first) { first = false; resolve(null); } else if (onRevoked) onRevoked();
+              return;
+            }
+            // the network or the service is away: keep the current token, try again
+            timer = window.setTimeout(obtain, RETRY_SIGN_IN_MS);
+          });
+      }
+      terminal.renew = obtain;
+      obtain();
+    });
+  }
 
   Appt.status = function (status) {
     var names = {

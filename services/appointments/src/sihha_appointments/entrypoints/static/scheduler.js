@@ -1,31 +1,39 @@
 /* The scheduler's day view: slots and bookings with arrivals and no-shows (refreshed
  * every 5 seconds), the no-show rates, and a practitioner's absence in one action.
- * Enrolled once with #token=…&facility=31-PC-001. */
+ * The clinic's scheduling desk is a terminal enrolled once with the link the IT unit
+ * gives, `/scheduler#enrol=<one-time code>`; it then signs itself in with short-lived
+ * tokens (`Appt.enrol`). */
 (function () {
   "use strict";
+  if (Appt.redirecting) return;
   var t = Appt.t;
-  var KEY = "sihha.scheduler";
-  var enrolment = null;
+  var desk = null;
+  var refresher = null;
 
-  function enrol() {
-    var local = null;
-    try { local = window.localStorage; } catch (e) { local = null; }
-    var fragment = new URLSearchParams(window.location.hash.slice(1));
-    if (fragment.get("token") && fragment.get("facility")) {
-      enrolment = { token: fragment.get("token"), facility: fragment.get("facility") };
-      if (local) local.setItem(KEY, JSON.stringify(enrolment));
-      window.history.replaceState(null, "", window.location.pathname + window.location.search);
-    } else if (local && local.getItem(KEY)) {
-      enrolment = JSON.parse(local.getItem(KEY));
-    }
-    return enrolment !== null;
+  // the old enrolment (a long-lived token kept here) is never used again
+  try { window.localStorage.removeItem("sihha.scheduler"); } catch (e) { /* ignore */ }
+
+  function base() { return "/establishments/" + encodeURIComponent(desk.facility); }
+
+  function call(method, path, body) {
+    return Appt.api(method, path, body, desk.token).catch(function (problem) {
+      // a refused token: renew now (a revoked desk learns it at once and stops)
+      if (problem && problem.status === 401 && desk.token) desk.renew();
+      throw problem;
+    });
   }
 
-  function base() { return "/establishments/" + enrolment.facility; }
+  function notEnrolled() {
+    if (refresher !== null) window.clearInterval(refresher);
+    refresher = null;
+    document.getElementById("day-card").hidden = true;
+    document.getElementById("not-enrolled").hidden = false;
+  }
 
   function load() {
+    if (!desk || !desk.token) return;
     var day = document.getElementById("day").value;
-    Appt.api("GET", base() + "/days/" + day, undefined, enrolment.token).then(function (view) {
+    call("GET", base() + "/days/" + day).then(function (view) {
       var body = document.getElementById("day-rows");
       body.textContent = "";
       var practitioners = {};
@@ -63,23 +71,25 @@
       });
       if (chosen) select.value = chosen;
     }, function () {});
-    Appt.api("GET", base() + "/no-show-rates?from=" + day + "&to=" + day, undefined, enrolment.token)
-      .then(function (rates) {
-        var list = document.getElementById("rates");
-        list.textContent = "";
-        rates.forEach(function (rate) {
-          var row = document.createElement("li");
-          row.textContent = t("sched.rate_line", {
-            specialty: rate.specialty_code, arrived: rate.arrived, no_shows: rate.no_shows,
-            rate: rate.no_show_rate === null ? "–" : Math.round(rate.no_show_rate * 100) + " %"
-          });
-          list.appendChild(row);
+    call("GET", base() + "/no-show-rates?from=" + day + "&to=" + day).then(function (rates) {
+      var list = document.getElementById("rates");
+      list.textContent = "";
+      rates.forEach(function (rate) {
+        var row = document.createElement("li");
+        row.textContent = t("sched.rate_line", {
+          specialty: rate.specialty_code, arrived: rate.arrived, no_shows: rate.no_shows,
+          rate: rate.no_show_rate === null ? "–" : Math.round(rate.no_show_rate * 100) + " %"
         });
-      }, function () {});
+        list.appendChild(row);
+      });
+    }, function () {});
   }
 
-  function start() {
-    if (!enrol()) { document.getElementById("not-enrolled").hidden = false; return; }
+  function start(terminal) {
+    if (!terminal) { notEnrolled(); return; }
+    desk = terminal;
+    document.getElementById("terminal-id").textContent =
+      desk.facility + " · " + desk.terminal.slice(0, 8);
     document.getElementById("day-card").hidden = false;
     var params = new URLSearchParams(window.location.search);
     document.getElementById("day").value = params.get("day") || Appt.today();
@@ -90,10 +100,10 @@
     document.getElementById("absent-form").addEventListener("submit", function (event) {
       event.preventDefault();
       var ref = document.getElementById("practitioner").value;
-      Appt.api("POST", base() + "/practitioners/" + encodeURIComponent(ref) + "/absences", {
+      call("POST", base() + "/practitioners/" + encodeURIComponent(ref) + "/absences", {
         day: document.getElementById("day").value,
         bookings: document.getElementById("resolution").value
-      }, enrolment.token).then(function (result) {
+      }).then(function (result) {
         document.getElementById("absent-result").textContent = t("sched.absent_done", {
           moved: result.moved.length, cancelled: result.cancelled.length
         });
@@ -102,8 +112,10 @@
     });
     Appt.onLanguage(load);
     load();
-    window.setInterval(load, 5000);
+    refresher = window.setInterval(load, 5000);
   }
 
-  Appt.ready(start);
+  Appt.ready(function () {
+    Appt.enrol("scheduler", notEnrolled).then(start);
+  });
 })();
