@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -99,6 +100,7 @@ def printed_links(out: str) -> list[tuple[str, str, str]]:
 def check_links(out: str, tmp_path: Path) -> None:
     links = printed_links(out)
     assert len(links) >= 6, out[-3000:]
+    enrolled = set()
     for label, target, note in links:
         if target.startswith("curl "):
             answer = subprocess.run(
@@ -124,11 +126,21 @@ def check_links(out: str, tmp_path: Path) -> None:
             assert status.status_code == 200, f"{label}: {status.text[:300]}"
         if "#" in target:
             check_enrolment_link(label, target, tmp_path)
+            enrolled.add(urlsplit(target).path)
+    assert enrolled == set(LIVE), f"enrolment links printed for {enrolled}, not {set(LIVE)}"
+
+
+#: what shows that an enrolled page is live, by its path: the board's feed, the
+#: scheduler's day (its slots listed)
+LIVE = {"/terminals/board": "body[data-feed=live]", "/scheduler": "#day-rows tr"}
 
 
 def check_enrolment_link(label: str, link: str, tmp_path: Path) -> None:
-    """The link, pasted in a fresh browser, opens the page enrolled and live."""
+    """The link, pasted in a fresh browser, opens the page enrolled, for the clinic its
+    label names, and live."""
     assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: apt-get install -y chromium"
+    path = urlsplit(link).path
+    clinic = re.search(r"31-PC-\d{3}", label).group(0)  # type: ignore[union-attr]
     problems: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -136,11 +148,11 @@ def check_enrolment_link(label: str, link: str, tmp_path: Path) -> None:
             page = browser.new_page()
             page.on("pageerror", lambda error: problems.append(str(error)))
             page.goto(link)
-            page.wait_for_selector("body[data-feed=live]", timeout=30_000)
+            page.wait_for_selector(LIVE[path], timeout=30_000)
             assert page.locator("#not-enrolled").is_hidden(), label
-            assert "31-PC-001" in page.locator("#terminal-id").inner_text(), label
+            assert clinic in page.locator("#terminal-id").inner_text(), label
             assert "#" not in page.url, "the enrolment fragment stays in the address bar"
-            page.screenshot(path=str(tmp_path / "board.png"))
+            page.screenshot(path=str(tmp_path / f"{path.strip('/').replace('/', '-')}.png"))
         finally:
             browser.close()
     assert problems == [], f"{label}: {problems}"

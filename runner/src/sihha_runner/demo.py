@@ -122,8 +122,10 @@ def demo_config(
     extra["APPOINTMENTS_SEARCHES_PER_MINUTE"] = "100000"
     extra["APPOINTMENTS_HOLDS_PER_HOUR"] = "100000"
     extra["APPOINTMENTS_SIGN_INS_PER_HOUR"] = "100000"
-    # the board's enrolment link the demo prints stays valid as long as its token files
+    # the enrolment links the demo prints (board, scheduling desk) stay valid as long as
+    # its token files
     extra["QUEUE_ENROLMENT_CODE_MINUTES"] = str(LINK_TOKEN_HOURS * 60)
+    extra["APPOINTMENTS_ENROLMENT_CODE_MINUTES"] = str(LINK_TOKEN_HOURS * 60)
     # the ministry's DHIS2 payload needs a mapping: the example one shipped with the service
     extra["REPORTING_DHIS2_MAPPING_PATH"] = str(
         Path("services/reporting/dhis2-mapping.example.yaml").resolve()

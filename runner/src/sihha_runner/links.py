@@ -2,12 +2,14 @@
 the API, each working when pasted (the demo's test opens every one of them).
 
 A clinic terminal's page is enrolled once (docs/identity.md, "Clinic terminals"): the
-IT unit registers the terminal with the queue service and gets a one-time enrolment
-code; the page, opened with `#enrol=<code>`, claims the terminal's device credential
-with it, keeps it and renews its short-lived tokens by itself. The demo registers the
-waiting-room display of 31-PC-001 so (its code stays valid `LINK_TOKEN_HOURS`: the
-demo sets `QUEUE_ENROLMENT_CODE_MINUTES`). The other tokens are the development
-issuer's (`sihha-dev token` makes the same), valid as long.
+IT unit registers the terminal with the service that serves its page and gets a
+one-time enrolment code; the page, opened with `#enrol=<code>`, claims the terminal's
+device credential with it, keeps it and renews its short-lived tokens by itself. The
+demo registers so the waiting-room display of 31-PC-001 (queue service) and the
+scheduling desk of 31-PC-002 (appointments service), each code valid
+`LINK_TOKEN_HOURS` (the demo sets `QUEUE_ENROLMENT_CODE_MINUTES` and
+`APPOINTMENTS_ENROLMENT_CODE_MINUTES`). The other tokens are the development issuer's
+(`sihha-dev token` makes the same), valid as long.
 """
 
 from __future__ import annotations
@@ -26,14 +28,19 @@ from sihha_kit.devtools import TokenIssuer
 LINK_TOKEN_HOURS = 12
 #: the clinic whose board the demo links to
 BOARD_CLINIC = "31-PC-001"
+#: the pilot polyclinic whose scheduling desk the demo links to (its day has the demo's
+#: cancellations, waitlist offer and no-shows)
+SCHEDULER_CLINIC = "31-PC-002"
 
 
-def enrol_terminal(queue_url: str, issuer: TokenIssuer, clinic: str, role: Role, label: str) -> str:
-    """Register a terminal of `clinic` with the queue service as the IT unit does
-    (`POST /auth/terminals`) and return its one-time enrolment code."""
+def enrol_terminal(
+    service_url: str, issuer: TokenIssuer, clinic: str, role: Role, label: str
+) -> str:
+    """Register a terminal of `clinic` with the service at `service_url` as the IT unit
+    does (`POST /auth/terminals`) and return its one-time enrolment code."""
     it_unit = issuer.mint("it-unit:demo", [Role.it_unit], [clinic], ttl=timedelta(minutes=5))
     answer = httpx.post(
-        f"{queue_url}/auth/terminals",
+        f"{service_url}/auth/terminals",
         json={"facility_id": clinic, "role": role.value, "label": label},
         headers={"Authorization": f"Bearer {it_unit}"},
         timeout=30,
@@ -48,6 +55,15 @@ def board_link(queue_url: str, issuer: TokenIssuer, clinic: str = BOARD_CLINIC) 
     the display's one-time code in the fragment (which never reaches the server)."""
     code = enrol_terminal(queue_url, issuer, clinic, Role.display, "Demo: waiting-room board")
     return f"{queue_url}/terminals/board#enrol={code}"
+
+
+def scheduler_link(
+    appointments_url: str, issuer: TokenIssuer, day: date, clinic: str = SCHEDULER_CLINIC
+) -> str:
+    """The enrolment link of a new scheduling desk at `clinic`: the scheduler's page on
+    the demo's `day`, with the desk's one-time code in the fragment."""
+    code = enrol_terminal(appointments_url, issuer, clinic, Role.scheduler, "Demo: scheduling desk")
+    return f"{appointments_url}/scheduler?day={day.isoformat()}#enrol={code}"
 
 
 @dataclass(frozen=True)
@@ -92,6 +108,12 @@ def demo_links(
             note=f"paste the token of {it_unit_file} (role it_unit) into the page",
         ),
         Link("booking a specialist", f"{urls['appointments']}/book"),
+        Link(
+            f"scheduler's day {SCHEDULER_CLINIC}",
+            scheduler_link(urls["appointments"], issuer, day),
+            note=f"enrols the browser as the clinic's scheduling desk: a one-time code, "
+            f"valid {LINK_TOKEN_HOURS} h",
+        ),
         *(Link(f"API docs, {name}", f"{url}/docs") for name, url in urls.items()),
         Link(
             "wilaya report, PDF in Arabic",
