@@ -345,10 +345,11 @@ async def declare_inboxes(runtime: ServiceRuntime, *, timeout: float | None = No
     broker = runtime.broker
     declared: list[str] = []
     stage = "connecting"
+    window = asyncio.timeout(timeout)
     try:
         if not runtime.consumers:
             return declared
-        async with asyncio.timeout(timeout):
+        async with window:
             await broker.consuming.wait_connected()
             stage = "applying the inboxes' policies"
             await runtime.prepare_broker_node()
@@ -357,6 +358,8 @@ async def declare_inboxes(runtime: ServiceRuntime, *, timeout: float | None = No
                 await consumer.declare()
                 declared.append(broker.topology.inbox_queue(consumer.name))
     except TimeoutError:
+        if not window.expired():  # a time-out of the client's own, not the wait's end
+            raise
         address = urlsplit(settings.amqp_url)
         reason = broker.consuming.last_error if stage == "connecting" else None
         errors = "; ".join(f"{name}: {why}" for name, why in sorted(broker.declare_errors.items()))
