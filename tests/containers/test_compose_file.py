@@ -1,7 +1,9 @@
 """The development stack: docker-compose.yml against the Compose Specification
 (check-jsonschema, with the schema it ships), the service Dockerfiles through
 hadolint, and the few things only this project knows: every service has its
-container, its port, its own database, and settings under its own prefix.
+container, its port, its own database, and settings under its own prefix; every
+consuming service has its one-shot `<name>-inboxes` container, and no service (each
+publishes) starts before all of them have completed (docs/messaging.md, point 6).
 
 `make check-compose` runs the same two tools and this file.
 """
@@ -49,12 +51,41 @@ KEYS = {
 ALL_KEYS = {key for keys in KEYS.values() for key in keys}
 
 
+#: a one-shot container's restart policy: it runs once (compose's default)
+ONE_SHOT_RESTART = "no"
+
+
 def _run(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
 def _services() -> list[str]:
     return sorted(p.parent.name for p in (ROOT / "services").glob("*/pyproject.toml"))
+
+
+def _consumers() -> list[str]:
+    """The services that consume events: their composition root adds a consumer."""
+    found = []
+    for name in _services():
+        bootstrap = ROOT / "services" / name / "src" / f"sihha_{name}" / "bootstrap.py"
+        if bootstrap.is_file() and "add_consumer(" in bootstrap.read_text(encoding="utf-8"):
+            found.append(name)
+    return found
+
+
+def inboxes_job(name: str) -> str:
+    """The one-shot compose service that declares `name`'s inboxes."""
+    return f"{name}-inboxes"
+
+
+def _condition(service: dict[str, Any], dependency: str) -> str | None:
+    """How `service` waits for `dependency` (None: it does not)."""
+    depends = service.get("depends_on") or {}
+    if isinstance(depends, list):  # the short form waits for the start only
+        return "service_started" if dependency in depends else None
+    if dependency not in depends:
+        return None
+    return str((depends[dependency] or {}).get("condition", "service_started"))
 
 
 # ---------------------------------------------------------------- maintained validators
@@ -157,10 +188,58 @@ def cross_check(doc: dict[str, Any]) -> list[str]:
         for kind, wanted in (("DATABASE", database), ("ROLE", url.username)):
             if f"CREATE {kind} {wanted} " not in created:
                 problems.append(f"{name}: {kind.lower()} {wanted!r} is not in {INIT_SCRIPT.name}")
+    problems += _inboxes_first(services)
     for name, service in services.items():
         for dependency in service.get("depends_on", {}):
-            if not service.get("profiles") and services[dependency].get("profiles"):
+            if dependency not in services:
+                problems.append(f"{name} depends on {dependency!r}, no compose service")
+            elif not service.get("profiles") and services[dependency].get("profiles"):
                 problems.append(f"{name} starts by default, {dependency} only in a profile")
+    return problems
+
+
+def _inboxes_first(services: dict[str, Any]) -> list[str]:
+    """Every consuming service's inboxes are declared by a one-shot container of its own
+    (its image, settings and keys; the broker only), and every service waits until each
+    of those has completed: an event published before an inbox exists is lost for it."""
+    problems: list[str] = []
+    jobs: dict[str, str] = {}
+    for name in _consumers():
+        job_name = inboxes_job(name)
+        job = services.get(job_name)
+        if job is None:
+            problems.append(f"{name} consumes but has no one-shot {job_name!r} for its inboxes")
+            continue
+        jobs[job_name] = name
+        own = services.get(name, {})
+        command = ["python", "-m", f"sihha_{name}", "declare-inboxes"]
+        if job.get("command") != command:
+            problems.append(f"{job_name}: does not run {' '.join(command)}")
+        if job.get("image") != own.get("image"):
+            problems.append(f"{job_name}: does not run {name}'s image {own.get('image')!r}")
+        for key in ("environment", "volumes"):
+            if job.get(key) != own.get(key):
+                problems.append(
+                    f"{job_name}: {key} not the same as {name}'s (it builds {name}'s context)"
+                )
+        if str(job.get("restart", ONE_SHOT_RESTART)) != ONE_SHOT_RESTART:
+            problems.append(f"{job_name}: restarts ({job['restart']}), a one-shot runs once")
+        if job.get("ports"):
+            problems.append(f"{job_name}: publishes ports, a one-shot serves nothing")
+        if _condition(job, "rabbitmq") != "service_healthy":
+            problems.append(f"{job_name}: does not wait for rabbitmq to be healthy")
+        if _condition(job, "postgres") is not None:
+            problems.append(f"{job_name}: waits for postgres, it needs the broker only")
+    for name in _services():  # every service publishes (its outbox)
+        service = services.get(name)
+        if service is None:
+            continue
+        for job_name, consumer in sorted(jobs.items()):
+            if _condition(service, job_name) != "service_completed_successfully":
+                problems.append(
+                    f"{name}: may publish before {consumer}'s inbox exists (depends_on "
+                    f"{job_name} with condition service_completed_successfully)"
+                )
     return problems
 
 
@@ -227,6 +306,55 @@ BROKEN: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
             QUEUE_AMQP_URL="amqp://sihha:x@broker:5672/"
         ),
         "queue: QUEUE_AMQP_URL points at 'broker'",
+    ),
+    "a producer that may start before an inbox": (
+        lambda d: d["services"]["queue"].update(
+            depends_on={
+                name: wait
+                for name, wait in d["services"]["queue"]["depends_on"].items()
+                if name != "reporting-inboxes"
+            }
+        ),
+        "queue: may publish before reporting's inbox exists",
+    ),
+    "an inbox waited for until its declaration starts only": (
+        lambda d: d["services"]["appointments"].update(
+            depends_on={
+                **d["services"]["appointments"]["depends_on"],
+                "queue-inboxes": {"condition": "service_started"},
+            }
+        ),
+        "appointments: may publish before queue's inbox exists",
+    ),
+    "a consumer without its one-shot": (
+        lambda d: d["services"].pop("appointments-inboxes"),
+        "appointments consumes but has no one-shot 'appointments-inboxes'",
+    ),
+    "a one-shot that runs the service": (
+        lambda d: d["services"]["queue-inboxes"].update(command=["python", "-m", "sihha_queue"]),
+        "queue-inboxes: does not run python -m sihha_queue declare-inboxes",
+    ),
+    "a one-shot with settings of its own": (
+        lambda d: d["services"]["reporting-inboxes"].update(
+            environment={
+                **d["services"]["reporting"]["environment"],
+                "REPORTING_BROKER_NAMESPACE": "other.",
+            }
+        ),
+        "reporting-inboxes: environment not the same as reporting's",
+    ),
+    "a one-shot that restarts": (
+        lambda d: d["services"]["queue-inboxes"].update(restart="unless-stopped"),
+        "queue-inboxes: restarts (unless-stopped)",
+    ),
+    "a one-shot that waits for the database": (
+        lambda d: d["services"]["queue-inboxes"].update(
+            depends_on={
+                **d["services"]["queue-inboxes"]["depends_on"],
+                "postgres": {"condition": "service_healthy"},
+            }
+        ),
+        "queue-inboxes: waits for postgres",
     ),
     "a dependency in a profile": (
         lambda d: (

@@ -8,6 +8,12 @@ instead of silently stopping the flow of events.
 
 At start it also prepares the broker node where it may (`broker_admin`): it applies its
 inboxes' policies and reads the feature flags; readiness reports what it found.
+
+Two entry points run a part of a service alone: `relay_main` its outbox relay
+(`python -m <service> relay`), `declare_inboxes_main` the declaration of its inboxes
+(`python -m <service> declare-inboxes`, a one-shot run before any producer starts: an
+event published before the inbox that wants it exists is lost for that consumer,
+docs/messaging.md).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import text
 
@@ -312,3 +319,96 @@ def relay_main(settings: ServiceSettings) -> None:
         await run_relay(settings, stop)
 
     uvloop.run(main())
+
+
+class InboxesNotDeclared(Exception):
+    """`declare_inboxes` gave up: the broker did not answer, or refused a declaration, for
+    the whole of its bounded wait; or it applied the inboxes but not their policies."""
+
+
+async def declare_inboxes(runtime: ServiceRuntime, *, timeout: float | None = None) -> list[str]:
+    """Declare the inbox of every consumer of `runtime` (the quorum queue, its bindings to
+    the producers' exchanges, which it declares too, its dead-letter exchange and queue),
+    exactly as the consumer declares them when it starts, and apply their policies where
+    the service may (`ServiceRuntime.prepare_broker_node`, `broker_admin`); then close the
+    broker connection and return the inboxes' names. Consumes nothing, never touches the
+    database (the engine of a service's context connects only when used; it is disposed
+    here unused). Idempotent: declaring what exists with the same arguments changes
+    nothing, and a policy is replaced by itself.
+
+    Raises `InboxesNotDeclared` when the broker does not accept the connection or a
+    declaration within `timeout` seconds (default: the settings'
+    `declare_inboxes_timeout_seconds`; refusals are retried with backoff until then),
+    and when the inboxes were declared but their policies could not be applied."""
+    settings = runtime.settings
+    timeout = settings.declare_inboxes_timeout_seconds if timeout is None else timeout
+    broker = runtime.broker
+    declared: list[str] = []
+    stage = "connecting"
+    window = asyncio.timeout(timeout)
+    try:
+        if not runtime.consumers:
+            return declared
+        async with window:
+            await broker.consuming.wait_connected()
+            stage = "applying the inboxes' policies"
+            await runtime.prepare_broker_node()
+            for consumer in runtime.consumers:
+                stage = f"declaring {broker.topology.inbox_queue(consumer.name)}"
+                await consumer.declare()
+                declared.append(broker.topology.inbox_queue(consumer.name))
+    except TimeoutError:
+        if not window.expired():  # a time-out of the client's own, not the wait's end
+            raise
+        address = urlsplit(settings.amqp_url)
+        reason = broker.consuming.last_error if stage == "connecting" else None
+        errors = "; ".join(f"{name}: {why}" for name, why in sorted(broker.declare_errors.items()))
+        raise InboxesNotDeclared(
+            f"gave up after {timeout:g} s {stage} on the broker at "
+            f"{address.hostname}:{address.port or 5672}"
+            + (f" ({reason or errors})" if reason or errors else " (no answer)")
+        ) from None
+    finally:
+        await broker.close()
+        await runtime.engine.dispose()
+    node = runtime.node
+    if node is not None and node.error:
+        raise InboxesNotDeclared(
+            f"declared {', '.join(declared)} but could not apply their policies with "
+            f"{node.admin} ({node.error}); apply them otherwise (`sihha-dev broker-policies`) "
+            "and run again with <PREFIX>_BROKER_ADMIN=none"
+        )
+    return declared
+
+
+def declare_inboxes_main(settings: ServiceSettings, build: Callable[[], ServiceRuntime]) -> int:
+    """`python -m <service> declare-inboxes`: build the service's runtime with its consumers
+    (`build`, called in the event loop; nothing starts) and run `declare_inboxes` on it,
+    with the service's logging. Returns the exit status: 0 once every inbox exists, 1 with
+    an `inboxes.not_declared` log line saying why otherwise."""
+    from sihha_kit.logs import configure_logging
+
+    configure_logging(settings.service_name, settings.log_format, settings.log_level)
+
+    async def main() -> int:
+        try:
+            runtime = build()
+            declared = await declare_inboxes(runtime)
+        except Exception as error:
+            detail = str(error) if isinstance(error, InboxesNotDeclared) else repr(error)
+            log.error("inboxes.not_declared", service=settings.service_name, error=detail[:1000])
+            return 1
+        node = runtime.node
+        log.info(
+            "inboxes.declared",
+            service=settings.service_name,
+            inboxes=declared,
+            policies=(
+                node.policies_applied
+                if node is not None and node.admin != "none"
+                else "left to the operator (broker_admin none: `sihha-dev broker-policies`)"
+            ),
+        )
+        return 0
+
+    return asyncio.run(main())

@@ -93,6 +93,9 @@ class ServiceSettings(BaseSettings):
     #: `rabbitmqctl` (the node's CLI on this machine), `none` (the operator applies them:
     #: `sihha-dev broker-policies`), `auto` (rabbitmqctl where it is installed)
     broker_admin: Literal["auto", "rabbitmqctl", "none"] = "auto"
+    #: how long `python -m <service> declare-inboxes` waits for the broker to accept its
+    #: inboxes (connection, declarations, policies) before it gives up and exits non-zero
+    declare_inboxes_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
 
     #: days a published outbox row, a consumed event's inbox row and a conflict are kept
     outbox_retention_days: float = Field(default=7.0, gt=0)

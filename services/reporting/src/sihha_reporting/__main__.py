@@ -1,6 +1,9 @@
 """`python -m sihha_reporting [command]`: the reporting service and its operator commands.
 
 python -m sihha_reporting                      serve (REPORTING_* variables)
+python -m sihha_reporting declare-inboxes      declare the inbox (queue, bindings, dead-letter
+                                               path), apply its policy where it may, exit (run
+                                               before any producer starts; broker only)
 python -m sihha_reporting rebuild              rebuild every projection from the archive
 python -m sihha_reporting reconcile --from D --to D
                                                compare with the producers' own counts

@@ -20,6 +20,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="serve the HTTP API, the consumer and the workers (default)")
+    commands.add_parser(
+        "declare-inboxes",
+        help="declare the service's inbox (queue, bindings, dead-letter path) and apply its "
+        "policy where it may, then exit; run before any producer starts (needs the broker, "
+        "not the database; exit 1 if the broker does not accept it in "
+        "REPORTING_DECLARE_INBOXES_TIMEOUT_SECONDS)",
+    )
     commands.add_parser("rebuild", help="rebuild every projection from the event archive")
     commands.add_parser(
         "rekey-archive",
@@ -62,6 +69,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = ReportingSettings()
         serve(create_app(settings), settings)
         return 0
+    if args.command == "declare-inboxes":
+        from sihha_kit.runtime import declare_inboxes_main
+        from sihha_reporting.bootstrap import build_context
+        from sihha_reporting.config import ReportingSettings
+
+        settings = ReportingSettings()
+        return declare_inboxes_main(settings, lambda: build_context(settings).runtime)
     return asyncio.run(_run(args))
 
 

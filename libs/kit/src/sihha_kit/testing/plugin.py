@@ -83,18 +83,24 @@ async def make_database(
 async def clean_broker_namespace(servers: Servers, broker_namespace: str) -> AsyncIterator[str]:
     """The run's namespace; its queues and exchanges are deleted at the end of the run."""
     yield broker_namespace
+    await delete_broker_namespace(servers, broker_namespace)
+
+
+async def delete_broker_namespace(servers: Servers, namespace: str) -> None:
+    """Delete the queues and exchanges whose names start with `namespace`, and the inbox
+    policies applied to them; never raises (a test's `finally`, the run's end)."""
     with contextlib.suppress(Exception):
         connection = await aio_pika.connect(servers.amqp_url, timeout=10)
         async with connection:
             channel = await connection.channel()
             for name in await asyncio.to_thread(servers.broker.list_names, "queues"):
-                if name.startswith(broker_namespace):
+                if name.startswith(namespace):
                     await channel.queue_delete(name)
             for name in await asyncio.to_thread(servers.broker.list_names, "exchanges"):
-                if name.startswith(broker_namespace):
+                if name.startswith(namespace):
                     await channel.exchange_delete(name)
-    with contextlib.suppress(Exception):  # the inbox policies the run's services applied
-        await asyncio.to_thread(servers.broker.clear_policies, f"sihha-inbox-{broker_namespace}")
+    with contextlib.suppress(Exception):  # the inbox policies the services applied
+        await asyncio.to_thread(servers.broker.clear_policies, f"sihha-inbox-{namespace}")
 
 
 @pytest.fixture(scope="session")
