@@ -217,6 +217,9 @@ def _inboxes_first(services: dict[str, Any]) -> list[str]:
             problems.append(f"{job_name}: does not run {' '.join(command)}")
         if job.get("image") != own.get("image"):
             problems.append(f"{job_name}: does not run {name}'s image {own.get('image')!r}")
+        if job.get("build") != own.get("build"):
+            # with `image:` alone, `up` may try to pull an image no registry has
+            problems.append(f"{job_name}: not built as {name} is")
         for key in ("environment", "volumes"):
             if job.get(key) != own.get(key):
                 problems.append(
@@ -342,6 +345,10 @@ BROKEN: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
             }
         ),
         "reporting-inboxes: environment not the same as reporting's",
+    ),
+    "a one-shot with an image only": (
+        lambda d: d["services"]["appointments-inboxes"].pop("build"),
+        "appointments-inboxes: not built as appointments is",
     ),
     "a one-shot that restarts": (
         lambda d: d["services"]["queue-inboxes"].update(restart="unless-stopped"),
