@@ -113,6 +113,7 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/my-bookings"): public(get("/my-bookings")),
     ("GET", "/scheduler"): public(get("/scheduler")),
     ("GET", "/pages/static/{name}"): public(get("/pages/static/app.js")),
+    ("GET", "/auth/terminal-client.js"): public(get("/auth/terminal-client.js")),
     ("GET", "/specialties"): public(get("/specialties")),
     ("GET", "/establishments"): public(get("/establishments")),
     # a NIN that is not one: refused for anyone, nothing sent

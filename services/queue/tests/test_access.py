@@ -88,6 +88,7 @@ def access_table(terminal_id: str) -> AccessTable:
             ("GET", "/terminals/prescription"): public(get("/terminals/prescription")),
             ("GET", "/terminals/pharmacy"): public(get("/terminals/pharmacy")),
             ("GET", "/terminals/static/{name}"): public(get("/terminals/static/terminal.js")),
+            ("GET", "/auth/terminal-client.js"): public(get("/auth/terminal-client.js")),
             ("GET", "/terminals/ticket/{ticket_id}"): public(get(f"/terminals/ticket/{UNKNOWN}")),
             ("GET", "/terminals/qr/{ticket_id}.svg"): public(get(f"/terminals/qr/{UNKNOWN}.svg")),
             ("GET", "/tickets/{ticket_id}/status"): public_answering(

@@ -105,6 +105,10 @@ async def test_pages_load_nothing_from_outside_the_service(
             assert served.status_code == 200, asset
             kind = "text/css" if ".css" in asset else "javascript"
             assert kind in served.headers["content-type"]
+        # and the kit's terminal client, at its versioned address (sihha_kit.auth)
+        (client,) = re.findall(r'src="(/auth/terminal-client\.js\?v=[0-9a-f]+)"', response.text)
+        served = await queue_client.get(client)
+        assert served.status_code == 200 and "javascript" in served.headers["content-type"]
 
 
 async def test_static_files_revalidate_by_etag_and_nothing_else_is_served(

@@ -231,6 +231,23 @@ async def test_kiosk_counter_and_board_in_chromium(
             # the enrolment code worked once: the same link enrols nothing now
             await kiosk.goto(f"{base}/terminals/kiosk?lang=fr{enrolment(kiosk_terminal)}")
             await expect(kiosk.locator("#not-enrolled")).to_be_visible()
+
+            # -- the counter, revoked while open: its next data call is refused (401), which
+            # renews its token at once: refused too, the counter says so, forgets its
+            # credential and stops (it does not wait for its next renewal)
+            revoked = await api.post(
+                f"/auth/terminals/{counter_terminal['terminal_id']}/revoke",
+                headers=bearer(mint(Role.it_unit, establishments=[CLINIC])),
+            )
+            assert revoked.status_code == 200
+            await counter.locator("#btn-start").click()
+            await expect(counter.locator("#banner-text")).to_have_text(
+                "Terminal à réenrôler : son enregistrement a été retiré ou n'est plus valide."
+            )
+            await expect(counter.locator("#not-enrolled")).to_be_visible()
+            assert await counter.evaluate(
+                "window.localStorage.getItem('sihha.terminal.counter') === null"
+            )
         finally:
             await browser.close()
     # the access tokens travelled in headers and the stream cookie only, never in an address

@@ -205,7 +205,9 @@ def install_auth(
     (`sihha_kit.auth.enrolment`): the service signs their tokens as
     ``sihha-<service_name>`` with its signing keys (a `signer` passed in must grant those
     roles: ValueError otherwise), and its database needs the tables of
-    `sihha_kit.auth.schema`. None (the default): the service enrols no terminal."""
+    `sihha_kit.auth.schema`; it also serves the terminals' browser script at
+    ``/auth/terminal-client.js`` (`sihha_kit.auth.terminal_client`). None (the default):
+    the service enrols no terminal."""
     runtime: ServiceRuntime = app.state.runtime
     verifier = TokenVerifier(
         [IssuerKeys(trusted) for trusted in settings.trusted_issuers],
@@ -217,6 +219,7 @@ def install_auth(
     roles = frozenset(terminals)
     if roles:
         from sihha_kit.auth.enrolment import TerminalEnrolment
+        from sihha_kit.auth.terminal_client import terminal_client_router
         from sihha_kit.pseudonym import load_pseudonym_key
 
         if not isinstance(settings, TokenIssuingSettings):
@@ -240,6 +243,7 @@ def install_auth(
             roles=roles,
         )
         app.include_router(enrolment.router())
+        app.include_router(terminal_client_router())
         app.state.terminal_enrolment = enrolment
     if signer is not None:
         verifier.trust(signer.trusted())

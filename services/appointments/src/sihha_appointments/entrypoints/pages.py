@@ -10,7 +10,9 @@
   registers it and its enrolment link, `/scheduler#enrol=<one-time code>` (the fragment
   never reaches a server, and the page removes it from the address at once), claims
   the desk's device credential, kept in the browser, which obtains the 10-minute
-  access tokens the page renews (`static/app.js`, `Appt.enrol`; docs/identity.md).
+  access tokens the page renews: the kit's terminal client (``/auth/terminal-client.js``,
+  `sihha_kit.auth.terminal_client`), which `Appt.enrol` in `static/app.js` drives and
+  whose reports it shows from this catalogue (docs/identity.md).
 
 HTML rendered here from the service's message catalogue; the scripts take their texts
 from `GET /i18n/{lang}.json` and call the JSON API. Nothing is loaded from elsewhere.
@@ -36,6 +38,7 @@ from sihha_appointments.domain.errors import BookingNotFound
 from sihha_appointments.domain.specialties import SPECIALTIES
 from sihha_appointments.entrypoints.deps import CitizenDep, ContextDep
 from sihha_contracts.types import FACILITY_CODE_PATTERN
+from sihha_kit.auth.terminal_client import script_url as terminal_client_url
 from sihha_kit.errors import NotFound
 from sihha_kit.i18n import N_
 
@@ -106,6 +109,7 @@ def _templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.globals["terminal_client"] = terminal_client_url()
     environment.globals["asset"] = lambda name: f"/pages/static/{name}?v={assets()[name].version}"
     return environment
 

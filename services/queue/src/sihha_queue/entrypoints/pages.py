@@ -6,12 +6,15 @@ terminal's token and reads the same catalogue as JSON (`GET /i18n/{lang}.json`).
 page needs no token: every data call is authenticated by the API itself. A terminal is
 enrolled once: its enrolment link's URL fragment (which never reaches a server or a
 log) carries a one-time code, exchanged for a device credential kept in the browser,
-which obtains the 10-minute access tokens the page renews (`static/terminal.js`,
-docs/identity.md).
+which obtains the 10-minute access tokens the page renews: the kit's terminal client
+(``/auth/terminal-client.js``, `sihha_kit.auth.terminal_client`), which `Sihha.enrol` in
+`static/terminal.js` drives and whose reports it shows from this catalogue
+(docs/identity.md).
 
 Nothing is loaded from outside the service: the scripts and styles are served
-from `static/`, the ticket's QR code is drawn here as SVG, and the board's
-chime is synthesised by the browser.
+from `static/` (and the terminal client by the kit's route, in this service too), the
+ticket's QR code is drawn here as SVG, and the board's chime is synthesised by the
+browser.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from sihha_kit.auth.terminal_client import script_url as terminal_client_url
 from sihha_kit.errors import NotFound
 from sihha_kit.i18n import N_, Catalogue
 from sihha_queue.entrypoints.deps import FACILITY_PATTERN
@@ -136,6 +140,7 @@ def _templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.globals["terminal_client"] = terminal_client_url()
     environment.globals["asset"] = _asset_url
     # `tojson` stays HTML-safe (<, >, & and ' escaped) but keeps Arabic readable
     environment.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}

@@ -1,7 +1,8 @@
 /* Sihha appointments pages: what they share (language, texts from the catalogue, API
  * calls with the caller's token, problems shown in the page's language, Algiers time,
- * a clinic terminal's enrolment and short-lived tokens). Plain script, no build step,
- * loaded in <head>. Exposes window.Appt. */
+ * a clinic terminal's enrolment through the kit's terminal client). Plain script, no
+ * build step, loaded in <head> before the kit's /auth/terminal-client.js
+ * (window.SihhaTerminal). Exposes window.Appt. */
 (function () {
   "use strict";
   var LANG_KEY = "sihha.lang";
@@ -25,18 +26,11 @@
     } else if (local && (local.getItem(LANG_KEY) === "fr") !== (Appt.lang === "fr") && local.getItem(LANG_KEY)) {
       params.set("lang", local.getItem(LANG_KEY));
       Appt.redirecting = true; // the page scripts do nothing on this load
+      // the terminal client leaves the enrolment link's fragment to the page asked for
+      document.documentElement.setAttribute("data-redirecting", "true");
       window.location.replace(window.location.pathname + "?" + params.toString() + window.location.hash);
     }
   })();
-
-  // a terminal's enrolment link (`#enrol=<one-time code>`) is taken from the address at
-  // once, before anything loads: the code must not stay in the address bar, the history
-  // or a screenshot (`Appt.enrol` reads it). No page keeps a fragment.
-  var enrolmentFragment = "";
-  if (!Appt.redirecting && window.location.hash) {
-    enrolmentFragment = window.location.hash.replace(/^#/, "");
-    window.history.replaceState(null, "", window.location.pathname + window.location.search);
-  }
 
   /** The text of `key` in the page's language, `{name}` fields filled from `values`. */
   function t(key, values) {
@@ -188,117 +182,42 @@
   };
 
   // -- clinic terminals: enrolled once, then short-lived tokens ---------------------------
-  // The IT unit registers the terminal (`POST /auth/terminals`) and gets a one-time
-  // code; the page, opened once with `#enrol=<code>`, claims the terminal's device
-  // credential with it and keeps it in localStorage; on every start it exchanges the
-  // credential for a 10-minute access token and renews it a minute before it expires
-  // (retrying every 15 s while the service cannot be reached). A refused credential
-  // (the terminal was revoked) is forgotten and the page says the terminal must be
-  // enrolled again (docs/identity.md, "Clinic terminals").
-  var TERMINAL_KEY = "sihha.terminal.";
-  var UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-  // an establishment code: the pattern of sihha_contracts.types.FacilityCode, from the page
-  var FACILITY = new RegExp(document.documentElement.getAttribute("data-facility-pattern") || "^$");
-  var RENEW_BEFORE_MS = 60 * 1000;
-  var MIN_RENEW_MS = 10 * 1000;
-  var RETRY_SIGN_IN_MS = 15 * 1000;
+  // The kit's terminal client (/auth/terminal-client.js; docs/identity.md, "Clinic
+  // terminals") has already taken a terminal's enrolment link (`#enrol=<one-time code>`)
+  // from the address (no page keeps a fragment); it claims the device credential, keeps
+  // it in localStorage and renews the page's 10-minute tokens. The page says what it
+  // reports, in its language.
 
-  function readTerminal(key) {
-    var local = storage("localStorage");
-    try { return JSON.parse((local && local.getItem(key)) || "null"); } catch (e) { return null; }
-  }
-  function forgetTerminal(key) {
-    var local = storage("localStorage");
-    if (local) local.removeItem(key);
-  }
-
-  /** Claim the device credential with the one-time code and keep it. */
-  function claim(key, code, role) {
-    return Appt.api("POST", "/auth/terminals/enrol", { enrolment_code: code }).then(
-      function (credential) {
-        if (credential.role !== role) {
-          Appt.showMessage("terminal.wrong_role");
-          return;
-        }
-        var local = storage("localStorage");
-        if (local) {
-          local.setItem(key, JSON.stringify({
-            credential: credential.device_credential,
-            facility: credential.facility_id,
-            terminal: String(credential.terminal_id).toLowerCase(),
-            role: credential.role,
-            enrolled_at: new Date().toISOString()
-          }));
-        }
-      },
-      function () { /* the banner says why (an invalid, used or expired code) */ }
-    );
+  function reportEnrolment(event) {
+    // an old `#token=` link is never kept; a refused claim or renewal is already in the
+    // banner (`Appt.api`)
+    if (event === "enrolment_invalid" || event === "old_link") {
+      Appt.showMessage("terminal.enrolment_invalid");
+    } else if (event === "wrong_role") {
+      Appt.showMessage("terminal.wrong_role");
+    } else if (event === "revoked") {
+      Appt.showMessage("terminal.revoked", { sticky: true });
+    }
   }
 
   /**
    * The terminal of this page, enrolled with `role` (the page's one terminal role,
-   * e.g. "scheduler"). Resolves to {token, facility, terminal, role, renew()} once
-   * signed in: `terminal.token` is always the current access token; `renew()` asks for
-   * a new one now (after a 401: a revoked terminal learns it at once). Resolves to null
-   * when the page has no valid enrolment; `onRevoked` is called if the credential is
-   * refused later (the page must then stop).
+   * e.g. "scheduler"; its credential is kept as `sihha.terminal.<role>`). Resolves to
+   * {token, facility, terminal, role, renew()} once signed in: `terminal.token` is
+   * always the current access token; `renew()` asks for a new one now (after a 401: a
+   * revoked terminal learns it at once). Resolves to null when the page has no valid
+   * enrolment; `onRevoked` is called if the credential is refused later (the page must
+   * then stop).
    */
   Appt.enrol = function (role, onRevoked) {
-    var key = TERMINAL_KEY + role;
-    var fields = new URLSearchParams(enrolmentFragment);
-    enrolmentFragment = "";
-    var code = (fields.get("enrol") || "").trim();
-    var claimed = Promise.resolve();
-    if (code) {
-      if (code.length < 8) Appt.showMessage("terminal.enrolment_invalid");
-      else claimed = claim(key, code, role);
-    } else if (fields.get("token")) {
-      Appt.showMessage("terminal.enrolment_invalid"); // an old `#token=` link: never kept
-    }
-    return claimed.then(function () {
-      var stored = readTerminal(key);
-      if (!stored || !stored.credential || stored.role !== role ||
-          !FACILITY.test(stored.facility || "") || !UUID.test(stored.terminal || "")) {
-        return null;
-      }
-      return signIn(key, stored, onRevoked);
+    return window.SihhaTerminal.enrol({
+      kind: role,
+      roles: [role],
+      api: function (method, path, body) { return Appt.api(method, path, body); },
+      report: reportEnrolment,
+      onRevoked: onRevoked
     });
   };
-
-  function signIn(key, stored, onRevoked) {
-    var terminal = {
-      token: null, facility: stored.facility, terminal: stored.terminal, role: stored.role
-    };
-    var timer = null;
-    var stopped = false;
-    return new Promise(function (resolve) {
-      var first = true;
-      function obtain() {
-        if (stopped) return;
-        window.clearTimeout(timer);
-        Appt.api("POST", "/auth/terminal-token", { device_credential: stored.credential })
-          .then(function (answer) {
-            terminal.token = answer.access_token;
-            var lifetime = Math.max(Number(answer.expires_in) || 0, 0) * 1000;
-            timer = window.setTimeout(obtain, Math.max(lifetime - RENEW_BEFORE_MS, MIN_RENEW_MS));
-            if (first) { first = false; resolve(terminal); }
-          }, function (problem) {
-            if (problem && problem.status === 401) {
-              stopped = true;
-              forgetTerminal(key);
-              terminal.token = null;
-              Appt.showMessage("terminal.revoked", { sticky: true });
-              if (first) { first = false; resolve(null); } else if (onRevoked) onRevoked();
-              return;
-            }
-            // the network or the service is away: keep the current token, try again
-            timer = window.setTimeout(obtain, RETRY_SIGN_IN_MS);
-          });
-      }
-      terminal.renew = obtain;
-      obtain();
-    });
-  }
 
   Appt.status = function (status) {
     var names = {

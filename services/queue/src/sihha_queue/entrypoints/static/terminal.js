@@ -1,31 +1,21 @@
 /* Sihha terminals: what every page shares (language, enrolment, API calls, errors,
  * heartbeat, Algiers time). Plain script, no build step; loaded in <head> so that a
- * remembered language is applied before the page is drawn. Exposes window.Sihha. */
+ * remembered language is applied before the page is drawn, before the kit's terminal
+ * client (/auth/terminal-client.js, window.SihhaTerminal: the enrolment itself), which
+ * `Sihha.enrol` drives. Exposes window.Sihha. */
 (function () {
   "use strict";
 
   var LANG_KEY = "sihha.lang";
-  var TERMINAL_KEY = "sihha.terminal.";
   var LANGS = ["ar", "fr"];
-  // an establishment code: the pattern of sihha_contracts.types.FacilityCode, from the page
-  var FACILITY = new RegExp(document.documentElement.getAttribute("data-facility-pattern") || "^$");
-  var UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   var TIME_ZONE = "Africa/Algiers";
   var HEARTBEAT_MS = 60 * 1000;
-  // a terminal's access token lasts minutes: renewed a minute before it expires, and
-  // retried every 15 s while the service cannot be reached
-  var RENEW_BEFORE_MS = 60 * 1000;
-  var MIN_RENEW_MS = 10 * 1000;
-  var RETRY_SIGN_IN_MS = 15 * 1000;
 
   function storageGet(key) {
     try { return window.localStorage.getItem(key); } catch (e) { return null; }
   }
   function storageSet(key, value) {
     try { window.localStorage.setItem(key, value); } catch (e) { /* private mode: keep going */ }
-  }
-  function storageRemove(key) {
-    try { window.localStorage.removeItem(key); } catch (e) { /* ignore */ }
   }
 
   var Sihha = (window.Sihha = {});
@@ -44,20 +34,13 @@
     if (LANGS.indexOf(remembered) >= 0 && remembered !== Sihha.lang) {
       params.set("lang", remembered);
       Sihha.redirecting = true; // the page scripts do nothing on this load
+      // the terminal client leaves the enrolment link's fragment to the page asked for
+      document.documentElement.setAttribute("data-redirecting", "true");
       window.location.replace(
         window.location.pathname + "?" + params.toString() + window.location.hash
       );
     }
   })();
-
-  // the enrolment link's fragment is taken at once, before anything loads: the one-time
-  // code must not stay in the address bar, the history or a screenshot (`Sihha.enrol`
-  // reads it)
-  var enrolmentFragment = "";
-  if (!Sihha.redirecting && window.location.hash) {
-    enrolmentFragment = window.location.hash.replace(/^#/, "");
-    window.history.replaceState(null, "", window.location.pathname + window.location.search);
-  }
 
   // the service's message catalogue in both languages (GET /i18n/{lang}.json): the page
   // switches language in place, and a kiosk prints its tickets in both
@@ -138,7 +121,9 @@
     languageListeners.forEach(function (listener) { listener(lang); });
   };
 
-  // -- enrolment: a one-time code, then a device credential and short-lived tokens ------
+  // -- enrolment: the kit's terminal client (/auth/terminal-client.js), which has
+  // already taken the enrolment link's fragment from the address; the page says what it
+  // reports in its language ------------------------------------------------------------
 
   function showNotEnrolled() {
     var panel = document.getElementById("not-enrolled");
@@ -147,118 +132,55 @@
     if (main) main.hidden = true;
   }
 
-  function readStored(key) {
-    try { return JSON.parse(storageGet(key) || "null"); } catch (e) { return null; }
-  }
-
-  /** Claim the device credential with the enrolment link's one-time code and keep it. */
-  function claim(key, code, counter, roles) {
-    return Sihha.api("POST", "/auth/terminals/enrol", { body: { enrolment_code: code } }).then(
-      function (credential) {
-        if (roles && roles.indexOf(credential.role) < 0) {
-          throw { message: "enrolment_wrong_role" };
-        }
-        storageSet(key, JSON.stringify({
-          credential: credential.device_credential,
-          facility: credential.facility_id,
-          terminal: String(credential.terminal_id).toLowerCase(),
-          role: credential.role,
-          counter: counter,
-          enrolled_at: new Date().toISOString()
-        }));
-      }
-    );
-  }
-
-  /**
-   * Keep `terminal.token` a valid access token: obtained with the device credential now,
-   * renewed a minute before it expires; each new token is handed to `onToken`'s
-   * listeners (a board renews its stream cookie). A refused credential (the terminal was
-   * revoked) is forgotten and the page says the terminal must be enrolled again.
-   * Resolves once the first token is there; rejects if the credential is refused.
-   */
-  function keepSignedIn(terminal, key, credential) {
-    return new Promise(function (resolve, reject) {
-      var first = true;
-      function obtain() {
-        Sihha.api("POST", "/auth/terminal-token", { body: { device_credential: credential } })
-          .then(function (answer) {
-            terminal.token = answer.access_token;
-            var lifetime = Math.max(Number(answer.expires_in) || 0, 0) * 1000;
-            window.setTimeout(obtain, Math.max(lifetime - RENEW_BEFORE_MS, MIN_RENEW_MS));
-            tokenListeners.forEach(function (listener) { listener(terminal.token); });
-            if (first) { first = false; resolve(terminal); }
-          }, function (error) {
-            if (error.status === 401) {
-              storageRemove(key);
-              terminal.token = null;
-              Sihha.showError({ message: "terminal_revoked" });
-              showNotEnrolled();
-              if (first) { first = false; reject(error); }
-              return; // stop: nothing more this terminal may do
-            }
-            // the network or the service is away: keep the current token and try again
-            if (!error.network) Sihha.showError(error);
-            window.setTimeout(obtain, RETRY_SIGN_IN_MS);
-          });
-      }
-      obtain();
-    });
+  function reportEnrolment(event, error) {
+    if (event === "enrolment_invalid") Sihha.showError({ message: "enrolment_invalid" });
+    else if (event === "wrong_role") Sihha.showError({ message: "enrolment_wrong_role" });
+    else if (event === "claim_failed") Sihha.showError(error);
+    else if (event === "renew_failed" && !error.network) Sihha.showError(error);
+    else if (event === "revoked") {
+      Sihha.showError({ message: "terminal_revoked" });
+      showNotEnrolled();
+    }
   }
 
   var tokenListeners = [];
   /** Call `listener(token)` with every access token the terminal obtains. */
   Sihha.onToken = function (listener) { tokenListeners.push(listener); };
 
+  // the signed-in terminal: a data call refused with 401 asks it for a new token at once
+  var signedIn = null;
+
   /**
    * The terminal's enrolment, for a page of this `kind` (kiosk, counter, display,
-   * pharmacy). Its enrolment link carries `#enrol=<one-time code>` (`&counter=<uuid>`
-   * for a counter): the page claims the device credential with it, keeps it in
-   * localStorage and has already removed the fragment from the address bar. Then, on
-   * every start, it signs in with the credential (`keepSignedIn`). options:
+   * pharmacy): its credential is kept as `sihha.terminal.<kind>`. Its enrolment link
+   * carries `#enrol=<one-time code>` (`&counter=<uuid>` for a counter). options:
    * {counter: true} (the page needs its counter), {roles: [...]} (the terminal roles
    * the page works with). Resolves to {token, facility, terminal, counter, role} once
-   * signed in, or to null (the page then says it is not enrolled).
+   * signed in (`token` renewed before it expires), or to null (the page then says it is
+   * not enrolled). A revoked terminal says so and stops.
    */
   Sihha.enrol = function (kind, options) {
-    var needCounter = Boolean(options && options.counter);
-    var roles = (options && options.roles) || null;
-    var key = TERMINAL_KEY + kind;
-    var fields = new URLSearchParams(enrolmentFragment);
-    enrolmentFragment = "";
-    var code = (fields.get("enrol") || "").trim();
-    var counter = (fields.get("counter") || "").trim().toLowerCase() || null;
-    var claimed = Promise.resolve();
-    if (code) {
-      if (code.length < 8 || (needCounter && !(counter && UUID.test(counter)))) {
-        Sihha.showError({ message: "enrolment_invalid" });
-      } else {
-        claimed = claim(key, code, counter, roles).catch(Sihha.showError);
+    return window.SihhaTerminal.enrol({
+      kind: kind,
+      counter: Boolean(options && options.counter),
+      roles: (options && options.roles) || null,
+      api: function (method, path, body) { return Sihha.api(method, path, { body: body }); },
+      report: reportEnrolment,
+      onCredential: function (terminal) {
+        var label = document.getElementById("terminal-id");
+        if (label) label.textContent = terminal.facility + " · " + terminal.terminal.slice(0, 8);
+      },
+      onToken: function (token) {
+        tokenListeners.forEach(function (listener) { listener(token); });
       }
-    }
-    return claimed.then(function () {
-      var stored = readStored(key);
-      if (!stored || !stored.credential || !FACILITY.test(stored.facility || "") ||
-          !UUID.test(stored.terminal || "") ||
-          (needCounter && !UUID.test(stored.counter || "")) ||
-          (roles && roles.indexOf(stored.role) < 0)) {
-        showNotEnrolled();
-        return null;
-      }
-      var terminal = {
-        token: null,
-        facility: stored.facility,
-        terminal: stored.terminal,
-        counter: stored.counter || null,
-        role: stored.role
-      };
-      var label = document.getElementById("terminal-id");
-      if (label) label.textContent = terminal.facility + " · " + terminal.terminal.slice(0, 8);
-      return keepSignedIn(terminal, key, stored.credential).catch(function () { return null; });
+    }).then(function (terminal) {
+      if (!terminal) showNotEnrolled();
+      signedIn = terminal;
+      return terminal;
     });
   };
 
-  Sihha.forget = function (kind) { storageRemove(TERMINAL_KEY + kind); };
+  Sihha.forget = function (kind) { window.SihhaTerminal.forget(kind); };
 
   // -- errors: one banner, the API's own words in the page's language --------------------
 
@@ -351,6 +273,9 @@
           : Promise.resolve(null);
         return parse.then(function (data) {
           if (response.ok) return data;
+          if (response.status === 401 && signedIn && options.token === signedIn.token) {
+            signedIn.renew(); // an expired token is replaced; a revoked terminal stops
+          }
           throw new ApiError(response.status, data && typeof data === "object" ? data : null);
         });
       },
