@@ -13,6 +13,9 @@
   var current = null;         // {ticket, explanation_fr, explanation_ar}
   var waiting = [];
   var busy = false;
+  // bumped when an action on the counter's tickets starts and when it ends: a read sent
+  // before (the waiting list, the open ticket) may be answered after it, and is stale
+  var changes = 0;
   var lastNotice = null;      // {key, values}
 
   function $(id) { return document.getElementById(id); }
@@ -119,15 +122,18 @@
   function act(path, body) {
     if (busy) return Promise.reject(null);
     busy = true;
+    changes += 1;
     renderCurrent();
     Sihha.hideError();
     return Sihha.api("POST", path, { token: terminal.token, body: body }).then(
       function (data) {
         busy = false;
+        changes += 1;
         return data;
       },
       function (error) {
         busy = false;
+        changes += 1;
         renderCurrent();
         Sihha.showError(error);
         throw null; // handled
@@ -157,9 +163,10 @@
   /** The server's word on this counter's open ticket (after a reload, a lost answer). */
   function syncCurrent() {
     if (busy) return Promise.resolve();
+    var asked = changes;
     return Sihha.api("GET", counterPath() + "/current", { token: terminal.token }).then(
       function (data) {
-        if (busy) return;
+        if (busy || asked !== changes) return; // an action since: this answer is stale
         var known = current && data.ticket && current.ticket.ticket_id === data.ticket.ticket_id;
         if (!known) setCurrent(data.ticket || null);
       },
@@ -245,9 +252,11 @@
 
   function refreshWaiting() {
     if (!counter) return Promise.resolve();
+    var asked = changes;
     return Sihha.api("GET", facilityPath() + "/tickets?service_code=" +
       encodeURIComponent(counter.service_code), { token: terminal.token }).then(
       function (list) {
+        if (asked !== changes) return; // sent before an action: the next read tells
         waiting = list || [];
         renderWaiting();
       },
@@ -259,9 +268,10 @@
   function refreshCurrent() {
     if (!current || busy) return Promise.resolve();
     var id = current.ticket.ticket_id;
+    var asked = changes;
     return Sihha.api("GET", "/tickets/" + encodeURIComponent(id) + "/status").then(
       function (status) {
-        if (!current || current.ticket.ticket_id !== id || busy) return;
+        if (!current || current.ticket.ticket_id !== id || busy || asked !== changes) return;
         if (status.status !== current.ticket.status) {
           current.ticket.status = status.status;
           if (status.status !== "called" && status.status !== "in_service") current = null;
@@ -270,6 +280,7 @@
         }
       },
       function (error) {
+        if (asked !== changes) return;
         if (error.status === 404 && current && current.ticket.ticket_id === id) setCurrent(null);
       }
     );
