@@ -115,6 +115,7 @@
     terminal = enrolled;
     if (!terminal) return;
     $("ph-verify").addEventListener("click", verify);
+    $("ph-verify").disabled = false; // disabled in the page until the terminal is signed in
     $("ph-code").addEventListener("keydown", function (event) {
       if (event.key === "Enter") verify(); // a scanner types the code then Enter
     });
